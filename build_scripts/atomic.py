@@ -1,0 +1,48 @@
+"""Write outputs so that a failure never leaves a half-written artifact in place.
+
+Everything is produced under a temporary name in the destination's own directory (so the
+final rename stays on one file system) and only renamed into place when it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(destination: Path) -> Iterator[Path]:
+    """Yield a temporary path next to `destination`; on success rename it into place.
+
+    On an exception the temporary file is removed and `destination` keeps its old content.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise FileNotFoundError(f"{tmp} was not written")
+        if tmp.stat().st_mode & 0o777 == 0o600:  # mkstemp's mode: nobody rewrote the file
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, destination)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(destination: Path, text: str) -> Path:
+    with atomic_path(destination) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return destination
+
+
+def install_file(source: Path, destination: Path) -> Path:
+    """Copy `source` to `destination` atomically (keeps the mode bits)."""
+    with atomic_path(destination) as tmp:
+        shutil.copy2(source, tmp)
+    return destination

@@ -1,0 +1,1 @@
+"""Invoke task modules: thin wrappers that read config and call build_scripts functions."""

@@ -1,0 +1,38 @@
+"""Test sessions. `nox -l` lists them; the README's test command runs them in order."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests", "validate"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_external_run = True
+
+PYTHON = "3.11"
+
+
+def _install_engine(session: nox.Session) -> None:
+    session.install("-e", ".")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check of the release engine, tests and scenarios."""
+    session.install("ruff==0.17.5")
+    targets = session.posargs or ["."]
+    session.run("ruff", "check", *targets)
+    session.run("ruff", "format", "--check", *targets)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Pytest for the build_scripts functions (fast; real subprocesses, no daemons)."""
+    _install_engine(session)
+    session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session(python=PYTHON)
+def validate(session: nox.Session) -> None:
+    """Behave scenarios that run the release for real; JUnit XML goes to reports/junit."""
+    _install_engine(session)
+    session.run("behave", *(session.posargs or ["features"]))

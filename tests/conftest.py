@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A tiny git repository with release.toml and one commit."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "release.toml").write_text(
+        "[product]\nname='TraderAdmin'\npublisher='P'\ndescription='d'\ncopyright='c'\n"
+        "homepage='h'\napp_id='a.b'\nimage_prefix='traderadmin'\nwindows_uninstall_key='T'\n"
+        "[version]\nnext='1.4.0'\n"
+    )
+    for argv in (
+        ["git", "init", "-q"],
+        ["git", "add", "."],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "init"],
+    ):
+        subprocess.run(argv, cwd=repo, check=True)
+    return repo

@@ -1,0 +1,87 @@
+import sys
+import time
+
+import pytest
+
+from build_scripts import cmd
+from build_scripts.errors import CommandFailed, ToolMissing
+
+
+def test_run_streams_output_with_the_step_prefix(capsys):
+    result = cmd.run(
+        [sys.executable, "-c", "print('hello'); print('world')"], step="greet", capture=True
+    )
+    shown = capsys.readouterr().out
+    assert "[greet] hello" in shown and "[greet] world" in shown
+    assert shown.splitlines()[0].startswith("+ ")
+    assert result.output == "hello\nworld"
+    assert result.returncode == 0
+
+
+def test_failure_raises_with_exit_code_and_last_lines():
+    script = "import sys; print('first'); print('the real reason'); sys.exit(7)"
+    with pytest.raises(CommandFailed) as caught:
+        cmd.run([sys.executable, "-c", script], step="boom", quiet=True)
+    error = caught.value
+    assert error.returncode == 7
+    assert error.tail[-1] == "the real reason"
+    assert "the real reason" in error.one_line()
+    assert "exited 7" in error.one_line()
+
+
+def test_missing_program_names_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("TRADERADMIN_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ToolMissing) as caught:
+        cmd.run(["makensis", "-VERSION"], step="installer")
+    assert "makensis" in caught.value.one_line()
+    assert "apt-get install nsis" in caught.value.one_line()
+
+
+def test_timeout_kills_the_command():
+    started = time.monotonic()
+    with pytest.raises(CommandFailed) as caught:
+        cmd.run(
+            [sys.executable, "-c", "import time; time.sleep(30)"],
+            step="slow",
+            timeout=1,
+            quiet=True,
+        )
+    assert time.monotonic() - started < 10
+    assert "time limit" in caught.value.tail[-1]
+
+
+def test_env_overlay_can_remove_a_variable(monkeypatch):
+    monkeypatch.setenv("TRADERADMIN_PROBE", "set")
+    code = "import os; print(os.environ.get('TRADERADMIN_PROBE', 'unset'))"
+    assert cmd.output_of([sys.executable, "-c", code], step="env") == "set"
+    assert (
+        cmd.output_of([sys.executable, "-c", code], step="env", env={"TRADERADMIN_PROBE": None})
+        == "unset"
+    )
+
+
+def test_input_is_fed_to_stdin():
+    code = "import sys; print(sys.stdin.read().upper())"
+    assert cmd.output_of([sys.executable, "-c", code], step="stdin", input="abc") == "ABC"
+
+
+def test_start_background_records_pid_and_log(tmp_path):
+    import os
+    import signal
+
+    pid = cmd.start_background(
+        [sys.executable, "-c", "print('up', flush=True); import time; time.sleep(30)"],
+        name="sleeper",
+        log_path=tmp_path / "s.log",
+        pid_path=tmp_path / "s.pid",
+    )
+    try:
+        assert int((tmp_path / "s.pid").read_text()) == pid
+        for _ in range(50):
+            if "up" in (tmp_path / "s.log").read_text():
+                break
+            time.sleep(0.1)
+        assert "up" in (tmp_path / "s.log").read_text()
+    finally:
+        os.kill(pid, signal.SIGKILL)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["lint", "tests", "validate"]
+nox.options.sessions = ["lint", "tests", "app", "validate"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
 
@@ -29,6 +31,19 @@ def tests(session: nox.Session) -> None:
     """Pytest for the build_scripts functions (fast; real subprocesses, no daemons)."""
     _install_engine(session)
     session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session(python=PYTHON)
+def app(session: nox.Session) -> None:
+    """TraderAdmin itself: Go tests (backend), orchestrator pytest."""
+    root = Path(__file__).parent
+    for module in ("backend",):
+        session.chdir(root / module)
+        session.run("go", "vet", "./...", external=True)
+        session.run("go", "test", "-count=1", "./...", external=True)
+    session.chdir(root)
+    session.install("-e", "orchestrator[test]")
+    session.run("pytest", "orchestrator/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON)

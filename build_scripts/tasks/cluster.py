@@ -1,0 +1,5 @@
+"""cluster tasks (being written)."""
+
+from invoke import Collection
+
+ns = Collection()

@@ -1,0 +1,5 @@
+"""desktop tasks (being written)."""
+
+from invoke import Collection
+
+ns = Collection()

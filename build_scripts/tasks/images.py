@@ -1,0 +1,5 @@
+"""images tasks (being written)."""
+
+from invoke import Collection
+
+ns = Collection()

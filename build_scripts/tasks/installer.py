@@ -1,0 +1,5 @@
+"""installer tasks (being written)."""
+
+from invoke import Collection
+
+ns = Collection()

@@ -21,7 +21,6 @@ def test_python_version_is_pep440(semver, pep440):
 
 
 def test_backend_binary_is_static_and_stamped(tmp_path, monkeypatch):
-    monkeypatch.setattr("build_scripts.paths.repo_root", lambda: services.backend_dir().parent)
     monkeypatch.setattr("build_scripts.paths.dist_dir", lambda version: tmp_path / version)
     release = current_release("3.1.4")
     binary = services.build_backend(release)

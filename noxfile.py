@@ -35,9 +35,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def app(session: nox.Session) -> None:
-    """TraderAdmin itself: Go tests (backend), orchestrator pytest."""
+    """TraderAdmin itself: front-end build, Go tests (backend, desktop), orchestrator pytest."""
     root = Path(__file__).parent
-    for module in ("backend",):
+    # The desktop's main package embeds frontend/dist, so the front end is built first.
+    session.chdir(root / "desktop" / "frontend")
+    session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    session.run("npm", "run", "build", external=True)
+    for module in ("backend", "desktop"):
         session.chdir(root / module)
         session.run("go", "vet", "./...", external=True)
         session.run("go", "test", "-count=1", "./...", external=True)

@@ -69,15 +69,18 @@ def wails_installed_version() -> str | None:
 
 
 def ensure_wails(version: str = tools.WAILS_VERSION) -> bool:
-    """Install the pinned Wails CLI into the engine's bin dir. True if it installed."""
+    """Install the pinned Wails CLI into the engine's bin dir. True if it installed.
+
+    `go install …/wails@v2.9.2` no longer compiles with Go >= 1.25 (its golang.org/x/tools is
+    too old), so the CLI is built from desktop/tools/go.mod, which keeps Wails at v2.9.2 and
+    raises only x/tools.
+    """
     if wails_installed_version() == version:
         return False
     paths.bin_dir().mkdir(parents=True, exist_ok=True)
-    cmd.run(
-        ["go", "install", f"{tools.WAILS_MODULE}@{version}"],
-        step="wails",
-        env={"GOBIN": str(paths.bin_dir()), "CGO_ENABLED": "1"},
-    )
+    cmd.run(["go", "install", tools.WAILS_MODULE], step="wails",
+            cwd=paths.repo_root() / "desktop" / "tools",
+            env={"GOBIN": str(paths.bin_dir()), "CGO_ENABLED": "1"})
     return True
 
 

@@ -75,7 +75,7 @@ CATALOGUE: tuple[Tool, ...] = (
     Tool(
         "wails",
         "desktop builds",
-        f"go install {WAILS_MODULE}@{WAILS_VERSION} (or: invoke bootstrap)",
+        f"invoke bootstrap (builds Wails {WAILS_VERSION} from desktop/tools/go.mod)",
         ("wails",),
         ("version",),
     ),
@@ -218,6 +218,8 @@ APT_PACKAGES: tuple[str, ...] = (
     "git",
     "openssl",
     "file",
+    # Builds the Wine-only bcryptprimitives.dll stand-in (desktop/tools/wine/).
+    "gcc-mingw-w64-x86-64-win32",
     "imagemagick",
     "x11-apps",
 )

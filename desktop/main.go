@@ -1,0 +1,150 @@
+// Command TraderAdmin is the desktop admin app of TraderAdmin (Wails v2).
+//
+// Besides opening the window it has two modes that create no window, for
+// installers, CI and Wine (which has no WebView2):
+//
+//	TraderAdmin --version            print the version and exit 0
+//	TraderAdmin --selftest <path>    write a JSON report to <path> and exit 0
+//
+// The logic lives in internal/ so that `go test ./internal/...` runs without
+// the frontend build; this package embeds frontend/dist, which only exists
+// after `npm run build` (or `wails build`).
+package main
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/wailsapp/wails/v2"
+	"github.com/wailsapp/wails/v2/pkg/options"
+	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
+	"github.com/wailsapp/wails/v2/pkg/options/linux"
+
+	"traderadmin/desktop/internal/admin"
+	"traderadmin/desktop/internal/backend"
+	"traderadmin/desktop/internal/cli"
+	"traderadmin/desktop/internal/config"
+	"traderadmin/desktop/internal/selftest"
+)
+
+//go:embed all:frontend/dist
+var assets embed.FS
+
+// The window icon on Linux; Windows takes build/windows/icon.ico instead.
+//
+//go:embed build/appicon.png
+var appIcon []byte
+
+// Stamped at build time: -ldflags "-X main.version=1.2.3 -X main.commit=abc".
+var (
+	version = "dev"
+	commit  = "dev"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	var usage bytes.Buffer
+	opts, err := cli.Parse(args, &usage)
+	if err != nil || opts.Headless() {
+		// Only now: a GUI launch attached to the parent console would spill
+		// the web view's logging into the user's terminal.
+		attachParentConsole()
+	}
+	if err != nil {
+		os.Stderr.Write(usage.Bytes())
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
+		return 2
+	}
+
+	lookup := configLookup(opts.ConfigPath)
+	if opts.ShowVersion {
+		fmt.Printf("TraderAdmin %s (commit %s)\n", version, commit)
+	}
+	if opts.SelftestPath != "" {
+		return runSelftest(opts.SelftestPath, lookup)
+	}
+	if opts.ShowVersion {
+		return 0
+	}
+	return runWindow(lookup)
+}
+
+// configLookup gathers the config search inputs from the process.
+func configLookup(flagPath string) config.Lookup {
+	l := config.Lookup{FlagPath: flagPath, EnvPath: os.Getenv(config.EnvVar)}
+	if dir, err := os.UserConfigDir(); err == nil {
+		l.UserConfigDir = dir
+	}
+	if exe, err := executablePath(); err == nil {
+		l.ExeDir = filepath.Dir(exe)
+	}
+	return l
+}
+
+func executablePath() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	return exe, nil
+}
+
+func runSelftest(path string, lookup config.Lookup) int {
+	exe, err := executablePath()
+	if err != nil {
+		exe = "unknown: " + err.Error()
+	}
+	report := selftest.Run(context.Background(), selftest.Input{
+		Version:    version,
+		Commit:     commit,
+		Executable: exe,
+		Config:     config.Load(lookup),
+	})
+	if err := selftest.Write(path, report); err != nil {
+		fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
+		return 1
+	}
+	fmt.Printf("self-test report written to %s (backend reachable: %v)\n", path, report.Backend.Reachable)
+	return 0
+}
+
+func runWindow(lookup config.Lookup) int {
+	app := NewApp(admin.NewService(version, commit, lookup, backend.DefaultTimeout))
+	err := wails.Run(&options.App{
+		Title:     "TraderAdmin",
+		Width:     1200,
+		Height:    820,
+		MinWidth:  860,
+		MinHeight: 560,
+		AssetServer: &assetserver.Options{
+			Assets: assets,
+		},
+		BackgroundColour: &options.RGBA{R: 17, G: 24, B: 39, A: 255},
+		OnStartup:        app.startup,
+		Bind:             []interface{}{app},
+		Linux: &linux.Options{
+			Icon:        appIcon,
+			ProgramName: "TraderAdmin",
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
+		return 1
+	}
+	return 0
+}

@@ -48,4 +48,6 @@ def render(c, environment=None, version=None):
 
 
 ns = Collection(apply, render)
-ns.configure({"deploy": {"environment": "local", "context": "traderadmin-local", "kubeconfig": None}})
+ns.configure(
+    {"deploy": {"environment": "local", "context": "traderadmin-local", "kubeconfig": None}}
+)

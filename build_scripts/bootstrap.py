@@ -78,9 +78,12 @@ def ensure_wails(version: str = tools.WAILS_VERSION) -> bool:
     if wails_installed_version() == version:
         return False
     paths.bin_dir().mkdir(parents=True, exist_ok=True)
-    cmd.run(["go", "install", tools.WAILS_MODULE], step="wails",
-            cwd=paths.repo_root() / "desktop" / "tools",
-            env={"GOBIN": str(paths.bin_dir()), "CGO_ENABLED": "1"})
+    cmd.run(
+        ["go", "install", tools.WAILS_MODULE],
+        step="wails",
+        cwd=paths.repo_root() / "desktop" / "tools",
+        env={"GOBIN": str(paths.bin_dir()), "CGO_ENABLED": "1"},
+    )
     return True
 
 

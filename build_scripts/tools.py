@@ -187,6 +187,13 @@ CATALOGUE: tuple[Tool, ...] = (
         apt_package="conntrack",
     ),
     Tool(
+        "kubectl",
+        "applying manifests, inspecting clusters",
+        "invoke cluster.up (builds it into ~/.cache/traderadmin/bin), or your distribution's kubectl",
+        ("kubectl",),
+        ("version", "--client"),
+    ),
+    Tool(
         "openssl",
         "certificates",
         _apt("openssl"),

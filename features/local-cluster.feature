@@ -1,0 +1,73 @@
+Feature: A local Kubernetes cluster for validating deployments
+  As a release engineer I start a real single-node Kubernetes cluster on this machine, built
+  from upstream components, so that deployments run real pods that pass real probes before a
+  release goes anywhere else.
+
+  Background:
+    Given the local cluster is up
+
+  Scenario: The node is Ready and kubectl reaches it through the traderadmin-local context
+    When I run "kubectl --context traderadmin-local get nodes"
+    Then it exits with status 0
+    And the output contains "Ready"
+    And the node is Ready
+    And every component of the cluster is running
+
+  Scenario: Starting the cluster again changes nothing
+    When I run "invoke cluster.up"
+    Then it exits with status 0
+    And the output contains "started: nothing"
+
+  Scenario: A Deployment of a locally built image becomes Available with its readiness probe
+    Given a namespace of its own
+    And the image "traderadmin.local/echo:scenario" built with Docker and imported into the cluster
+    When I deploy "echo" from that image with a readiness probe on "/healthz"
+    Then the Deployment "echo" becomes Available within 120 seconds
+    And its pod is Running with the readiness probe on "/healthz" passing
+
+  Scenario: Pod Security "restricted" rejects a pod that runs as root
+    Given a namespace of its own
+    And the image "traderadmin.local/echo:scenario" built with Docker and imported into the cluster
+    When I create a pod that runs as root without a security context
+    Then the API server rejects it for violating the Pod Security level "restricted:latest"
+
+  Scenario: A Service answers on its ClusterIP and its DNS names from another pod
+    Given a namespace of its own
+    And the image "traderadmin.local/echo:scenario" built with Docker and imported into the cluster
+    And "echo" is deployed from that image with a readiness probe on "/healthz"
+    And a client pod running that image
+    Then the Deployment "echo" becomes Available within 120 seconds
+    And the Service "echo" answers on its ClusterIP from the client pod
+    And the Service answers on its DNS name "echo.{namespace}.svc.cluster.local" from the client pod
+    And the Service answers on its DNS name "echo" from the client pod
+
+  Scenario: A claim of the default StorageClass binds and keeps its data when the pod goes
+    Given a namespace of its own
+    And the image "traderadmin.local/echo:scenario" built with Docker and imported into the cluster
+    When I claim "1Gi" of storage as "data" without naming a StorageClass
+    Then the claim "data" is Bound within 60 seconds
+    When a pod writes "kept across pods" to the claim "data" and is deleted
+    Then a new pod mounting the claim "data" reads "kept across pods"
+
+  Scenario: A crashed component shows in the status with the end of its log, and up restarts it
+    Given the cluster component "kube-scheduler" has crashed
+    When I run "invoke cluster.status"
+    Then it exits with a non-zero status
+    And the output lists "kube-scheduler" as "crashed"
+    And the output shows the last line of the "kube-scheduler" log
+    When I run "invoke cluster.up"
+    Then it exits with status 0
+    And every component of the cluster is running
+
+  Scenario: The cluster goes down clean
+    When I run "invoke cluster.down"
+    Then it exits with status 0
+    And no process of the local cluster is left
+    And nothing is mounted under the cluster's state directory
+
+  Scenario: Down with --wipe also removes the cluster's state
+    When I run "invoke cluster.down --wipe"
+    Then it exits with status 0
+    And no process of the local cluster is left
+    And the cluster's state directory is gone
+    And the user's kubeconfig has no "traderadmin-local" context

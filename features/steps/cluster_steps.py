@@ -1,0 +1,571 @@
+"""Steps for the local Kubernetes cluster: real pods, real probes, real DNS and storage.
+
+The cluster is driven through the tasks a user runs (`invoke cluster.up/down/status`); the API
+is read and written with kr8s. Images come from the local Docker engine, as the project's own
+images do, and reach the cluster through the engine's `import_docker_image`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import kr8s
+from behave import given, then, when
+from kr8s.objects import Deployment, Namespace, PersistentVolumeClaim, Pod, Service
+
+from build_scripts import cluster, paths
+from build_scripts.cluster_config import CONTEXT, Layout
+
+# A tiny static HTTP server (and client, for probing from inside another pod) as the "locally
+# built image". FROM scratch: the binary is all there is, so it also exercises a non-root,
+# read-only-root-filesystem container under Pod Security `restricted`.
+ECHO_SOURCE = """\
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+)
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fail(fmt.Errorf("usage: echo serve | get URL | write FILE TEXT | read FILE | sleep"))
+	}
+	switch os.Args[1] {
+	case "serve":
+		host, _ := os.Hostname()
+		http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintln(w, "ok")
+		})
+		http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "echo from %s\\n", host)
+		})
+		fail(http.ListenAndServe(":8080", nil))
+	case "get":
+		client := http.Client{Timeout: 5 * time.Second}
+		resp, err := client.Get(os.Args[2])
+		if err != nil {
+			fail(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Print(string(body))
+		if resp.StatusCode != http.StatusOK {
+			fail(fmt.Errorf("status %d", resp.StatusCode))
+		}
+	case "write":
+		if err := os.WriteFile(os.Args[2], []byte(os.Args[3]), 0o644); err != nil {
+			fail(err)
+		}
+	case "read":
+		data, err := os.ReadFile(os.Args[2])
+		if err != nil {
+			fail(err)
+		}
+		fmt.Print(string(data))
+	case "sleep":
+		for {
+			time.Sleep(time.Hour)
+		}
+	default:
+		fail(fmt.Errorf("unknown mode %q", os.Args[1]))
+	}
+}
+"""
+ECHO_DOCKERFILE = """\
+FROM scratch
+COPY echo /echo
+USER 65532:65532
+ENTRYPOINT ["/echo"]
+CMD ["serve"]
+"""
+# Built once per test run, whatever the number of scenarios that use it.
+_IMAGES_READY: set[str] = set()
+
+RESTRICTED_POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 65532,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+RESTRICTED_CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "readOnlyRootFilesystem": True,
+}
+
+
+def _layout() -> Layout:
+    return Layout(cluster.default_state_dir())
+
+
+def _api(context) -> kr8s.Api:
+    if getattr(context, "kube", None) is None:
+        context.kube = kr8s.api(kubeconfig=str(_layout().kubeconfig), context=CONTEXT)
+    return context.kube
+
+
+def _run(context, argv: list[str], timeout: float = 1800) -> subprocess.CompletedProcess:
+    if argv[0] == "invoke":
+        argv = [sys.executable, "-m", "invoke", *argv[1:]]
+    env = {**os.environ, **context.env_overrides}
+    result = subprocess.run(
+        argv, cwd=context.repo, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    context.result = result
+    return result
+
+
+def _shown(result: subprocess.CompletedProcess) -> str:
+    return (
+        f"exit {result.returncode}\n--- stdout ---\n{result.stdout[-6000:]}\n"
+        f"--- stderr ---\n{result.stderr[-3000:]}"
+    )
+
+
+def _wait(what: str, check, timeout: float, describe=lambda: "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{describe()}")
+
+
+def _pod_report(context, selector: dict | None = None, name: str | None = None) -> str:
+    api = _api(context)
+    if name:
+        pods = [Pod.get(name, namespace=context.namespace, api=api)]
+    else:
+        pods = list(api.get("pods", namespace=context.namespace, label_selector=selector))
+    lines = []
+    for pod in pods:
+        pod.refresh()
+        lines.append(f"pod {pod.name}: {pod.raw.get('status', {})}")
+    events = api.get("events", namespace=context.namespace)
+    lines += [f"event {e.raw.get('reason')}: {e.raw.get('message')}" for e in events]
+    return "\n".join(lines)
+
+
+# --- the cluster ------------------------------------------------------------------------------
+
+
+@given("the local cluster is up")
+def step_cluster_up(context):
+    # Tasks put the engine's bin dir (kubectl) on PATH; so do we, for the commands we run.
+    context.env_overrides["PATH"] = os.pathsep.join(
+        [os.environ.get("PATH", ""), str(paths.bin_dir())]
+    )
+    started = time.monotonic()
+    result = _run(context, ["invoke", "cluster.up"])
+    assert result.returncode == 0, _shown(result)
+    context.cluster_up_seconds = time.monotonic() - started
+    context.kube = None
+
+
+@then("the node is Ready")
+def step_node_ready(context):
+    node = next(iter(_api(context).get("nodes")))
+    conditions = {c["type"]: c["status"] for c in node.raw["status"]["conditions"]}
+    assert conditions.get("Ready") == "True", node.raw["status"]
+
+
+@then("every component of the cluster is running")
+def step_every_component_running(context):
+    result = cluster.status(cluster.ClusterOptions(state_dir=_layout().root))
+    assert result.healthy, cluster.format_status(result)
+
+
+@given('the cluster component "{name}" has crashed')
+def step_component_crashed(context, name):
+    layout = _layout()
+    pid = cluster.running_pid(layout, name)
+    assert pid is not None, f"{name} is not running"
+    # SIGKILL, so nothing is cleaned up: the pid file stays, as after a real crash.
+    os.kill(pid, 9)
+    _wait(f"{name} to die", lambda: cluster.running_pid(layout, name) is None, 30)
+
+
+@then('the output shows the last line of the "{name}" log')
+def step_output_shows_log_tail(context, name):
+    last = cluster.log_tail(_layout().log(name), 1)
+    assert last, f"the {name} log is empty"
+    assert f"| {last[0]}" in context.result.stdout, _shown(context.result)
+
+
+@then("no process of the local cluster is left")
+def step_no_cluster_process(context):
+    layout = _layout()
+    bin_dir = paths.cache_dir() / "kubernetes"
+    survivors = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        argv = cluster._cmdline(int(entry.name))
+        if not argv:
+            continue  # gone, or a zombie waiting to be reaped
+        ours = argv[0].startswith(str(bin_dir)) or any(str(layout.root) in a for a in argv)
+        try:
+            cgroups = (entry / "cgroup").read_text()
+        except OSError:
+            cgroups = ""
+        in_pods = any(":/kubepods" in line for line in cgroups.splitlines())
+        if ours or in_pods:
+            survivors.append(f"{entry.name}: {' '.join(argv)}")
+    assert not survivors, "\n".join(survivors)
+    result = cluster.status(cluster.ClusterOptions(state_dir=layout.root))
+    assert {c.state for c in result.components} == {"stopped"}, cluster.format_status(result)
+
+
+@then("nothing is mounted under the cluster's state directory")
+def step_nothing_mounted(context):
+    root = _layout().root
+    mounts = cluster._mounts_under(root) if root.exists() else []
+    assert not mounts, "\n".join(mounts)
+
+
+@then("the cluster's state directory is gone")
+def step_state_gone(context):
+    assert not _layout().root.exists(), sorted(os.listdir(_layout().root))
+
+
+@then('the user\'s kubeconfig has no "{name}" context')
+def step_no_context(context, name):
+    import yaml
+
+    path = Path.home() / ".kube" / "config"
+    if not path.exists():
+        return
+    config = yaml.safe_load(path.read_text()) or {}
+    names = [c.get("name") for c in config.get("contexts") or []]
+    assert name not in names, names
+
+
+# --- workloads --------------------------------------------------------------------------------
+
+
+@given("a namespace of its own")
+def step_namespace(context):
+    name = f"scenario-{secrets.token_hex(3)}"
+    namespace = Namespace(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, api=_api(context)
+    )
+    namespace.create()
+    context.namespace = name
+
+    def remove():
+        with contextlib.suppress(kr8s.NotFoundError):
+            namespace.delete(propagation_policy="Background")
+
+    context.add_cleanup(remove)
+
+
+@given('the image "{reference}" built with Docker and imported into the cluster')
+def step_image(context, reference):
+    context.image = reference
+    if reference in _IMAGES_READY:
+        return
+    from python_on_whales import docker
+
+    source = context.scratch / "echo-image"
+    source.mkdir()
+    (source / "main.go").write_text(ECHO_SOURCE)
+    (source / "go.mod").write_text("module traderadmin.local/echo\n\ngo 1.22\n")
+    (source / "Dockerfile").write_text(ECHO_DOCKERFILE)
+    build = subprocess.run(
+        ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "echo", "."],
+        cwd=source,
+        env={**os.environ, "CGO_ENABLED": "0"},
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr
+    # The Debian engine has no buildx; the classic builder is enough for FROM scratch.
+    docker.legacy_build(source, tags=[reference])
+    cluster.import_docker_image(reference)
+    _IMAGES_READY.add(reference)
+
+
+def _deployment(name: str, image: str, probe_path: str) -> dict:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "securityContext": RESTRICTED_POD_SECURITY,
+                    "containers": [
+                        {
+                            "name": name,
+                            "image": image,
+                            # There is no registry: the image must already be in containerd.
+                            "imagePullPolicy": "Never",
+                            "args": ["serve"],
+                            "ports": [{"containerPort": 8080, "name": "http"}],
+                            "readinessProbe": {
+                                "httpGet": {"path": probe_path, "port": 8080},
+                                "periodSeconds": 2,
+                                "failureThreshold": 2,
+                            },
+                            "livenessProbe": {
+                                "httpGet": {"path": probe_path, "port": 8080},
+                                "periodSeconds": 10,
+                            },
+                            "securityContext": RESTRICTED_CONTAINER_SECURITY,
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+@when('I deploy "{name}" from that image with a readiness probe on "{path}"')
+@given('"{name}" is deployed from that image with a readiness probe on "{path}"')
+def step_deploy(context, name, path):
+    api = _api(context)
+    body = _deployment(name, context.image, path)
+    body["metadata"]["namespace"] = context.namespace
+    Deployment(body, api=api).create()
+    Service(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": context.namespace},
+            "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": "http"}]},
+        },
+        api=api,
+    ).create()
+    context.deployment = name
+
+
+@then('the Deployment "{name}" becomes Available within {seconds:d} seconds')
+def step_deployment_available(context, name, seconds):
+    deployment = Deployment.get(name, namespace=context.namespace, api=_api(context))
+
+    def available() -> bool:
+        deployment.refresh()
+        conditions = deployment.raw.get("status", {}).get("conditions", [])
+        return any(c["type"] == "Available" and c["status"] == "True" for c in conditions)
+
+    _wait(
+        f"Deployment {name} Available",
+        available,
+        seconds,
+        lambda: _pod_report(context, selector={"app": name}),
+    )
+
+
+@then('its pod is Running with the readiness probe on "{path}" passing')
+def step_pod_ready(context, path):
+    pods = list(
+        _api(context).get(
+            "pods", namespace=context.namespace, label_selector={"app": context.deployment}
+        )
+    )
+    assert pods, f"no pods for {context.deployment}"
+    for pod in pods:
+        status = pod.raw["status"]
+        assert status["phase"] == "Running", status
+        container = pod.raw["spec"]["containers"][0]
+        assert container["readinessProbe"]["httpGet"]["path"] == path
+        ready = {c["type"]: c["status"] for c in status["conditions"]}
+        assert ready.get("Ready") == "True" and ready.get("ContainersReady") == "True", status
+        assert all(c["ready"] and "running" in c["state"] for c in status["containerStatuses"])
+
+
+@when("I create a pod that runs as root without a security context")
+def step_violating_pod(context):
+    pod = Pod(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "runs-as-root", "namespace": context.namespace},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "root",
+                        "image": context.image,
+                        "imagePullPolicy": "Never",
+                        "securityContext": {"runAsUser": 0},
+                    }
+                ]
+            },
+        },
+        api=_api(context),
+    )
+    context.rejection = None
+    try:
+        pod.create()
+    except kr8s.ServerError as error:
+        context.rejection = error
+    else:
+        context.add_cleanup(pod.delete)
+
+
+@then('the API server rejects it for violating the Pod Security level "{level}"')
+def step_rejected(context, level):
+    error = context.rejection
+    assert error is not None, "the pod was admitted"
+    assert error.response is not None and error.response.status_code == 403, error
+    assert f'violates PodSecurity "{level}"' in str(error), str(error)
+    assert not Pod(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "runs-as-root", "namespace": context.namespace},
+        },
+        api=_api(context),
+    ).exists()
+
+
+def _run_once(context, name: str, args: list[str], claim: str | None = None) -> str:
+    """Run the image once with `args` (optionally with `claim` at /data); its output."""
+    spec = {
+        "restartPolicy": "Never",
+        "securityContext": RESTRICTED_POD_SECURITY,
+        "containers": [
+            {
+                "name": "run",
+                "image": context.image,
+                "imagePullPolicy": "Never",
+                "args": args,
+                "securityContext": RESTRICTED_CONTAINER_SECURITY,
+            }
+        ],
+    }
+    if claim:
+        spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
+        spec["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+    pod = Pod(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": context.namespace},
+            "spec": spec,
+        },
+        api=_api(context),
+    )
+    pod.create()
+
+    def finished() -> bool:
+        pod.refresh()
+        return pod.raw.get("status", {}).get("phase") in ("Succeeded", "Failed")
+
+    _wait(f"pod {name} to finish", finished, 120, lambda: _pod_report(context, name=name))
+    output = "".join(pod.logs())
+    assert pod.raw["status"]["phase"] == "Succeeded", f"{output}\n{_pod_report(context, name=name)}"
+    return output
+
+
+@given("a client pod running that image")
+def step_client_pod(context):
+    pod = Pod(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "client", "namespace": context.namespace},
+            "spec": {
+                "securityContext": RESTRICTED_POD_SECURITY,
+                "containers": [
+                    {
+                        "name": "client",
+                        "image": context.image,
+                        "imagePullPolicy": "Never",
+                        "args": ["sleep"],
+                        "securityContext": RESTRICTED_CONTAINER_SECURITY,
+                    }
+                ],
+            },
+        },
+        api=_api(context),
+    )
+    pod.create()
+    _wait(
+        "the client pod Ready",
+        lambda: pod.refresh() or pod.ready(),
+        120,
+        lambda: _pod_report(context, name="client"),
+    )
+    context.client = pod
+
+
+def _get_from_client(context, url: str):
+    return context.client.exec(["/echo", "get", url], check=False)
+
+
+@then('the Service "{name}" answers on its ClusterIP from the client pod')
+def step_cluster_ip_answers(context, name):
+    service = Service.get(name, namespace=context.namespace, api=_api(context))
+    address = service.raw["spec"]["clusterIP"]
+    result = _get_from_client(context, f"http://{address}/")
+    output = result.stdout.decode() + result.stderr.decode()
+    assert result.returncode == 0 and "echo from " in output, f"{address}: {output}"
+
+
+@then('the Service answers on its DNS name "{template}" from the client pod')
+def step_dns_answers(context, template):
+    host = template.format(namespace=context.namespace)
+    result = _get_from_client(context, f"http://{host}/")
+    output = result.stdout.decode() + result.stderr.decode()
+    assert result.returncode == 0 and "echo from " in output, f"{host}: {output}"
+
+
+@when('I claim "{size}" of storage as "{name}" without naming a StorageClass')
+def step_claim(context, size, name):
+    PersistentVolumeClaim(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name, "namespace": context.namespace},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": size}},
+            },
+        },
+        api=_api(context),
+    ).create()
+
+
+@then('the claim "{name}" is Bound within {seconds:d} seconds')
+def step_claim_bound(context, name, seconds):
+    claim = PersistentVolumeClaim.get(name, namespace=context.namespace, api=_api(context))
+
+    def bound() -> bool:
+        claim.refresh()
+        return claim.raw.get("status", {}).get("phase") == "Bound"
+
+    _wait(f"claim {name} Bound", bound, seconds, lambda: str(claim.raw))
+    assert claim.raw["spec"]["storageClassName"] == "local-path", claim.raw["spec"]
+
+
+@when('a pod writes "{text}" to the claim "{name}" and is deleted')
+def step_write_claim(context, text, name):
+    _run_once(context, "writer", ["write", "/data/message", text], claim=name)
+    writer = Pod.get("writer", namespace=context.namespace, api=_api(context))
+    writer.delete()
+    _wait("the writer pod to be gone", lambda: not writer.exists(), 60)
+
+
+@then('a new pod mounting the claim "{name}" reads "{text}"')
+def step_read_claim(context, name, text):
+    output = _run_once(context, "reader", ["read", "/data/message"], claim=name)
+    assert output == text, repr(output)

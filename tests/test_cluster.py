@@ -1,0 +1,480 @@
+"""The local cluster's plain functions: build recipe, certificates, configs, processes, storage.
+
+Nothing here starts the cluster (features/local-cluster.feature does); the process tests use
+real short-lived child processes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tarfile
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography.x509.oid import NameOID
+
+from build_scripts import cluster, cluster_build, cluster_pki, cluster_storage
+from build_scripts import cluster_config as config
+from build_scripts.errors import ReleaseError, VerificationFailed
+
+SETTINGS = config.Settings(node_ip="192.0.2.2")
+
+
+# --- build recipe -----------------------------------------------------------------------------
+
+
+def test_wrapper_module_pins_every_staging_module_to_the_matching_release():
+    go_mod = cluster_build.wrapper_go_mod("v1.34.4")
+    assert "require k8s.io/kubernetes v1.34.4" in go_mod
+    for name in cluster_build.STAGING_MODULES:
+        assert f"replace k8s.io/{name} => k8s.io/{name} v0.34.4\n" in go_mod
+    assert len(cluster_build.STAGING_MODULES) == 31
+
+
+def test_staging_version_follows_the_minor_and_patch():
+    assert cluster_build.staging_version("v1.34.4") == "v0.34.4"
+    assert cluster_build.staging_version("1.35.0") == "v0.35.0"
+    with pytest.raises(ReleaseError):
+        cluster_build.staging_version("v2.0.0")
+
+
+def test_tools_file_imports_every_component_under_the_tools_tag():
+    source = cluster_build.wrapper_tools_go()
+    assert source.startswith("//go:build tools\n")
+    for component in cluster_build.KUBERNETES_COMPONENTS:
+        assert f'_ "k8s.io/kubernetes/cmd/{component}"' in source
+
+
+def test_ldflags_stamp_the_version_into_both_version_packages():
+    flags = cluster_build.version_ldflags("v1.34.4")
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        assert f"-X {package}.gitVersion=v1.34.4" in flags
+        assert f"-X {package}.gitMajor=1" in flags
+        assert f"-X {package}.gitMinor=34" in flags
+
+
+def test_only_bare_v0_0_0_placeholders_count_as_unreplaced():
+    listing = "\n".join(
+        [
+            "k8s.io/api v0.0.0 => k8s.io/api v0.34.4",
+            "k8s.io/utils v0.0.0-20250604170112-4c0f3b243397",
+            "k8s.io/new-staging v0.0.0",
+        ]
+    )
+    assert cluster_build.unreplaced_staging(listing) == ["k8s.io/new-staging v0.0.0"]
+
+
+def test_scratch_image_archive_is_a_loadable_docker_archive(tmp_path):
+    binary = tmp_path / "server"
+    binary.write_bytes(b"\x7fELF pretend")
+    first = cluster_build.scratch_image_archive(
+        binary,
+        "traderadmin.local/x:1",
+        tmp_path / "a.tar",
+        entrypoint=["/server"],
+        user="65532:65532",
+    )
+    second = cluster_build.scratch_image_archive(
+        binary,
+        "traderadmin.local/x:1",
+        tmp_path / "b.tar",
+        entrypoint=["/server"],
+        user="65532:65532",
+    )
+    assert first.read_bytes() == second.read_bytes(), "same binary, same archive"
+    with tarfile.open(first) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))
+        assert manifest[0]["RepoTags"] == ["traderadmin.local/x:1"]
+        image_config = json.load(archive.extractfile(manifest[0]["Config"]))
+        layer = archive.extractfile(manifest[0]["Layers"][0]).read()
+    assert image_config["config"]["Entrypoint"] == ["/server"]
+    assert image_config["config"]["User"] == "65532:65532"
+    import hashlib
+    import io
+
+    assert image_config["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(layer).hexdigest()]
+    with tarfile.open(fileobj=io.BytesIO(layer)) as files:
+        member = files.getmember("server")
+        assert member.mode == 0o755
+    assert cluster_build.image_id(first).startswith("sha256:")
+
+
+# --- certificates and kubeconfigs -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    layout = config.Layout(tmp_path_factory.mktemp("cluster"))
+    return layout, cluster.ensure_pki(layout, SETTINGS)
+
+
+def test_every_certificate_is_signed_by_the_cluster_ca(pki):
+    _, issued = pki
+    ca = issued.ca.read_cert()
+    for pair in [issued.apiserver, issued.kubelet_serving, *issued.clients.values()]:
+        pair.read_cert().verify_directly_issued_by(ca)
+
+
+def test_apiserver_certificate_names_every_way_pods_and_users_reach_it(pki):
+    _, issued = pki
+    dns, ips = cluster_pki.serving_names(issued.apiserver)
+    assert {"kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"} <= dns
+    assert {"127.0.0.1", "10.96.0.1", "192.0.2.2"} == ips
+
+
+def test_client_certificates_carry_the_identities_rbac_and_node_authorizer_expect(pki):
+    _, issued = pki
+    kubelet = issued.clients["kubelet"].read_cert().subject
+    assert kubelet.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == (
+        "system:node:traderadmin-local"
+    )
+    assert kubelet.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "system:nodes"
+    admin = issued.clients["admin"].read_cert().subject
+    assert admin.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "system:masters"
+
+
+def test_private_keys_are_readable_by_root_only(pki):
+    layout, _ = pki
+    for key in layout.pki.glob("*.key"):
+        assert key.stat().st_mode & 0o777 == 0o600, key
+
+
+def test_certificates_are_reused_unless_the_node_address_changed(pki):
+    layout, issued = pki
+    again = cluster.ensure_pki(layout, SETTINGS)
+    assert again.apiserver.cert.read_bytes() == issued.apiserver.cert.read_bytes()
+    assert again.clients["admin"].cert.read_bytes() == issued.clients["admin"].cert.read_bytes()
+    moved = cluster.ensure_pki(layout, config.Settings(node_ip="192.0.2.77"))
+    assert "192.0.2.77" in cluster_pki.serving_names(moved.apiserver)[1]
+    assert moved.clients["admin"].cert.read_bytes() == issued.clients["admin"].cert.read_bytes()
+    cluster.ensure_pki(layout, SETTINGS)  # leave the module fixture as it was
+
+
+def test_merging_the_kubeconfig_keeps_other_entries_and_the_current_context(pki):
+    _, issued = pki
+    ours = cluster.admin_kubeconfig(issued, SETTINGS)
+    existing = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "work",
+        "clusters": [
+            {"name": "work", "cluster": {"server": "https://w"}},
+            {"name": "traderadmin-local", "cluster": {"server": "https://old"}},
+        ],
+        "users": [{"name": "me", "user": {}}],
+        "contexts": [{"name": "work", "context": {"cluster": "work", "user": "me"}}],
+    }
+    merged = cluster_pki.merge_kubeconfig(existing, ours)
+    assert merged["current-context"] == "work"
+    assert [c["name"] for c in merged["clusters"]] == ["work", "traderadmin-local"]
+    ours_cluster = next(c for c in merged["clusters"] if c["name"] == "traderadmin-local")
+    assert ours_cluster["cluster"]["server"] == "https://127.0.0.1:6443"
+    assert {c["name"] for c in merged["contexts"]} == {"work", "traderadmin-local"}
+    assert cluster_pki.merge_kubeconfig(None, ours)["current-context"] == "traderadmin-local"
+    trimmed = cluster_pki.remove_from_kubeconfig(merged, ours)
+    assert [c["name"] for c in trimmed["clusters"]] == ["work"]
+    assert trimmed["current-context"] == "work"
+
+
+# --- configuration files ----------------------------------------------------------------------
+
+
+def test_containerd_config_keeps_everything_under_the_state_dir(tmp_path):
+    layout = config.Layout(tmp_path)
+    parsed = tomllib.loads(config.containerd_config(layout))
+    assert parsed["root"].startswith(str(tmp_path))
+    assert parsed["state"].startswith(str(tmp_path))
+    assert parsed["grpc"]["address"] == str(layout.containerd_socket)
+    cri = parsed["plugins"]["io.containerd.grpc.v1.cri"]
+    assert cri["sandbox_image"] == config.PAUSE_IMAGE
+    assert cri["netns_mounts_under_state_dir"] is True
+    assert cri["cni"]["conf_dir"] == str(layout.cni_conf_dir)
+    assert cri["containerd"]["runtimes"]["runc"]["options"]["SystemdCgroup"] is False
+
+
+def test_cni_config_is_a_bridge_with_local_ipam_state_and_the_firewall_plugin(tmp_path):
+    layout = config.Layout(tmp_path)
+    parsed = json.loads(config.cni_config(layout, SETTINGS))
+    bridge, portmap, firewall = parsed["plugins"]
+    assert bridge["type"] == "bridge" and bridge["hairpinMode"] is True
+    assert bridge["ipam"]["dataDir"] == str(layout.cni_ipam_dir)
+    assert bridge["ipam"]["ranges"] == [[{"subnet": "10.244.0.0/24", "gateway": "10.244.0.1"}]]
+    assert (portmap["type"], firewall["type"]) == ("portmap", "firewall")
+
+
+def test_kubelet_config_uses_our_runtime_cgroupfs_and_cluster_dns(tmp_path):
+    layout = config.Layout(tmp_path)
+    parsed = yaml.safe_load(config.kubelet_config(layout, SETTINGS))
+    assert parsed["containerRuntimeEndpoint"] == f"unix://{layout.containerd_socket}"
+    assert parsed["cgroupDriver"] == "cgroupfs"
+    assert parsed["clusterDNS"] == ["10.96.0.10"]
+    assert parsed["authentication"]["anonymous"]["enabled"] is False
+    assert parsed["authorization"]["mode"] == "Webhook"
+    assert parsed["podLogsDir"].startswith(str(tmp_path))
+
+
+def test_pod_security_restricted_is_the_cluster_default_except_kube_system():
+    parsed = yaml.safe_load(config.admission_config())
+    plugin = parsed["plugins"][0]
+    assert plugin["name"] == "PodSecurity"
+    assert plugin["configuration"]["defaults"]["enforce"] == "restricted"
+    assert plugin["configuration"]["exemptions"]["namespaces"] == ["kube-system"]
+
+
+def test_bootstrap_manifests_hold_dns_and_the_default_storage_class():
+    documents = list(yaml.safe_load_all(config.bootstrap_manifests(SETTINGS)))
+    by_kind = {(d["kind"], d["metadata"]["name"]): d for d in documents}
+    service = by_kind[("Service", "kube-dns")]
+    assert service["spec"]["clusterIP"] == "10.96.0.10"
+    deployment = by_kind[("Deployment", "coredns")]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == config.COREDNS_IMAGE
+    assert container["securityContext"]["runAsNonRoot"] is True
+    storage = by_kind[("StorageClass", "local-path")]
+    assert (
+        storage["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    )
+    assert storage["provisioner"] == config.PROVISIONER_NAME
+    assert "kubernetes.default.svc.cluster.local" not in json.dumps(
+        by_kind[("ConfigMap", "coredns")]
+    )  # the Corefile serves the domain, it names no service
+
+
+def test_component_arguments_name_only_files_under_the_state_dir(tmp_path):
+    layout = config.Layout(tmp_path / "state")
+    toolset = cluster_build.Toolset(tmp_path / "bin", tmp_path / "coredns", tmp_path / "crictl")
+    specs = cluster.processes(layout, SETTINGS, toolset)
+    assert set(specs) == set(cluster.COMPONENTS)
+    apiserver = specs["kube-apiserver"].argv
+    assert "--authorization-mode=Node,RBAC" in apiserver
+    assert "--enable-admission-plugins=NodeRestriction,PodSecurity" in apiserver
+    assert not any("pod-infra-container-image" in a for a in specs["kubelet"].argv)
+    for name, process in specs.items():
+        for arg in process.argv[1:]:
+            value = arg.split("=", 1)[-1]
+            if value.startswith("/") and name != "storage-provisioner":
+                assert value.startswith(str(tmp_path)), (name, arg)
+
+
+# --- processes and status ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def layout(tmp_path):
+    return config.Layout(tmp_path / "state")
+
+
+def test_a_started_process_is_recognised_stopped_by_pid_and_forgotten(layout):
+    process = cluster.Process("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+    pid, what = cluster.ensure_process(layout, process)
+    try:
+        assert what == "started"
+        assert cluster.running_pid(layout, "sleeper") == pid
+        assert cluster.ensure_process(layout, process) == (pid, "already running")
+    finally:
+        assert cluster.stop_process(layout, "sleeper").startswith(f"stopped (pid {pid}, ")
+    assert cluster.running_pid(layout, "sleeper") is None
+    assert not layout.pid("sleeper").exists()
+
+
+def test_a_recycled_pid_running_something_else_is_not_ours(layout):
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        layout.run.mkdir(parents=True)
+        layout.pid("etcd").write_text(f"{other.pid}\n")
+        layout.argv_record("etcd").write_text(json.dumps(["/usr/bin/etcd", "--name", "x"]))
+        assert cluster.running_pid(layout, "etcd") is None
+        assert cluster.stop_process(layout, "etcd") == "not running"
+        assert other.poll() is None, "down must never signal a process it did not start"
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_status_reports_a_crashed_component_with_the_tail_of_its_log(layout, tmp_path):
+    script = "import sys; print('loading config'); print('fatal: port in use'); sys.exit(1)"
+    process = cluster.Process("etcd", [sys.executable, "-c", script])
+    cluster.ensure_process(layout, process)
+    deadline = time.monotonic() + 10
+    while cluster.running_pid(layout, "etcd") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    options = cluster.ClusterOptions(state_dir=layout.root, merge_kubeconfig=False)
+    result = cluster.status(options)
+    etcd = next(c for c in result.components if c.name == "etcd")
+    assert etcd.state == "crashed"
+    assert etcd.tail[-1] == "fatal: port in use"
+    assert "fatal: port in use" in cluster.format_status(result)
+    with pytest.raises(VerificationFailed, match="etcd"):
+        cluster.require_healthy(result)
+
+
+def test_status_of_a_cluster_never_started_says_how_to_start_it(layout):
+    result = cluster.status(cluster.ClusterOptions(state_dir=layout.root))
+    assert {c.state for c in result.components} == {"stopped"}
+    with pytest.raises(ReleaseError, match="not running") as caught:
+        cluster.require_healthy(result)
+    assert "invoke cluster.up" in caught.value.one_line()
+
+
+def test_wait_for_fails_fast_with_the_log_of_a_component_that_died(layout):
+    cluster.ensure_process(
+        layout,
+        cluster.Process(
+            "kube-apiserver",
+            [sys.executable, "-c", "print('E: etcd unreachable'); raise SystemExit(1)"],
+        ),
+    )
+    time.sleep(0.5)
+    with pytest.raises(ReleaseError, match="etcd unreachable"):
+        cluster.wait_for(
+            "readyz", lambda: False, layout=layout, watch=("kube-apiserver",), timeout=10
+        )
+
+
+def test_log_tail_reads_only_the_end_of_a_large_log(tmp_path):
+    log = tmp_path / "big.log"
+    log.write_text("".join(f"line {i}\n" for i in range(100_000)))
+    assert cluster.log_tail(log, 3) == ["line 99997", "line 99998", "line 99999"]
+    assert cluster.log_tail(tmp_path / "missing.log") == []
+
+
+# --- storage provisioner ----------------------------------------------------------------------
+
+
+CLASSES = {
+    "local-path": {
+        "metadata": {"name": "local-path"},
+        "reclaimPolicy": "Delete",
+        "provisioner": config.PROVISIONER_NAME,
+    }
+}
+
+
+def _claim(phase="Pending", volume_name=None, storage_class="local-path"):
+    spec = {
+        "storageClassName": storage_class,
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "1Gi"}},
+    }
+    if volume_name:
+        spec["volumeName"] = volume_name
+    return {
+        "metadata": {"namespace": "ns", "name": "data", "uid": "u-1"},
+        "spec": spec,
+        "status": {"phase": phase},
+    }
+
+
+def test_only_pending_unbound_claims_of_our_class_are_provisioned():
+    assert cluster_storage.claims_to_provision([_claim()], CLASSES) == [_claim()]
+    assert cluster_storage.claims_to_provision([_claim(phase="Bound")], CLASSES) == []
+    assert cluster_storage.claims_to_provision([_claim(volume_name="pv")], CLASSES) == []
+    assert cluster_storage.claims_to_provision([_claim(storage_class="other")], CLASSES) == []
+
+
+def test_the_volume_is_prebound_to_its_claim_on_this_node(tmp_path):
+    directory = cluster_storage.volume_directory(tmp_path, _claim())
+    assert directory == tmp_path / "ns_data_u-1"
+    volume = cluster_storage.persistent_volume(_claim(), CLASSES["local-path"], directory)
+    assert volume["metadata"]["name"] == "pvc-u-1"
+    assert volume["spec"]["claimRef"]["uid"] == "u-1"
+    assert volume["spec"]["capacity"] == {"storage": "1Gi"}
+    assert volume["spec"]["hostPath"]["path"] == str(directory)
+    assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+    term = volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]
+    assert term["matchExpressions"][0]["values"] == [config.NODE_NAME]
+
+
+def test_only_released_volumes_we_provisioned_are_deleted(tmp_path):
+    ours = {
+        "metadata": {"annotations": {"pv.kubernetes.io/provisioned-by": config.PROVISIONER_NAME}},
+        "spec": {"persistentVolumeReclaimPolicy": "Delete"},
+        "status": {"phase": "Released"},
+    }
+    theirs = {
+        "metadata": {"annotations": {}},
+        "spec": {"persistentVolumeReclaimPolicy": "Delete"},
+        "status": {"phase": "Released"},
+    }
+    bound = {**ours, "status": {"phase": "Bound"}}
+    assert cluster_storage.volumes_to_delete([ours, theirs, bound]) == [ours]
+    assert cluster_storage._within(tmp_path, tmp_path / "ns_data_u-1")
+    assert not cluster_storage._within(tmp_path, tmp_path)
+    assert not cluster_storage._within(tmp_path, tmp_path.parent / "elsewhere")
+
+
+def test_mounts_under_are_listed_deepest_first(monkeypatch, tmp_path):
+    root = tmp_path / "state"
+    mountinfo = "\n".join(
+        [
+            f"1 0 0:1 / {root}/kubelet/pods/a rw - tmpfs tmpfs rw",
+            f"2 0 0:1 / {root}/kubelet/pods/a/volumes/x rw - tmpfs tmpfs rw",
+            "3 0 0:1 / /elsewhere rw - tmpfs tmpfs rw",
+        ]
+    )
+    real_read = Path.read_text
+
+    def fake_read(self, *args, **kwargs):
+        if str(self) == "/proc/self/mountinfo":
+            return mountinfo
+        return real_read(self, *args, **kwargs)
+
+    root.mkdir()
+    monkeypatch.setattr(Path, "read_text", fake_read)
+    assert cluster._mounts_under(root) == [
+        f"{root}/kubelet/pods/a/volumes/x",
+        f"{root}/kubelet/pods/a",
+    ]
+
+
+def test_node_ip_is_the_default_route_address_or_a_clear_error():
+    has_default_route = any(
+        line.split()[1] == "00000000"
+        for line in Path("/proc/net/route").read_text().splitlines()[1:]
+    )
+    if not has_default_route:
+        with pytest.raises(ReleaseError, match="no default route"):
+            cluster.detect_node_ip()
+        return
+    address = cluster.detect_node_ip()
+    assert address.count(".") == 3 and not address.startswith("127.")
+
+
+def test_wiping_removes_only_the_chains_the_kubelet_and_cni_added():
+    listing = "\n".join(
+        [
+            "-P INPUT ACCEPT",
+            "-N CNI-ADMIN",
+            "-N CNI-FORWARD",
+            "-N DOCKER",
+            "-N KUBE-FIREWALL",
+            "-A INPUT -j KUBE-FIREWALL",
+            '-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD',
+            "-A FORWARD -o docker0 -j DOCKER",
+            '-A CNI-FORWARD -m comment --comment "CNI admin overrides" -j CNI-ADMIN',
+        ]
+    )
+    commands = cluster.host_chain_commands("filter", listing)
+    assert commands[:2] == [
+        ["-t", "filter", "-D", "INPUT", "-j", "KUBE-FIREWALL"],
+        [
+            "-t",
+            "filter",
+            "-D",
+            "FORWARD",
+            "-m",
+            "comment",
+            "--comment",
+            "CNI firewall plugin rules",
+            "-j",
+            "CNI-FORWARD",
+        ],
+    ]
+    assert ["-t", "filter", "-X", "KUBE-FIREWALL"] in commands
+    assert ["-t", "filter", "-F", "CNI-FORWARD"] in commands
+    assert not any("DOCKER" in c for command in commands for c in command)

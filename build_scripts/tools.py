@@ -189,7 +189,8 @@ CATALOGUE: tuple[Tool, ...] = (
     Tool(
         "kubectl",
         "applying manifests, inspecting clusters",
-        "invoke cluster.up (builds it into ~/.cache/traderadmin/bin), or your distribution's kubectl",
+        "invoke cluster.up (builds it into ~/.cache/traderadmin/bin), or your distribution's "
+        "kubectl",
         ("kubectl",),
         ("version", "--client"),
     ),

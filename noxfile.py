@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "app", "validate"]
+nox.options.sessions = ["lint", "tests", "app", "validate", "installer"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_external_run = True
 
@@ -30,7 +30,8 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Pytest for the build_scripts functions (fast; real subprocesses, no daemons)."""
     _install_engine(session)
-    session.run("pytest", *(session.posargs or ["tests"]))
+    # tests/wine needs Wine under an X server: the installer session runs it.
+    session.run("pytest", *(session.posargs or ["tests", "--ignore=tests/wine"]))
 
 
 @nox.session(python=PYTHON)
@@ -55,3 +56,21 @@ def validate(session: nox.Session) -> None:
     """Behave scenarios that run the release for real; JUnit XML goes to reports/junit."""
     _install_engine(session)
     session.run("behave", *(session.posargs or ["features"]))
+
+
+@nox.session(python=PYTHON)
+def installer(session: nox.Session) -> None:
+    """The Windows installer under Wine and xvfb-run: install, upgrade, run, uninstall."""
+    _install_engine(session)
+    # One X server for the whole run: Wine's desktop process outlives single commands.
+    session.run(
+        "xvfb-run",
+        "--auto-servernum",
+        "--server-args=-screen 0 1280x1024x24",
+        "python",
+        "-m",
+        "pytest",
+        "-ra",
+        *(session.posargs or ["tests/wine"]),
+        external=True,
+    )

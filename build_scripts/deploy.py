@@ -18,8 +18,9 @@ import kr8s
 import yaml
 from kr8s.objects import Deployment, Namespace, Pod, Secret
 
-from build_scripts import cmd
+from build_scripts import cmd, manifests
 from build_scripts.errors import ReleaseError, VerificationFailed
+from build_scripts.metadata import Release
 from build_scripts.progress import say
 
 FIELD_MANAGER = "traderadmin-release"
@@ -59,6 +60,20 @@ class PodState:
     phase: str
     ready: bool
     restarts: int
+
+
+def load_into_local_cluster(release: Release, components: tuple[str, ...]) -> list[str]:
+    """Copy the release's images from Docker into the local cluster's containerd.
+
+    The local cluster has no registry to pull from; its pods use the imported images
+    (imagePullPolicy IfNotPresent).
+    """
+    from build_scripts import cluster  # only the local environment needs the cluster module
+
+    references = [manifests.image_reference(release, c, None) for c in components]
+    for reference in references:
+        cluster.import_docker_image(reference)
+    return references
 
 
 def ensure_namespace(api: kr8s.Api, manifests: Path) -> str:

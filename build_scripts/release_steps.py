@@ -6,9 +6,10 @@ The functions live in their concern's module; this file only wires them together
 
 from __future__ import annotations
 
-from build_scripts import services
+from build_scripts import desktop, images, installer, services
 from build_scripts.metadata import Release
 from build_scripts.release import Step
+from build_scripts.signing import SigningConfig
 from build_scripts.summary import Artifact
 
 
@@ -21,8 +22,37 @@ def _orchestrator(release: Release) -> list[Artifact]:
     return [Artifact(services.orchestrator_wheel(wheelhouse), "wheel (+ pinned deps)")]
 
 
+def _desktop(release: Release) -> list[Artifact]:
+    return desktop.build(
+        release, list(desktop.DEFAULT_PLATFORMS), signing_config=SigningConfig.from_env()
+    )
+
+
+def _installer(release: Release) -> list[Artifact]:
+    return [installer.build_installer(release, signing_config=SigningConfig.from_env())]
+
+
+def _images(release: Release) -> list[Artifact]:
+    # The inputs come from the backend and orchestrator steps; images.build_images would
+    # otherwise make them itself.
+    built = images.build_images(release, images.COMPONENTS, images.Settings(), prepare=False)
+    archives = images.save_images(release, images.COMPONENTS)
+    return [
+        Artifact(archive, f"docker load -i; {result.reference}, {result.size / images.MB:.1f} MB")
+        for archive, result in zip(archives, built, strict=True)
+    ]
+
+
 def standard_steps() -> list[Step]:
     return [
         Step("backend", "static Go backend binary", _backend),
         Step("orchestrator", "orchestrator wheel and its pinned dependencies", _orchestrator),
+        Step(
+            "images",
+            "backend and orchestrator container images (hermetic, offline bases)",
+            _images,
+            needs=("backend", "orchestrator"),
+        ),
+        Step("desktop", "desktop app for Linux and Windows (wails build)", _desktop),
+        Step("installer", "Windows installer (NSIS)", _installer, ("desktop",)),
     ]

@@ -18,6 +18,9 @@ from build_scripts.errors import ReleaseError, ToolMissing
 
 WAILS_VERSION = "v2.9.2"
 WAILS_MODULE = "github.com/wailsapp/wails/v2/cmd/wails"
+# The CNCF distribution registry (build_scripts/registry.py installs it into the bin dir).
+REGISTRY_VERSION = "v3.1.2"
+REGISTRY_MODULE = "github.com/distribution/distribution/v3/cmd/registry"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,9 @@ class Tool:
     # For libraries: the pkg-config module that must exist instead of a program.
     pkg_config: str | None = None
     apt_package: str | None = None
+    # Tools the engine builds itself the first time a task needs them (the task named here);
+    # doctor lists them but does not count them as missing before that.
+    built_by: str | None = None
 
 
 def _apt(package: str) -> str:
@@ -120,6 +126,38 @@ CATALOGUE: tuple[Tool, ...] = (
         apt_package="xvfb",
     ),
     Tool(
+        "Xvfb",
+        "a display for Wine and the Linux app that outlives one command",
+        _apt("xvfb"),
+        ("Xvfb",),
+        ("-version",),
+        apt_package="xvfb",
+    ),
+    Tool(
+        "import",
+        "screenshots of the desktop app under Xvfb (ImageMagick)",
+        _apt("imagemagick"),
+        ("import",),
+        ("-version",),
+        apt_package="imagemagick",
+    ),
+    Tool(
+        "xwininfo",
+        "finding the app's window under Xvfb",
+        _apt("x11-utils"),
+        ("xwininfo",),
+        ("-version",),
+        apt_package="x11-utils",
+    ),
+    Tool(
+        "xdotool",
+        "pressing keys in the installer wizard under Xvfb",
+        _apt("xdotool"),
+        ("xdotool",),
+        ("version",),
+        apt_package="xdotool",
+    ),
+    Tool(
         "xauth",
         "xvfb-run's X authority",
         _apt("xauth"),
@@ -187,12 +225,22 @@ CATALOGUE: tuple[Tool, ...] = (
         apt_package="conntrack",
     ),
     Tool(
+        "registry",
+        "local image registry (images.push tests)",
+        f"GOBIN=~/.cache/traderadmin/bin go install {REGISTRY_MODULE}@{REGISTRY_VERSION} "
+        "(or: invoke images.registry)",
+        ("registry",),
+        ("--version",),
+        built_by="invoke images.registry",
+    ),
+    Tool(
         "kubectl",
         "applying manifests, inspecting clusters",
         "invoke cluster.up (builds it into ~/.cache/traderadmin/bin), or your distribution's "
         "kubectl",
         ("kubectl",),
         ("version", "--client"),
+        built_by="invoke cluster.up",
     ),
     Tool(
         "openssl",
@@ -230,6 +278,8 @@ APT_PACKAGES: tuple[str, ...] = (
     "gcc-mingw-w64-x86-64-win32",
     "imagemagick",
     "x11-apps",
+    "x11-utils",
+    "xdotool",
 )
 
 
@@ -360,6 +410,8 @@ def doctor_table(rows: list[Diagnosis]) -> str:
     for row in rows:
         if row.found:
             lines.append((row.tool.name, "ok", row.version or "?", row.path or ""))
+        elif row.tool.built_by:
+            lines.append((row.tool.name, "on demand", "-", f"built by {row.tool.built_by}"))
         else:
             lines.append((row.tool.name, "MISSING", "-", f"{row.tool.install}"))
     widths = [max(len(line[i]) for line in lines) for i in range(3)]

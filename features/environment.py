@@ -7,8 +7,10 @@ import tempfile
 from pathlib import Path
 
 from behave import fixture, use_fixture
+from behave.fixture import use_fixture_by_tag
+from python_on_whales import DockerException, docker
 
-from build_scripts import paths
+from build_scripts import docker_engine, paths, registry, wine
 
 
 @fixture
@@ -17,6 +19,70 @@ def scratch_directory(context):
     context.scratch = directory
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@fixture
+def xvfb(context):
+    """@fixture.xvfb: an X server for the scenario; steps pass context.display on."""
+    with wine.virtual_display() as display:
+        context.display = display
+        yield display
+
+
+@fixture
+def wine_prefix(context):
+    """@fixture.wine_prefix: a fresh Wine prefix set to Windows 10, deleted afterwards.
+
+    Tag @fixture.xvfb first: the prefix's programs use that display.
+    """
+    with wine.fresh_prefix(display=getattr(context, "display", None)) as prefix:
+        context.prefix = prefix
+        yield prefix
+
+
+@fixture
+def docker_daemon(context):
+    """@fixture.docker: a Docker daemon that answers; the containers, networks and volumes that
+    steps record in context.docker_made are removed afterwards."""
+    docker_engine.ensure_running()
+    context.docker_made = []
+    yield docker
+    for kind, name in reversed(context.docker_made):
+        try:
+            if kind == "container":
+                docker.container.remove(name, force=True, volumes=True)
+            elif kind == "network":
+                docker.network.remove(name)
+            elif kind == "volume":
+                docker.volume.remove(name)
+        except DockerException:
+            pass  # already gone
+
+
+@fixture
+def local_registry(context):
+    """@fixture.registry: a CNCF distribution registry on 127.0.0.1 (a free port), empty."""
+    storage = Path(tempfile.mkdtemp(prefix="traderadmin-registry-"))
+    handle = registry.start(storage / "storage")
+    context.registry = handle
+    yield handle
+    registry.stop(handle)
+    shutil.rmtree(storage, ignore_errors=True)
+
+
+# Heavy resources by tag; each fixture cleans up after its scenario.
+FIXTURES_BY_TAG = {
+    "fixture.xvfb": xvfb,
+    "fixture.wine_prefix": wine_prefix,
+    "fixture.docker": docker_daemon,
+    "fixture.registry": local_registry,
+}
+
+
+def before_tag(context, tag):
+    if tag in FIXTURES_BY_TAG:
+        return use_fixture_by_tag(tag, context, FIXTURES_BY_TAG)
+    return None
 
 
 def before_all(context):

@@ -31,8 +31,10 @@ def apply(c, environment=None, version=None, context=None, kubeconfig=None, time
     target = _target(c, context, kubeconfig)
     api = target.api()
     with step(f"deploy {release.version_text} to {target.describe()}"):
-        namespace = deploying.ensure_namespace(api, path)
         values = manifests.load_values(environment)
+        if values.get("load_images_into_local_cluster"):
+            deploying.load_into_local_cluster(release, manifests.COMPONENTS)
+        namespace = deploying.ensure_namespace(api, path)
         if deploying.ensure_token_secret(api, namespace, values["token_secret"]):
             say(f"  created Secret {namespace}/{values['token_secret']} with a new API token")
         deploying.apply_manifests(target, path)

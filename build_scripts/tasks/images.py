@@ -1,5 +1,134 @@
-"""images tasks (being written)."""
+"""images.*: the backend and orchestrator container images: bases, build, save, push."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 from invoke import Collection
 
-ns = Collection()
+from build_scripts import base_images, docker_engine, images, metadata, paths, registry
+from build_scripts.progress import say, step
+from build_scripts.summary import human_size, sha256_of
+from build_scripts.tasks._base import release_task
+
+COMPONENT_HELP = "only this image: backend or orchestrator (repeatable; default: both)"
+VERSION_HELP = "the release version whose images to use (default: this checkout's)"
+
+
+def _settings(c, **overrides) -> images.Settings:
+    cfg = c.config.images
+    values = {
+        "builder": cfg.builder,
+        "bases": {kind: ref for kind, ref in dict(cfg.base).items() if ref},
+        "budgets_mb": dict(cfg.budgets_mb),
+        "mirror": cfg.mirror,
+        "source_url": cfg.source_url,
+    }
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return images.Settings(**values)
+
+
+def _release(c, version):
+    return metadata.current_release(version or c.config.release.version)
+
+
+def _components(c, component):
+    return list(component or c.config.images.components)
+
+
+@release_task(
+    help={
+        "refresh": "debootstrap again (new Debian updates) and replace the base images",
+        "mirror": "Debian mirror for debootstrap (default: the one in the host's apt sources)",
+    }
+)
+def bases(c, refresh=False, mirror=None):
+    """Make the offline base images (debootstrap, cached; no registry needed) if missing."""
+    release = _release(c, None)
+    with step("images: base images"):
+        docker_engine.ensure_running()
+        base_images.ensure_bases(
+            release.image_prefix, refresh=refresh, mirror=mirror or c.config.images.mirror
+        )
+
+
+@release_task(
+    help={
+        "component": COMPONENT_HELP,
+        "version": VERSION_HELP,
+        "force": "build even when the image's inputs are unchanged",
+        "builder": "auto (buildx if installed), classic or buildx",
+    },
+    iterable=["component"],
+)
+def build(c, component=None, version=None, force=False, builder=None):
+    """Build the images hermetically (offline bases, no network); unchanged ones are skipped."""
+    release = _release(c, version)
+    settings = _settings(c, builder=builder, force=force or None)
+    with step(f"images: build {release.version_text}"):
+        images.build_images(release, _components(c, component), settings)
+
+
+@release_task(
+    help={"component": COMPONENT_HELP, "version": VERSION_HELP},
+    iterable=["component"],
+)
+def save(c, component=None, version=None):
+    """Write dist/<version>/images/<component>.tar for air-gapped transfer (docker load -i)."""
+    release = _release(c, version)
+    with step(f"images: save {release.version_text}"):
+        archives = images.save_images(release, _components(c, component))
+    for archive in archives:
+        say(f"{archive}  {human_size(archive.stat().st_size)}  sha256 {sha256_of(archive)}")
+
+
+@release_task(
+    help={
+        "registry": "HOST:PORT of the registry (default: images.registry in config)",
+        "component": COMPONENT_HELP,
+        "version": VERSION_HELP,
+    },
+    iterable=["component"],
+)
+def push(c, registry=None, component=None, version=None):
+    """Push both tags of each image to a registry; print the digests it stored."""
+    release = _release(c, version)
+    target = images.parse_registry(registry or c.config.images.registry)
+    with step(f"images: push to {target}"):
+        images.push_images(release, _components(c, component), target)
+
+
+@release_task(
+    name="registry",
+    help={
+        "address": "host:port to listen on",
+        "storage": "where the registry keeps blobs (default: the state dir)",
+    },
+)
+def run_registry(c, address="127.0.0.1:5000", storage=None):
+    """Run a local image registry (CNCF distribution) in the foreground, for push tests."""
+    directory = Path(storage) if storage else paths.state_dir() / "registry" / "storage"
+    registry.serve(address, directory)
+
+
+ns = Collection(bases, build, save, push, run_registry)
+ns.configure(
+    {
+        "images": {
+            "components": list(images.COMPONENTS),
+            # auto: buildx when installed, else the classic builder.
+            "builder": "auto",
+            # A registry for `images.push` (HOST:PORT).
+            "registry": None,
+            # Debian mirror for debootstrap; None: the one the host's apt sources use.
+            "mirror": None,
+            # org.opencontainers.image.source; None: the homepage in release.toml.
+            "source_url": None,
+            # Official bases instead of the local ones, e.g. build: python:3.11-slim-bookworm,
+            # static: gcr.io/distroless/static-debian12:nonroot,
+            # python: gcr.io/distroless/python3-debian12:nonroot. None: built offline here.
+            "base": {"build": None, "static": None, "python": None},
+            "budgets_mb": {name: item.budget_mb for name, item in images.COMPONENTS.items()},
+        }
+    }
+)

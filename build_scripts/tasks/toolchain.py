@@ -25,7 +25,7 @@ def doctor(c, tool=None):
     """Show every external tool: found or missing, version, path, and how to install it."""
     rows = tools.diagnose(tool or None)
     print(tools.doctor_table(rows))
-    missing = [r for r in rows if not r.found]
+    missing = [r for r in rows if not r.found and not r.tool.built_by]
     if missing:
         for row in missing:
             print(f"missing: {row.tool.name} — install it with: {row.tool.install}")

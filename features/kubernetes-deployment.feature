@@ -1,0 +1,28 @@
+@fixture.docker
+Feature: Deploying TraderAdmin to Kubernetes and verifying its health checks
+  The plan's scenarios, run for real: our images, our manifests from deploy/, applied with
+  `invoke deploy` to the local cluster, real kubelet probes against the real services.
+
+  Background:
+    Given the local cluster is up
+
+  Scenario: Deploying Services to Kubernetes
+    Given Docker images for all services are built and available
+    And Kubernetes manifests in "deploy/" are finalized
+    When the user applies the Kubernetes manifests to the target cluster
+    Then all required Deployments, Services, and PVCs are created
+    And all Pods eventually reach the "Running" state and pass their readiness probes
+    And the backend answers "/readyz" with 200 on its ClusterIP
+    And the orchestrator answers "/readyz" with 200 on its ClusterIP
+
+  Scenario: Verifying Health Checks in Kubernetes
+    Given the TraderAdmin services are deployed and running in Kubernetes
+    When Kubernetes checks the liveness and readiness probes for 30 seconds
+    Then the probes consistently succeed for healthy pods
+    When the backend is scaled to zero replicas
+    Then the orchestrator pod is marked not ready and leaves its Service's endpoints within 60 seconds
+    When the backend is scaled back to one replica
+    Then the orchestrator pod is ready again within 90 seconds
+    When the backend process stops responding
+    Then Kubernetes restarts the backend container within 120 seconds
+    And the backend pod is ready again within 60 seconds

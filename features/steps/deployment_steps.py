@@ -1,0 +1,259 @@
+"""Steps for deploying TraderAdmin to the local cluster and watching Kubernetes act on probes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+from behave import given, then, when
+from cli_steps import _shown, run_cli
+from cluster_steps import _api
+from kr8s.objects import Deployment
+
+from build_scripts import cluster, cmd, manifests
+from build_scripts.deploy import pod_states
+from build_scripts.metadata import current_release
+
+NAMESPACE = "traderadmin"
+COMPONENTS = manifests.COMPONENTS
+PORTS = {"backend": 8080, "orchestrator": 8081}
+
+
+def _cli(context, command: str):
+    result = run_cli(context, command)
+    assert result.returncode == 0, _shown(result)
+    return result
+
+
+def _wait(condition, seconds: float, what: str, interval: float = 2.0):
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what} did not happen within {seconds:.0f}s (last: {last!r})")
+
+
+def _pods(context, app):
+    return pod_states(_api(context), NAMESPACE, app)
+
+
+def _all_ready(context) -> bool:
+    for app in COMPONENTS:
+        states = _pods(context, app)
+        if not states or not all(s.phase == "Running" and s.ready for s in states):
+            return False
+    return True
+
+
+@given("Docker images for all services are built and available")
+def step_images(context):
+    _cli(context, "invoke images.build")
+
+
+@given('Kubernetes manifests in "deploy/" are finalized')
+def step_manifests(context):
+    release = current_release()
+    documents = manifests.validate(manifests.render(release, "local"))
+    kinds = sorted({d["kind"] for d in documents})
+    assert kinds == ["Deployment", "Namespace", "PersistentVolumeClaim", "Service"], kinds
+
+
+@when("the user applies the Kubernetes manifests to the target cluster")
+def step_apply(context):
+    context.deploy_result = _cli(context, "invoke deploy --environment local")
+
+
+@then("all required Deployments, Services, and PVCs are created")
+def step_objects(context):
+    api = _api(context)
+    found = {
+        kind: sorted(o.name for o in api.get(kind, namespace=NAMESPACE))
+        for kind in ("deployments", "services", "persistentvolumeclaims")
+    }
+    assert found == {
+        "deployments": ["backend", "orchestrator"],
+        "services": ["backend", "orchestrator"],
+        "persistentvolumeclaims": ["backend-data"],
+    }, found
+    (claim,) = api.get("persistentvolumeclaims", namespace=NAMESPACE)
+    assert claim.raw["status"]["phase"] == "Bound", claim.raw["status"]
+
+
+@then('all Pods eventually reach the "Running" state and pass their readiness probes')
+def step_running_ready(context):
+    _wait(lambda: _all_ready(context), 180, "every TraderAdmin pod Running and Ready")
+    for app in COMPONENTS:
+        for state in _pods(context, app):
+            assert state.phase == "Running" and state.ready, state
+
+
+def _cluster_ip(context, service: str) -> str:
+    (svc,) = [s for s in _api(context).get("services", namespace=NAMESPACE) if s.name == service]
+    return svc.raw["spec"]["clusterIP"]
+
+
+@then('the {service} answers "{path}" with {code:d} on its ClusterIP')
+def step_cluster_ip(context, service, path, code):
+    # kube-proxy's iptables rules also route this host's own traffic to ClusterIPs.
+    url = f"http://{_cluster_ip(context, service)}:{PORTS[service]}{path}"
+    response = httpx.get(url, timeout=5)
+    assert response.status_code == code, f"{url}: {response.status_code} {response.text}"
+
+
+@given("the TraderAdmin services are deployed and running in Kubernetes")
+def step_deployed(context):
+    api = _api(context)
+    if not [d for d in api.get("deployments", namespace=NAMESPACE)] or not _all_ready(context):
+        _cli(context, "invoke images.build")
+        _cli(context, "invoke deploy --environment local")
+    _wait(lambda: _all_ready(context), 180, "every TraderAdmin pod Running and Ready")
+
+
+def _restarts(context) -> dict[str, int]:
+    return {s.name: s.restarts for app in COMPONENTS for s in _pods(context, app)}
+
+
+def _unhealthy_events(context) -> list[str]:
+    names = {s.name for app in COMPONENTS for s in _pods(context, app)}
+    events = _api(context).get("events", namespace=NAMESPACE)
+    return [
+        f"{e.raw['involvedObject']['name']}: {e.raw.get('message')}"
+        for e in events
+        if e.raw.get("reason") == "Unhealthy"
+        and e.raw["involvedObject"]["name"] in names
+        and e.raw.get("lastTimestamp", e.raw.get("eventTime", "")) >= context.watch_started_iso
+    ]
+
+
+@when("Kubernetes checks the liveness and readiness probes for {seconds:d} seconds")
+def step_watch(context, seconds):
+    context.watch_started_iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    context.restarts_before = _restarts(context)
+    context.samples = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        context.samples.append(
+            {s.name: (s.phase, s.ready) for app in COMPONENTS for s in _pods(context, app)}
+        )
+        time.sleep(3)
+
+
+@then("the probes consistently succeed for healthy pods")
+def step_consistent(context):
+    assert len(context.samples) >= 5, context.samples
+    bad = [s for s in context.samples if any(v != ("Running", True) for v in s.values())]
+    assert not bad, f"pods were not Running and Ready in {len(bad)} samples: {bad[:3]}"
+    assert _restarts(context) == context.restarts_before, (
+        context.restarts_before,
+        _restarts(context),
+    )
+    unhealthy = _unhealthy_events(context)
+    assert not unhealthy, unhealthy
+
+
+def _scale(context, name: str, replicas: int) -> None:
+    Deployment.get(name, namespace=NAMESPACE, api=_api(context)).scale(replicas)
+
+
+@when("the backend is scaled to zero replicas")
+def step_scale_zero(context):
+    _scale(context, "backend", 0)
+
+
+@when("the backend is scaled back to one replica")
+def step_scale_one(context):
+    _scale(context, "backend", 1)
+
+
+def _endpoint_addresses(context, service: str) -> tuple[list[str], list[str]]:
+    (endpoints,) = list(_api(context).get("endpoints", service, namespace=NAMESPACE))
+    raw = endpoints.raw
+    ready, not_ready = [], []
+    for subset in raw.get("subsets", []) or []:
+        ready += [a["ip"] for a in subset.get("addresses", [])]
+        not_ready += [a["ip"] for a in subset.get("notReadyAddresses", [])]
+    return ready, not_ready
+
+
+@then(
+    "the orchestrator pod is marked not ready and leaves its Service's endpoints within "
+    "{seconds:d} seconds"
+)
+def step_orchestrator_unready(context, seconds):
+    def unready():
+        states = _pods(context, "orchestrator")
+        ready, _ = _endpoint_addresses(context, "orchestrator")
+        return bool(states) and not any(s.ready for s in states) and not ready
+
+    _wait(unready, seconds, "orchestrator NotReady and out of the Service endpoints")
+    # Not ready is not unhealthy: liveness still passes, so Kubernetes does not restart it.
+    assert all(s.phase == "Running" for s in _pods(context, "orchestrator"))
+
+
+@then("the orchestrator pod is ready again within {seconds:d} seconds")
+def step_orchestrator_ready(context, seconds):
+    _wait(
+        lambda: (
+            any(s.ready for s in _pods(context, "orchestrator"))
+            and _endpoint_addresses(context, "orchestrator")[0]
+        ),
+        seconds,
+        "orchestrator Ready and back in its Service endpoints",
+    )
+
+
+def _backend_pid(context) -> int:
+    """The host pid of the backend container's process, from the cluster's containerd."""
+    (pod,) = _api(context).get(
+        "pods", namespace=NAMESPACE, label_selector={"app.kubernetes.io/name": "backend"}
+    )
+    container_id = pod.raw["status"]["containerStatuses"][0]["containerID"].split("://")[-1]
+    layout = cluster.Layout(cluster.default_state_dir())
+    listing = cmd.output_of(
+        ["ctr", "--address", layout.containerd_socket, "--namespace", "k8s.io", "task", "ls"],
+        step="ctr",
+    )
+    for line in listing.splitlines():
+        fields = line.split()
+        if fields and fields[0] == container_id:
+            return int(fields[1])
+    raise AssertionError(f"no running task {container_id} in:\n{listing}")
+
+
+@when("the backend process stops responding")
+def step_freeze_backend(context):
+    context.backend_restarts = {s.name: s.restarts for s in _pods(context, "backend")}
+    pid = _backend_pid(context)
+    # SIGSTOP freezes the process without ending it: only the liveness probe can notice.
+    os.kill(pid, signal.SIGSTOP)
+    context.frozen_pid = pid
+
+
+@then("Kubernetes restarts the backend container within {seconds:d} seconds")
+def step_restarted(context, seconds):
+    before = context.backend_restarts
+
+    def restarted():
+        return any(s.restarts > before.get(s.name, 0) for s in _pods(context, "backend"))
+
+    _wait(restarted, seconds, "a liveness restart of the backend container", interval=3)
+    reasons = [
+        e.raw.get("message", "")
+        for e in _api(context).get("events", namespace=NAMESPACE)
+        if e.raw.get("reason") == "Unhealthy"
+    ]
+    assert any("Liveness probe failed" in r for r in reasons), reasons
+
+
+@then("the backend pod is ready again within {seconds:d} seconds")
+def step_backend_ready(context, seconds):
+    _wait(
+        lambda: any(s.ready for s in _pods(context, "backend")),
+        seconds,
+        "backend Ready after its restart",
+    )

@@ -1,0 +1,100 @@
+"""Steps that read the documentation the way a newcomer would, and check it against the tool."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+
+from behave import given, then, when
+
+DOCUMENTS = ("README.md", "DEPLOYMENT.md")
+
+
+def invoke_commands(text: str) -> list[list[str]]:
+    """Every `invoke …` command in fenced code blocks and inline code spans."""
+    commands = []
+    code_lines, in_block = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            in_block = not in_block
+        elif in_block:
+            code_lines.append(line)
+    spans = re.findall(r"`(invoke [^`]+)`", text)
+    for line in [*code_lines, *spans]:
+        if "invoke " not in line:
+            continue
+        lexer = shlex.shlex(line.rstrip("\\"), posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        try:
+            tokens = list(lexer)  # handles quotes, comments, && ; |
+        except ValueError as exc:
+            raise AssertionError(f"cannot read the shell line {line!r}: {exc}") from exc
+        command: list[str] = []
+        for token in [*tokens, ";"]:
+            if token and set(token) <= set("&|;()<>"):
+                if command[:1] == ["invoke"] and len(command) > 1:
+                    commands.append(command[1:])
+                command = []
+            else:
+                command.append(token)
+    return commands
+
+
+@given("the project repository")
+def step_repository(context):
+    for name in DOCUMENTS:
+        assert (context.repo / name).is_file(), f"{name} is missing"
+
+
+@when("a user accesses DEPLOYMENT.md and the user-facing installation instructions")
+def step_read(context):
+    context.documents = {name: (context.repo / name).read_text() for name in DOCUMENTS}
+
+
+@then("DEPLOYMENT.md has the sections {sections}")
+def step_sections(context, sections):
+    wanted = re.findall(r'"([^"]+)"', sections)
+    headings = [
+        h.lower() for h in re.findall(r"^#+ (.+)$", context.documents["DEPLOYMENT.md"], re.M)
+    ]
+    missing = [w for w in wanted if not any(w.lower() in h for h in headings)]
+    assert not missing, f"DEPLOYMENT.md lacks sections {missing}; it has {headings}"
+
+
+@then("every invoke command in the documentation is a task that accepts the flags shown")
+def step_commands_exist(context):
+    problems = []
+    checked = 0
+    for name, text in context.documents.items():
+        for words in invoke_commands(text):
+            position = next((i for i, w in enumerate(words) if not w.startswith("-")), None)
+            if position is None:
+                continue
+            task = words[position]
+            shown = subprocess.run(
+                [sys.executable, "-m", "invoke", "--help", task],
+                cwd=context.repo,
+                capture_output=True,
+                text=True,
+            )
+            checked += 1
+            if shown.returncode != 0:
+                problems.append(f"{name}: `invoke {' '.join(words)}`: no task {task!r}")
+                continue
+            # Flags before the task name are invoke's own (--help, --debug); check the task's.
+            for flag in (w.split("=")[0] for w in words[position:] if w.startswith("--")):
+                if flag not in shown.stdout:
+                    problems.append(f"{name}: `invoke {' '.join(words)}`: {task} has no {flag}")
+    assert checked >= 5, f"only {checked} invoke commands found in the documentation"
+    assert not problems, "\n".join(problems)
+
+
+@then("every deploy environment named in DEPLOYMENT.md exists in deploy/environments")
+def step_environments(context):
+    named = set(re.findall(r"--environment (\w+)", context.documents["DEPLOYMENT.md"]))
+    missing = [
+        e for e in named if not (context.repo / "deploy/environments" / f"{e}.yaml").exists()
+    ]
+    assert named and not missing, f"named {sorted(named)}, missing {missing}"

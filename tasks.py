@@ -2,13 +2,23 @@
 
 from invoke import Collection
 
-from build_scripts.tasks import cluster, deploy, desktop, dev, images, installer, release, toolchain
+from build_scripts.tasks import (
+    bench,
+    cluster,
+    deploy,
+    desktop,
+    dev,
+    images,
+    installer,
+    release,
+    toolchain,
+)
 
 ns = Collection()
 ns.add_task(release.release)
 for task_ in toolchain.ns.tasks.values():
     ns.add_task(task_)
-for module in (dev, desktop, installer, images, cluster, deploy):
+for module in (dev, desktop, installer, images, cluster, deploy, bench):
     name = module.__name__.rsplit(".", 1)[-1]
     ns.add_collection(module.ns, name=name)
     ns.configure(module.ns.configuration())

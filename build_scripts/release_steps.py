@@ -6,7 +6,7 @@ The functions live in their concern's module; this file only wires them together
 
 from __future__ import annotations
 
-from build_scripts import desktop, images, installer, services
+from build_scripts import desktop, images, installer, manifests, services
 from build_scripts.metadata import Release
 from build_scripts.release import Step
 from build_scripts.signing import SigningConfig
@@ -43,6 +43,13 @@ def _images(release: Release) -> list[Artifact]:
     ]
 
 
+def _manifests(release: Release) -> list[Artifact]:
+    return [
+        Artifact(manifests.write(release, environment), f"kubectl apply -f; {environment}")
+        for environment in manifests.environments()
+    ]
+
+
 def standard_steps() -> list[Step]:
     return [
         Step("backend", "static Go backend binary", _backend),
@@ -53,6 +60,7 @@ def standard_steps() -> list[Step]:
             _images,
             needs=("backend", "orchestrator"),
         ),
+        Step("manifests", "Kubernetes manifests for each deploy environment", _manifests),
         Step("desktop", "desktop app for Linux and Windows (wails build)", _desktop),
         Step("installer", "Windows installer (NSIS)", _installer, ("desktop",)),
     ]

@@ -1,0 +1,39 @@
+"""bench: speed and size figures against their targets."""
+
+from __future__ import annotations
+
+from invoke import Collection, Exit
+
+from build_scripts import bench as benchmarks
+from build_scripts import metadata
+from build_scripts.errors import ConfigError
+from build_scripts.tasks._base import release_task
+
+
+@release_task(
+    default=True,
+    help={
+        "timing": "which timings to run (repeatable): bootstrap, images, cluster; default: all",
+        "runs": "runs per timing (the median is shown)",
+        "version": "the release whose artifacts are measured (default: this checkout's)",
+    },
+    iterable=["timing"],
+)
+def run(c, timing=None, runs=3, version=None):
+    """Measure sizes and times (warm bootstrap, unchanged image build, warm cluster.up)."""
+    chosen = timing or list(benchmarks.TIMINGS)
+    unknown = [t for t in chosen if t not in benchmarks.TIMINGS]
+    if unknown:
+        raise ConfigError(
+            f"unknown timing(s): {', '.join(unknown)}",
+            f"choose from: {', '.join(benchmarks.TIMINGS)}",
+        )
+    release = metadata.current_release(version or c.config.release.version)
+    figures = benchmarks.run(release, chosen, int(runs))
+    print(benchmarks.table(figures))
+    over = [f.name for f in figures if f.verdict == "OVER TARGET"]
+    if over:
+        raise Exit(f"error: over target: {', '.join(over)}", code=1)
+
+
+ns = Collection(run)

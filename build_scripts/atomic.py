@@ -15,10 +15,12 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_path(destination: Path) -> Iterator[Path]:
+def atomic_path(destination: Path, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path next to `destination`; on success rename it into place.
 
     On an exception the temporary file is removed and `destination` keeps its old content.
+    The temporary file starts with mode 0600 (secrets are never readable by others); `mode`
+    sets the final one, else an untouched 0600 becomes 0644.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
@@ -28,7 +30,9 @@ def atomic_path(destination: Path) -> Iterator[Path]:
         yield tmp
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise FileNotFoundError(f"{tmp} was not written")
-        if tmp.stat().st_mode & 0o777 == 0o600:  # mkstemp's mode: nobody rewrote the file
+        if mode is not None:
+            os.chmod(tmp, mode)
+        elif tmp.stat().st_mode & 0o777 == 0o600:  # mkstemp's mode: nobody rewrote the file
             os.chmod(tmp, 0o644)
         os.replace(tmp, destination)
     finally:
@@ -38,6 +42,12 @@ def atomic_path(destination: Path) -> Iterator[Path]:
 def write_text(destination: Path, text: str) -> Path:
     with atomic_path(destination) as tmp:
         tmp.write_text(text, encoding="utf-8")
+    return destination
+
+
+def write_bytes(destination: Path, data: bytes, mode: int | None = None) -> Path:
+    with atomic_path(destination, mode) as tmp:
+        tmp.write_bytes(data)
     return destination
 
 

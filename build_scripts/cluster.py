@@ -715,20 +715,25 @@ def import_images(layout: Layout, archives: list[Path]) -> None:
     pause; importing an unchanged archive is cheap and changes nothing.
     """
     for archive in archives:
-        cmd.run(
-            [
-                "ctr",
-                "--address",
-                str(layout.containerd_socket),
-                "--namespace",
-                "k8s.io",
-                "images",
-                "import",
-                str(archive),
-            ],
-            step="images",
-            quiet=True,
-        )
+        ctr_import(layout, archive, step="images", quiet=True)
+
+
+def ctr_import(layout: Layout, archive: Path, *, step: str, quiet: bool = False) -> None:
+    """Import an image archive into the cluster's containerd, namespace k8s.io (the CRI's)."""
+    cmd.run(
+        [
+            "ctr",
+            "--address",
+            layout.containerd_socket,
+            "--namespace",
+            "k8s.io",
+            "images",
+            "import",
+            archive,
+        ],
+        step=step,
+        quiet=quiet,
+    )
 
 
 def import_docker_image(reference: str, *, state_dir: Path | None = None) -> None:
@@ -746,19 +751,7 @@ def import_docker_image(reference: str, *, state_dir: Path | None = None) -> Non
     with tempfile.TemporaryDirectory(prefix="traderadmin-image-") as scratch:
         archive = Path(scratch) / "image.tar"
         docker.image.save(reference, output=archive)
-        cmd.run(
-            [
-                "ctr",
-                "--address",
-                str(layout.containerd_socket),
-                "--namespace",
-                "k8s.io",
-                "images",
-                "import",
-                str(archive),
-            ],
-            step="image import",
-        )
+        ctr_import(layout, archive, step="image import")
 
 
 def ensure_images(options: ClusterOptions, toolset: cluster_build.Toolset) -> list[Path]:

@@ -299,11 +299,9 @@ def _same_file_content(a: Path, b: Path) -> bool:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from build_scripts.summary import sha256_of
+
+    return sha256_of(path)
 
 
 # --- images -----------------------------------------------------------------------------------

@@ -26,3 +26,11 @@ def test_successful_write_replaces_and_is_readable(tmp_path):
     atomic.write_text(destination, "new")
     assert destination.read_text() == "new"
     assert destination.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_secret_gets_its_mode_and_replaces_atomically(tmp_path):
+    destination = tmp_path / "ca.key"
+    atomic.write_bytes(destination, b"old", mode=0o600)
+    atomic.write_bytes(destination, b"new", mode=0o600)
+    assert destination.read_bytes() == b"new"
+    assert destination.stat().st_mode & 0o777 == 0o600

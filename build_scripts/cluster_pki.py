@@ -84,21 +84,33 @@ def ensure_ca(directory: Path) -> CertPair:
         return pair
     key = _new_key()
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
-    now = _now()
     cert = (
+        _builder(name, name, key, ca=True, key_cert_sign=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    write_private(pair.key, _key_pem(key))
+    write_public(pair.cert, cert.public_bytes(serialization.Encoding.PEM))
+    return pair
+
+
+def _builder(subject: x509.Name, issuer: x509.Name, key, *, ca: bool, key_cert_sign: bool):
+    """What every certificate here shares: serial, validity, basic constraints, key usage."""
+    now = _now()
+    return (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
-                key_cert_sign=True,
-                crl_sign=True,
+                key_cert_sign=key_cert_sign,
+                crl_sign=key_cert_sign,
                 content_commitment=False,
                 key_encipherment=False,
                 data_encipherment=False,
@@ -108,12 +120,7 @@ def ensure_ca(directory: Path) -> CertPair:
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
     )
-    write_private(pair.key, _key_pem(key))
-    write_public(pair.cert, cert.public_bytes(serialization.Encoding.PEM))
-    return pair
 
 
 def _sign(
@@ -127,30 +134,8 @@ def _sign(
 ) -> x509.Certificate:
     ca_cert = ca.read_cert()
     ca_key = _load_key(ca.key)
-    now = _now()
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_encipherment=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                content_commitment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        _builder(subject, ca_cert.subject, key, ca=False, key_cert_sign=False)
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),

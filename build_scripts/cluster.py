@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import fcntl
 import hashlib
 import json
 import os
@@ -799,7 +800,7 @@ class UpResult:
     already_running: list[str]
 
 
-def up(options: ClusterOptions) -> UpResult:
+def _up(options: ClusterOptions) -> UpResult:
     started_at = time.monotonic()
     layout = options.layout
     with step("cluster: preflight"):
@@ -986,7 +987,7 @@ def remove_pod_sandboxes(layout: Layout, crictl: Path) -> bool:
     return True
 
 
-def down(options: ClusterOptions, *, wipe: bool = False) -> DownResult:
+def _down(options: ClusterOptions, *, wipe: bool = False) -> DownResult:
     layout = options.layout
     stopped: dict[str, str] = {}
     tools_dir = cluster_build.kubernetes_dir(options.kubernetes_version)
@@ -1226,3 +1227,32 @@ def require_healthy(result: ClusterStatus) -> None:
             "the local cluster is running but not healthy",
             "see the status above and the logs it names",
         )
+
+
+@contextlib.contextmanager
+def _exclusive(layout: Layout, doing: str):
+    """One `up` or `down` at a time: two at once start every component twice and leave
+    processes no pid file records. The lock lives beside the state dir (--wipe removes it)."""
+    lock_path = layout.root.parent / f".{layout.root.name}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ReleaseError(
+                f"cannot {doing}: another cluster.up or cluster.down is running on {layout.root}",
+                "wait for it to finish, then run this again",
+            ) from None
+        yield
+
+
+def up(options: ClusterOptions) -> UpResult:
+    """Start (or complete) the local cluster; see _up."""
+    with _exclusive(options.layout, "start the cluster"):
+        return _up(options)
+
+
+def down(options: ClusterOptions, *, wipe: bool = False) -> DownResult:
+    """Stop the local cluster (and with wipe remove its state); see _down."""
+    with _exclusive(options.layout, "stop the cluster"):
+        return _down(options, wipe=wipe)

@@ -478,3 +478,16 @@ def test_wiping_removes_only_the_chains_the_kubelet_and_cni_added():
     assert ["-t", "filter", "-X", "KUBE-FIREWALL"] in commands
     assert ["-t", "filter", "-F", "CNI-FORWARD"] in commands
     assert not any("DOCKER" in c for command in commands for c in command)
+
+
+def test_a_second_up_or_down_at_the_same_time_is_refused(layout):
+    layout.root.mkdir(parents=True)
+    busy = pytest.raises(ReleaseError, match=r"another cluster\.up or cluster\.down is running")
+    with (
+        cluster._exclusive(layout, "start the cluster"),
+        busy,
+        cluster._exclusive(layout, "stop the cluster"),
+    ):
+        pass
+    with cluster._exclusive(layout, "stop the cluster"):  # free again once the first is done
+        pass

@@ -10,7 +10,9 @@ from behave import fixture, use_fixture
 from behave.fixture import use_fixture_by_tag
 from python_on_whales import DockerException, docker
 
-from build_scripts import docker_engine, paths, registry, wine
+from build_scripts.core import docker_engine, paths
+from build_scripts.images import registry
+from build_scripts.windows import wine
 
 
 @fixture

@@ -1,6 +1,6 @@
 import pytest
 
-from build_scripts import atomic
+from build_scripts.core import atomic
 
 
 def test_failed_write_keeps_previous_artifact(tmp_path):

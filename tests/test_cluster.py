@@ -18,9 +18,12 @@ import pytest
 import yaml
 from cryptography.x509.oid import NameOID
 
-from build_scripts import cluster, cluster_build, cluster_pki, cluster_storage
-from build_scripts import cluster_config as config
-from build_scripts.errors import ReleaseError, VerificationFailed
+from build_scripts.cluster import build as cluster_build
+from build_scripts.cluster import config
+from build_scripts.cluster import lifecycle as cluster
+from build_scripts.cluster import pki as cluster_pki
+from build_scripts.cluster import storage as cluster_storage
+from build_scripts.core.errors import ReleaseError, VerificationFailed
 
 SETTINGS = config.Settings(node_ip="192.0.2.2")
 

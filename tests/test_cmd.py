@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from build_scripts import cmd
-from build_scripts.errors import CommandFailed, ToolMissing
+from build_scripts.core import cmd
+from build_scripts.core.errors import CommandFailed, ToolMissing
 
 
 def test_run_streams_output_with_the_step_prefix(capsys):

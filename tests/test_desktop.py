@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import desktop, installer, metadata, wine
-from build_scripts.errors import ConfigError, ReleaseError, UnsupportedPlatform, VerificationFailed
+from build_scripts.core import metadata
+from build_scripts.core.errors import (
+    ConfigError,
+    ReleaseError,
+    UnsupportedPlatform,
+    VerificationFailed,
+)
+from build_scripts.desktop import build as desktop
+from build_scripts.windows import installer, wine
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
 

@@ -1,4 +1,4 @@
-from build_scripts.housekeeping import old_snapshots
+from build_scripts.release.housekeeping import old_snapshots
 
 
 def test_keeps_the_newest_snapshots_the_current_one_and_every_release():

@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import base_images, images, release_steps, services, tools
-from build_scripts.errors import ConfigError, ReleaseError
-from build_scripts.metadata import Release, Version
+from build_scripts.core import tools
+from build_scripts.core.errors import ConfigError, ReleaseError
+from build_scripts.core.metadata import Release, Version
+from build_scripts.images import bases as base_images
+from build_scripts.images import build as images
+from build_scripts.release import steps as release_steps
+from build_scripts.services import build as services
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import cmd, desktop, installer, metadata, paths, wine
-from build_scripts.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
-from build_scripts.summary import sha256_of
+from build_scripts.core import cmd, metadata, paths
+from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
+from build_scripts.desktop import build as desktop
+from build_scripts.release.summary import sha256_of
+from build_scripts.windows import installer, wine
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
 

@@ -1,9 +1,9 @@
 import pytest
 import yaml
 
-from build_scripts import manifests
-from build_scripts.errors import ConfigError
-from build_scripts.metadata import current_release
+from build_scripts.core.errors import ConfigError
+from build_scripts.core.metadata import current_release
+from build_scripts.kube import manifests
 
 
 @pytest.fixture(scope="module")

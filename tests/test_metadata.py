@@ -2,8 +2,8 @@ import subprocess
 
 import pytest
 
-from build_scripts import metadata
-from build_scripts.errors import InvalidVersion
+from build_scripts.core import metadata
+from build_scripts.core.errors import InvalidVersion
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,11 @@ import subprocess
 
 import pytest
 
-from build_scripts import release, summary
-from build_scripts.errors import ConfigError
-from build_scripts.metadata import current_release
-from build_scripts.summary import Artifact
+from build_scripts.core.errors import ConfigError
+from build_scripts.core.metadata import current_release
+from build_scripts.release import graph as release
+from build_scripts.release import summary
+from build_scripts.release.summary import Artifact
 
 
 def _step(name, needs=(), produce=lambda r: []):
@@ -30,7 +31,7 @@ def test_plan_rejects_unknown_steps_naming_the_choices():
 
 
 def test_run_writes_checksums_that_sha256sum_verifies(git_repo, tmp_path, monkeypatch):
-    monkeypatch.setattr("build_scripts.paths.repo_root", lambda: git_repo)
+    monkeypatch.setattr("build_scripts.core.paths.repo_root", lambda: git_repo)
     current = current_release(repo=git_repo)
 
     def produce(r):

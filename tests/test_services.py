@@ -2,8 +2,8 @@ import subprocess
 
 import pytest
 
-from build_scripts import services
-from build_scripts.metadata import current_release
+from build_scripts.core.metadata import current_release
+from build_scripts.services import build as services
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ def test_python_version_is_pep440(semver, pep440):
 
 
 def test_backend_binary_is_static_and_stamped(tmp_path, monkeypatch):
-    monkeypatch.setattr("build_scripts.paths.dist_dir", lambda version: tmp_path / version)
+    monkeypatch.setattr("build_scripts.core.paths.dist_dir", lambda version: tmp_path / version)
     release = current_release("3.1.4")
     binary = services.build_backend(release)
     assert binary == tmp_path / "3.1.4" / "backend" / "traderadmin-backend-linux-amd64"

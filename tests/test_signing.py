@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import cmd, installer, metadata, paths, signing
-from build_scripts.errors import ConfigError, VerificationFailed
+from build_scripts.core import cmd, metadata, paths
+from build_scripts.core.errors import ConfigError, VerificationFailed
+from build_scripts.windows import installer, signing
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
 
@@ -92,7 +93,7 @@ def test_signing_from_the_command_line_uses_the_environment(tmp_path, certificat
     setup = _installer(tmp_path)
     env = {**os.environ, **certificate.env(), "PYTHONPATH": str(paths.repo_root())}
     result = subprocess.run(
-        [sys.executable, "-m", "build_scripts.signing", str(setup)],
+        [sys.executable, "-m", "build_scripts.windows.signing", str(setup)],
         env=env,
         capture_output=True,
         text=True,
@@ -105,7 +106,7 @@ def test_the_command_line_without_a_certificate_fails_with_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADERADMIN_SIGN")}
     env["PYTHONPATH"] = str(paths.repo_root())
     result = subprocess.run(
-        [sys.executable, "-m", "build_scripts.signing", str(tmp_path / "x.exe")],
+        [sys.executable, "-m", "build_scripts.windows.signing", str(tmp_path / "x.exe")],
         env=env,
         capture_output=True,
         text=True,

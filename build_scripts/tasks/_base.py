@@ -10,7 +10,7 @@ import traceback
 
 from invoke import Exit, task
 
-from build_scripts.errors import ReleaseError
+from build_scripts.core.errors import ReleaseError
 
 
 def debug_enabled() -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from invoke import Collection, Exit
 
-from build_scripts import bench as benchmarks
-from build_scripts import metadata
-from build_scripts.errors import ConfigError
+from build_scripts.core import metadata
+from build_scripts.core.errors import ConfigError
+from build_scripts.release import bench as benchmarks
 from build_scripts.tasks._base import release_task
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from build_scripts import housekeeping, metadata
-from build_scripts.progress import say
+from build_scripts.core import metadata
+from build_scripts.core.progress import say
+from build_scripts.release import housekeeping
 from build_scripts.tasks._base import release_task
 
 

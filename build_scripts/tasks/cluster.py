@@ -6,9 +6,10 @@ from pathlib import Path
 
 from invoke import Collection
 
-from build_scripts import cluster, cluster_build
-from build_scripts.cluster_config import CONTEXT, COREDNS_VERSION
-from build_scripts.progress import format_seconds, say
+from build_scripts.cluster import build as cluster_build
+from build_scripts.cluster import lifecycle as cluster
+from build_scripts.cluster.config import CONTEXT, COREDNS_VERSION
+from build_scripts.core.progress import format_seconds, say
 from build_scripts.tasks._base import release_task
 
 

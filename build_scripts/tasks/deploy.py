@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from build_scripts import deploy as deploying
-from build_scripts import manifests, metadata
-from build_scripts.progress import say, step
+from build_scripts.core import metadata
+from build_scripts.core.progress import say, step
+from build_scripts.kube import deploy as deploying
+from build_scripts.kube import manifests
 from build_scripts.tasks._base import release_task
 
 HELP = {

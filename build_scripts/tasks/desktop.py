@@ -6,11 +6,13 @@ from pathlib import Path
 
 from invoke import Collection
 
-from build_scripts import desktop, metadata, paths, summary
-from build_scripts.errors import ReleaseError
-from build_scripts.progress import say
-from build_scripts.signing import SigningConfig
+from build_scripts.core import metadata, paths
+from build_scripts.core.errors import ReleaseError
+from build_scripts.core.progress import say
+from build_scripts.desktop import build as desktop
+from build_scripts.release import summary
 from build_scripts.tasks._base import release_task
+from build_scripts.windows.signing import SigningConfig
 
 
 @release_task(

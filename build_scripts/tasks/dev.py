@@ -6,8 +6,9 @@ from pathlib import Path
 
 from invoke import Collection
 
-from build_scripts import paths, services
-from build_scripts.progress import say
+from build_scripts.core import paths
+from build_scripts.core.progress import say
+from build_scripts.services import build as services
 from build_scripts.tasks._base import release_task
 
 

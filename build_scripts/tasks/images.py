@@ -6,9 +6,12 @@ from pathlib import Path
 
 from invoke import Collection
 
-from build_scripts import base_images, docker_engine, images, metadata, paths, registry
-from build_scripts.progress import say, step
-from build_scripts.summary import human_size, sha256_of
+from build_scripts.core import docker_engine, metadata, paths
+from build_scripts.core.progress import say, step
+from build_scripts.images import bases as base_images
+from build_scripts.images import build as images
+from build_scripts.images import registry
+from build_scripts.release.summary import human_size, sha256_of
 from build_scripts.tasks._base import release_task
 
 COMPONENT_HELP = "only this image: backend or orchestrator (repeatable; default: both)"

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from invoke import Collection
 
-from build_scripts import installer, metadata, wine
-from build_scripts.errors import ReleaseError
-from build_scripts.progress import say
-from build_scripts.signing import SigningConfig
+from build_scripts.core import metadata
+from build_scripts.core.errors import ReleaseError
+from build_scripts.core.progress import say
 from build_scripts.tasks._base import release_task
+from build_scripts.windows import installer, wine
+from build_scripts.windows.signing import SigningConfig
 
 
 def _optional_path(value) -> Path | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from build_scripts import bootstrap as bootstrapping
-from build_scripts import metadata, release_steps, summary
-from build_scripts import release as releasing
-from build_scripts.progress import say
+from build_scripts.core import bootstrap as bootstrapping
+from build_scripts.core import metadata
+from build_scripts.core.progress import say
+from build_scripts.release import graph as releasing
+from build_scripts.release import steps as release_steps
+from build_scripts.release import summary
 from build_scripts.tasks._base import release_task
 
 

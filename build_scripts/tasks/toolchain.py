@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from invoke import Collection, Exit
 
-from build_scripts import bootstrap as bootstrapping
-from build_scripts import metadata, tools
+from build_scripts.core import bootstrap as bootstrapping
+from build_scripts.core import metadata, tools
 from build_scripts.tasks._base import release_task
 
 

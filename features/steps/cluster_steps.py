@@ -19,8 +19,9 @@ import kr8s
 from behave import given, then, when
 from kr8s.objects import Deployment, Namespace, PersistentVolumeClaim, Pod, Service
 
-from build_scripts import cluster, paths
-from build_scripts.cluster_config import CONTEXT, Layout
+from build_scripts.cluster import lifecycle as cluster
+from build_scripts.cluster.config import CONTEXT, Layout
+from build_scripts.core import paths
 
 # A tiny static HTTP server (and client, for probing from inside another pod) as the "locally
 # built image". FROM scratch: the binary is all there is, so it also exercises a non-root,

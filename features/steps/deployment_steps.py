@@ -12,9 +12,11 @@ from cli_steps import _shown, run_cli
 from cluster_steps import _api
 from kr8s.objects import Deployment
 
-from build_scripts import cluster, cmd, manifests
-from build_scripts.deploy import pod_states
-from build_scripts.metadata import current_release
+from build_scripts.cluster import lifecycle as cluster
+from build_scripts.core import cmd
+from build_scripts.core.metadata import current_release
+from build_scripts.kube import manifests
+from build_scripts.kube.deploy import pod_states
 
 NAMESPACE = "traderadmin"
 COMPONENTS = manifests.COMPONENTS

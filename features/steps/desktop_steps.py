@@ -10,7 +10,8 @@ from pathlib import Path
 from behave import given, then, when
 from cli_steps import run_cli
 
-from build_scripts import cmd, desktop, metadata
+from build_scripts.core import cmd, metadata
+from build_scripts.desktop import build as desktop
 
 # Written by builds (here and by `wails dev`), not part of the sources.
 GENERATED = ("build/bin", "frontend/node_modules", "frontend/dist", "frontend/package.json.md5")

@@ -25,8 +25,10 @@ import httpx
 from behave import given, then, when
 from python_on_whales import docker
 
-from build_scripts import base_images, images, paths
-from build_scripts.errors import CommandFailed
+from build_scripts.core import paths
+from build_scripts.core.errors import CommandFailed
+from build_scripts.images import bases as base_images
+from build_scripts.images import build as images
 
 LOCKED_DOWN = {
     "read_only": True,

@@ -9,8 +9,10 @@ from behave import given, then, when
 from cli_steps import run_cli
 from desktop_steps import current_release, describe_file, shown
 
-from build_scripts import cmd, desktop, installer, tools, wine
-from build_scripts.summary import sha256_of
+from build_scripts.core import cmd, tools
+from build_scripts.desktop import build as desktop
+from build_scripts.release.summary import sha256_of
+from build_scripts.windows import installer, wine
 
 
 @given("NSIS is installed and an `windows_installer.nsi` script is prepared")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts import cmd, desktop, installer, metadata, paths, signing, wine
-from build_scripts.summary import sha256_of
+from build_scripts.core import cmd, metadata, paths
+from build_scripts.desktop import build as desktop
+from build_scripts.release.summary import sha256_of
+from build_scripts.windows import installer, signing, wine
 
 
 def _release(version: str = "0.7.0") -> metadata.Release:

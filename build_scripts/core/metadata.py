@@ -1,0 +1,178 @@
+"""Release metadata: product identity from release.toml and the version of this build.
+
+The version is SemVer. In order of precedence: an explicit override (`--version`, or
+`release.version` in invoke config), a vX.Y.Z tag on HEAD, else a snapshot of the next version
+named in release.toml: X.Y.Z-dev.g<short commit>. Everything that carries a version reads it
+from the Release object built here.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from build_scripts.core import paths
+from build_scripts.core.errors import ConfigError, InvalidVersion, ReleaseError
+
+# semver.org's regular expression (numeric identifiers without leading zeros).
+SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+
+@dataclass(frozen=True)
+class Version:
+    major: int
+    minor: int
+    patch: int
+    prerelease: str = ""
+    build: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.major}.{self.minor}.{self.patch}"
+        if self.prerelease:
+            text += f"-{self.prerelease}"
+        if self.build:
+            text += f"+{self.build}"
+        return text
+
+
+def parse_version(text: str) -> Version:
+    """Parse SemVer (a leading 'v' is accepted) or raise InvalidVersion."""
+    candidate = text.strip()
+    candidate = candidate[1:] if candidate[:1] in ("v", "V") else candidate
+    match = SEMVER.match(candidate)
+    if not match:
+        raise InvalidVersion(
+            f"invalid version {text!r}: not SemVer",
+            "use MAJOR.MINOR.PATCH with an optional -prerelease, e.g. 1.2.0 or 1.2.0-rc.1",
+        )
+    major, minor, patch, pre, build = match.groups()
+    for part in (major, minor, patch):
+        if int(part) > 65535:
+            raise InvalidVersion(
+                f"invalid version {text!r}: {part} is larger than 65535",
+                "Windows version resources hold 16-bit numbers; choose a smaller number",
+            )
+    return Version(int(major), int(minor), int(patch), pre or "", build or "")
+
+
+@dataclass(frozen=True)
+class Release:
+    product: str
+    publisher: str
+    description: str
+    copyright: str
+    homepage: str
+    app_id: str
+    image_prefix: str
+    windows_uninstall_key: str
+    version: Version
+    commit: str
+    source_date_epoch: int
+
+    @property
+    def version_text(self) -> str:
+        return str(self.version)
+
+    @property
+    def is_snapshot(self) -> bool:
+        return bool(self.version.prerelease)
+
+    @property
+    def windows_version(self) -> str:
+        """The four numbers of a Windows version resource / VIProductVersion."""
+        v = self.version
+        return f"{v.major}.{v.minor}.{v.patch}.0"
+
+    @property
+    def image_tag(self) -> str:
+        """The version as a container image tag ('+' is not allowed there)."""
+        return self.version_text.replace("+", "_")
+
+    @property
+    def installer_name(self) -> str:
+        return f"{self.product}_Setup_v{self.version_text}.exe"
+
+    @property
+    def dist_dir(self) -> Path:
+        return paths.dist_dir(self.version_text)
+
+
+def load_product(path: Path | None = None) -> dict:
+    source = path or paths.repo_root() / "release.toml"
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        product = data["product"]
+        return {**product, "next": data["version"]["next"]}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source} is missing", "restore it from git") from exc
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{source} is not valid: {exc}", 'it needs [product] and [version] next = "X.Y.Z"'
+        ) from exc
+
+
+def _git(args: list[str], repo: Path) -> str | None:
+    from build_scripts.core import cmd
+
+    try:
+        result = cmd.run(
+            ["git", *args], step="version", cwd=repo, capture=True, quiet=True, check=False
+        )
+    except ReleaseError:
+        return None
+    return result.output.strip() if result.returncode == 0 else None
+
+
+def resolve_version(repo: Path, next_version: str, override: str | None = None) -> Version:
+    if override:
+        return parse_version(override)
+    tags = (_git(["tag", "--points-at", "HEAD", "--list", "v*"], repo) or "").split()
+    tagged = sorted(
+        (v for v in (_try_parse(t) for t in tags) if v is not None),
+        key=lambda v: (v.major, v.minor, v.patch, v.prerelease == "", v.prerelease),
+    )
+    if tagged:
+        return tagged[-1]
+    base = parse_version(next_version)
+    commit = _git(["rev-parse", "--short=8", "HEAD"], repo)
+    suffix = f"dev.g{commit}" if commit else "dev"
+    return Version(base.major, base.minor, base.patch, suffix)
+
+
+def _try_parse(tag: str) -> Version | None:
+    try:
+        return parse_version(tag)
+    except InvalidVersion:
+        return None
+
+
+def current_release(override: str | None = None, repo: Path | None = None) -> Release:
+    """The release being built. Validates the override before anything else happens."""
+    repo = repo or paths.repo_root()
+    if override is not None and not str(override).strip():
+        raise InvalidVersion("invalid version '': empty", "pass e.g. --version 1.2.0")
+    product = load_product(repo / "release.toml")
+    version = resolve_version(repo, product["next"], override)
+    commit = _git(["rev-parse", "HEAD"], repo) or "unknown"
+    epoch_text = _git(["log", "-1", "--format=%ct"], repo)
+    epoch = int(epoch_text) if epoch_text and epoch_text.isdigit() else int(time.time())
+    return Release(
+        product=product["name"],
+        publisher=product["publisher"],
+        description=product["description"],
+        copyright=product["copyright"],
+        homepage=product["homepage"],
+        app_id=product["app_id"],
+        image_prefix=product["image_prefix"],
+        windows_uninstall_key=product["windows_uninstall_key"],
+        version=version,
+        commit=commit,
+        source_date_epoch=epoch,
+    )

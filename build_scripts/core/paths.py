@@ -1,0 +1,40 @@
+"""Where things live: the source tree, the per-user cache, the release output.
+
+Caches and long-lived state (toolchains, Go caches, base images, cluster binaries, daemon
+logs) live outside the clone, so a fresh clone on the same machine (CI) reuses them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent.parent
+
+
+def cache_dir() -> Path:
+    """~/.cache/traderadmin, or $TRADERADMIN_CACHE."""
+    configured = os.environ.get("TRADERADMIN_CACHE")
+    base = Path(configured) if configured else Path.home() / ".cache" / "traderadmin"
+    return base.expanduser()
+
+
+def bin_dir() -> Path:
+    """Tools the engine installs itself (wails, kubectl): searched after PATH."""
+    return cache_dir() / "bin"
+
+
+def state_dir() -> Path:
+    """Pid files and logs of daemons the engine started (dockerd, the local cluster)."""
+    return cache_dir() / "state"
+
+
+def dist_dir(version: str) -> Path:
+    """Release output for one version: dist/<version>/ in the source tree."""
+    return repo_root() / "dist" / version
+
+
+def reports_dir() -> Path:
+    return repo_root() / "reports"

@@ -1,0 +1,423 @@
+"""The external tools the release needs: where to find them, their versions, how to install.
+
+Every step that needs a program asks `require(name)` (cmd.run does it for argv[0]), so a
+missing tool always fails the same way: its name and the exact command that installs it.
+`invoke doctor` prints the whole catalogue.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from build_scripts.core import paths
+from build_scripts.core.errors import ReleaseError, ToolMissing
+
+WAILS_VERSION = "v2.9.2"
+WAILS_MODULE = "github.com/wailsapp/wails/v2/cmd/wails"
+# The CNCF distribution registry (build_scripts/registry.py installs it into the bin dir).
+REGISTRY_VERSION = "v3.1.2"
+REGISTRY_MODULE = "github.com/distribution/distribution/v3/cmd/registry"
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    purpose: str
+    install: str
+    # Program names looked up on PATH (then in the engine's bin dir), or absolute paths.
+    candidates: tuple[str, ...] = ()
+    version_args: tuple[str, ...] = ("--version",)
+    # For libraries: the pkg-config module that must exist instead of a program.
+    pkg_config: str | None = None
+    apt_package: str | None = None
+    # Tools the engine builds itself the first time a task needs them (the task named here);
+    # doctor lists them but does not count them as missing before that.
+    built_by: str | None = None
+
+
+def _apt(package: str) -> str:
+    return f"apt-get install {package}"
+
+
+CATALOGUE: tuple[Tool, ...] = (
+    Tool("git", "source metadata", _apt("git"), ("git",), apt_package="git"),
+    Tool(
+        "go", "Go builds", "install Go >= 1.22 (https://go.dev/doc/install)", ("go",), ("version",)
+    ),
+    Tool("node", "front-end build", "install Node.js 20 (apt-get install nodejs)", ("node",)),
+    Tool("npm", "front-end packages", "install npm (apt-get install npm)", ("npm",)),
+    Tool(
+        "gcc",
+        "cgo (Wails on Linux), static helpers",
+        _apt("build-essential"),
+        ("gcc",),
+        apt_package="build-essential",
+    ),
+    Tool(
+        "pkg-config",
+        "locating GTK/WebKit",
+        _apt("pkg-config"),
+        ("pkg-config",),
+        apt_package="pkg-config",
+    ),
+    Tool(
+        "gtk+-3.0",
+        "Linux desktop build",
+        _apt("libgtk-3-dev"),
+        pkg_config="gtk+-3.0",
+        apt_package="libgtk-3-dev",
+    ),
+    Tool(
+        "webkit2gtk-4.0",
+        "Linux desktop build",
+        _apt("libwebkit2gtk-4.0-dev"),
+        pkg_config="webkit2gtk-4.0",
+        apt_package="libwebkit2gtk-4.0-dev",
+    ),
+    Tool(
+        "wails",
+        "desktop builds",
+        f"invoke bootstrap (builds Wails {WAILS_VERSION} from desktop/tools/go.mod)",
+        ("wails",),
+        ("version",),
+    ),
+    Tool(
+        "makensis",
+        "Windows installer",
+        _apt("nsis"),
+        ("makensis",),
+        ("-VERSION",),
+        apt_package="nsis",
+    ),
+    Tool(
+        "osslsigncode",
+        "Authenticode signing",
+        _apt("osslsigncode"),
+        ("osslsigncode",),
+        ("--version",),
+        apt_package="osslsigncode",
+    ),
+    # Debian installs wine64 outside PATH; the wrapper `wine` picks the 32-bit loader.
+    Tool(
+        "wine64",
+        "installer tests under Wine",
+        _apt("wine wine64"),
+        ("wine64", "/usr/lib/wine/wine64"),
+        apt_package="wine64",
+    ),
+    Tool(
+        "wineserver",
+        "installer tests under Wine",
+        _apt("wine"),
+        ("wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver"),
+        ("--version",),
+        apt_package="wine",
+    ),
+    Tool(
+        "xvfb-run",
+        "headless X for Wine and the Linux app",
+        _apt("xvfb"),
+        ("xvfb-run",),
+        ("--help",),
+        apt_package="xvfb",
+    ),
+    Tool(
+        "Xvfb",
+        "a display for Wine and the Linux app that outlives one command",
+        _apt("xvfb"),
+        ("Xvfb",),
+        ("-version",),
+        apt_package="xvfb",
+    ),
+    Tool(
+        "import",
+        "screenshots of the desktop app under Xvfb (ImageMagick)",
+        _apt("imagemagick"),
+        ("import",),
+        ("-version",),
+        apt_package="imagemagick",
+    ),
+    Tool(
+        "xwininfo",
+        "finding the app's window under Xvfb",
+        _apt("x11-utils"),
+        ("xwininfo",),
+        ("-version",),
+        apt_package="x11-utils",
+    ),
+    Tool(
+        "xdotool",
+        "pressing keys in the installer wizard under Xvfb",
+        _apt("xdotool"),
+        ("xdotool",),
+        ("version",),
+        apt_package="xdotool",
+    ),
+    Tool(
+        "xauth",
+        "xvfb-run's X authority",
+        _apt("xauth"),
+        ("xauth",),
+        ("version",),
+        apt_package="xauth",
+    ),
+    Tool(
+        "docker",
+        "container images (client)",
+        _apt("docker.io"),
+        ("docker",),
+        apt_package="docker.io",
+    ),
+    Tool(
+        "dockerd",
+        "container images (engine)",
+        _apt("docker.io"),
+        ("dockerd",),
+        apt_package="docker.io",
+    ),
+    Tool(
+        "debootstrap",
+        "offline Debian base image",
+        _apt("debootstrap"),
+        ("debootstrap",),
+        apt_package="debootstrap",
+    ),
+    Tool(
+        "containerd",
+        "local cluster runtime",
+        _apt("containerd"),
+        ("containerd",),
+        apt_package="containerd",
+    ),
+    Tool(
+        "ctr",
+        "moving images into the cluster",
+        _apt("containerd"),
+        ("ctr",),
+        apt_package="containerd",
+    ),
+    Tool("runc", "local cluster runtime", _apt("runc"), ("runc",), apt_package="runc"),
+    Tool("etcd", "local cluster store", _apt("etcd-server"), ("etcd",), apt_package="etcd-server"),
+    Tool(
+        "cni-bridge",
+        "local cluster pod network",
+        _apt("containernetworking-plugins"),
+        ("/usr/lib/cni/bridge",),
+        ("--version",),
+        apt_package="containernetworking-plugins",
+    ),
+    Tool(
+        "iptables",
+        "local cluster services, docker",
+        _apt("iptables"),
+        ("iptables",),
+        apt_package="iptables",
+    ),
+    Tool(
+        "conntrack",
+        "local cluster kube-proxy",
+        _apt("conntrack"),
+        ("conntrack",),
+        apt_package="conntrack",
+    ),
+    Tool(
+        "registry",
+        "local image registry (images.push tests)",
+        f"GOBIN=~/.cache/traderadmin/bin go install {REGISTRY_MODULE}@{REGISTRY_VERSION} "
+        "(or: invoke images.registry)",
+        ("registry",),
+        ("--version",),
+        built_by="invoke images.registry",
+    ),
+    Tool(
+        "kubectl",
+        "applying manifests, inspecting clusters",
+        "invoke cluster.up (builds it into ~/.cache/traderadmin/bin), or your distribution's "
+        "kubectl",
+        ("kubectl",),
+        ("version", "--client"),
+        built_by="invoke cluster.up",
+    ),
+    Tool(
+        "openssl",
+        "certificates",
+        _apt("openssl"),
+        ("openssl",),
+        ("version",),
+        apt_package="openssl",
+    ),
+)
+
+APT_PACKAGES: tuple[str, ...] = (
+    "nsis",
+    "wine",
+    "wine64",
+    "xvfb",
+    "xauth",
+    "docker.io",
+    "pkg-config",
+    "build-essential",
+    "libgtk-3-dev",
+    "libwebkit2gtk-4.0-dev",
+    "debootstrap",
+    "osslsigncode",
+    "containerd",
+    "etcd-server",
+    "containernetworking-plugins",
+    "iptables",
+    "conntrack",
+    "runc",
+    "git",
+    "openssl",
+    "file",
+    # Builds the Wine-only bcryptprimitives.dll stand-in (desktop/tools/wine/).
+    "gcc-mingw-w64-x86-64-win32",
+    "imagemagick",
+    "x11-apps",
+    "x11-utils",
+    "xdotool",
+)
+
+
+def engine_bin_dir() -> Path:
+    return paths.bin_dir()
+
+
+def by_name(name: str) -> Tool | None:
+    for tool in CATALOGUE:
+        if tool.name == name:
+            return tool
+    return None
+
+
+def find(tool: Tool) -> str | None:
+    """The path of a program tool, or None. PATH first, then the engine's bin dir."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), str(engine_bin_dir())])
+    for candidate in tool.candidates or (tool.name,):
+        if os.path.isabs(candidate):
+            if os.access(candidate, os.X_OK):
+                return candidate
+            continue
+        found = shutil.which(candidate, path=search)
+        if found:
+            return found
+    return None
+
+
+def missing_error(name: str) -> ToolMissing:
+    tool = by_name(name)
+    if tool is None:
+        return ToolMissing(f"{name} not found on PATH", "install it, or run: invoke bootstrap")
+    return ToolMissing(
+        f"{name} not found (needed for {tool.purpose})",
+        f"install it with: {tool.install} (or run: invoke bootstrap)",
+    )
+
+
+def require(name: str) -> str:
+    """The path of the named tool, or ToolMissing naming the install command."""
+    tool = by_name(name)
+    if tool is not None and tool.pkg_config:
+        if library_version(tool) is None:
+            raise missing_error(name)
+        return tool.pkg_config
+    found = find(tool) if tool else find(Tool(name, "", "", (name,)))
+    if not found:
+        raise missing_error(name)
+    return found
+
+
+def resolve_program(program: str) -> str:
+    """argv[0] as cmd.run will execute it: an absolute path, or ToolMissing."""
+    if os.sep in program:
+        if not os.access(program, os.X_OK):
+            raise ReleaseError(f"{program} is not an executable file")
+        return program
+    return require(program)
+
+
+def library_version(tool: Tool) -> str | None:
+    from build_scripts.core import cmd  # cmd imports this module
+
+    if not shutil.which("pkg-config"):
+        return None
+    probe = cmd.run(
+        ["pkg-config", "--modversion", tool.pkg_config],
+        step="doctor",
+        capture=True,
+        quiet=True,
+        check=False,
+    )
+    return probe.output.strip() if probe.returncode == 0 else None
+
+
+def program_version(tool: Tool, path: str) -> str:
+    from build_scripts.core import cmd
+
+    try:
+        probe = cmd.run(
+            [path, *tool.version_args],
+            step="doctor",
+            capture=True,
+            quiet=True,
+            check=False,
+            timeout=20,
+        )
+    except ReleaseError:
+        return "?"
+    for line in probe.output.splitlines():
+        match = re.search(r"v?\d+\.\d+(\.\d+)?[\w.+~-]*", line)
+        if match:
+            return match.group(0)
+    return "?"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    tool: Tool
+    path: str | None
+    version: str | None
+
+    @property
+    def found(self) -> bool:
+        return self.path is not None
+
+
+def diagnose(names: list[str] | None = None) -> list[Diagnosis]:
+    """Look up every tool in the catalogue (or the named ones)."""
+    rows = []
+    for tool in CATALOGUE:
+        if names and tool.name not in names:
+            continue
+        if tool.pkg_config:
+            version = library_version(tool)
+            rows.append(
+                Diagnosis(tool, f"pkg-config:{tool.pkg_config}" if version else None, version)
+            )
+            continue
+        path = find(tool)
+        rows.append(Diagnosis(tool, path, program_version(tool, path) if path else None))
+    return rows
+
+
+def doctor_table(rows: list[Diagnosis]) -> str:
+    header = ("tool", "status", "version", "path / how to install")
+    lines = [header]
+    for row in rows:
+        if row.found:
+            lines.append((row.tool.name, "ok", row.version or "?", row.path or ""))
+        elif row.tool.built_by:
+            lines.append((row.tool.name, "on demand", "-", f"built by {row.tool.built_by}"))
+        else:
+            lines.append((row.tool.name, "MISSING", "-", f"{row.tool.install}"))
+    widths = [max(len(line[i]) for line in lines) for i in range(3)]
+    out = []
+    for line in lines:
+        out.append(
+            "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:3])) + "  " + line[3]
+        )
+    return "\n".join(out)

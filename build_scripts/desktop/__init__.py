@@ -1,0 +1,1 @@
+"""The Wails desktop app: builds per platform and the Linux smoke test."""

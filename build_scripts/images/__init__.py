@@ -1,0 +1,1 @@
+"""Container images: offline base images, hermetic builds, save/push, the local registry."""

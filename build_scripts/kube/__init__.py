@@ -1,0 +1,1 @@
+"""Kubernetes manifests of TraderAdmin, the one server-side apply, and deploy with its checks."""

@@ -1,0 +1,198 @@
+"""Deploying the rendered manifests to a cluster and proving the result: every Deployment
+Available, every pod Running with its readiness probe passing.
+
+The Kubernetes API is used through kr8s. kr8s has no server-side apply, so that one call goes
+through `kubectl apply --server-side` in `apply_manifests` below; everything else (the token
+Secret, waiting, status) is kr8s.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import kr8s
+import yaml
+from kr8s.objects import Deployment, Namespace, Pod, Secret
+
+from build_scripts.core import cmd
+from build_scripts.core.errors import ReleaseError, VerificationFailed
+from build_scripts.core.metadata import Release
+from build_scripts.core.progress import say
+from build_scripts.kube import manifests
+
+FIELD_MANAGER = "traderadmin-release"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which cluster: a kubeconfig file (None: the default) and a context in it."""
+
+    kubeconfig: str | None
+    context: str | None
+
+    def api(self) -> kr8s.Api:
+        try:
+            return kr8s.api(kubeconfig=self.kubeconfig, context=self.context)
+        except Exception as exc:  # kr8s raises several unrelated types for a bad kubeconfig
+            raise ReleaseError(
+                f"cannot reach the cluster ({self.describe()}): {exc}",
+                "is it running? for the local one: invoke cluster.up",
+            ) from exc
+
+    def kubectl_args(self) -> list[str]:
+        args = []
+        if self.kubeconfig:
+            args += ["--kubeconfig", self.kubeconfig]
+        if self.context:
+            args += ["--context", self.context]
+        return args
+
+    def describe(self) -> str:
+        return f"context {self.context or '(current)'} in {self.kubeconfig or '~/.kube/config'}"
+
+
+@dataclass(frozen=True)
+class PodState:
+    name: str
+    phase: str
+    ready: bool
+    restarts: int
+
+
+def load_into_local_cluster(release: Release, components: tuple[str, ...]) -> list[str]:
+    """Copy the release's images from Docker into the local cluster's containerd.
+
+    The local cluster has no registry to pull from; its pods use the imported images
+    (imagePullPolicy IfNotPresent).
+    """
+    from build_scripts.cluster import (
+        lifecycle as cluster,  # only the local environment needs the cluster module
+    )
+
+    references = [manifests.image_reference(release, c, None) for c in components]
+    for reference in references:
+        cluster.import_docker_image(reference)
+    return references
+
+
+def ensure_namespace(api: kr8s.Api, manifests: Path) -> str:
+    """Create the namespace from the manifests if it does not exist yet; return its name."""
+    docs = [d for d in yaml.safe_load_all(manifests.read_text()) if d]
+    spec = next((d for d in docs if d["kind"] == "Namespace"), None)
+    if spec is None:
+        raise ReleaseError(f"{manifests} has no Namespace")
+    namespace = Namespace(spec, api=api)
+    if not namespace.exists():
+        namespace.create()
+    return spec["metadata"]["name"]
+
+
+def ensure_token_secret(api: kr8s.Api, namespace: str, name: str) -> bool:
+    """The API token shared by backend and orchestrator; generated once, never overwritten."""
+    secret = Secret(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+            "type": "Opaque",
+            "data": {"token": base64.b64encode(secrets.token_urlsafe(32).encode()).decode()},
+        },
+        api=api,
+    )
+    if secret.exists():
+        return False
+    secret.create()
+    return True
+
+
+def apply_manifests(target: Target, manifests: Path) -> None:
+    # kr8s cannot do server-side apply (create-or-update with field ownership), so this one
+    # call uses kubectl.
+    cmd.run(
+        [
+            "kubectl",
+            *target.kubectl_args(),
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            f"--field-manager={FIELD_MANAGER}",
+            "-f",
+            manifests,
+        ],
+        step="apply",
+    )
+
+
+def deployments_of(manifests: Path) -> list[tuple[str, str]]:
+    docs = [d for d in yaml.safe_load_all(manifests.read_text()) if d]
+    return [
+        (d["metadata"]["namespace"], d["metadata"]["name"])
+        for d in docs
+        if d["kind"] == "Deployment"
+    ]
+
+
+def pod_states(api: kr8s.Api, namespace: str, app: str) -> list[PodState]:
+    states = []
+    for pod in api.get("pods", namespace=namespace, label_selector={"app.kubernetes.io/name": app}):
+        status = pod.raw.get("status", {})
+        containers = status.get("containerStatuses", [])
+        states.append(
+            PodState(
+                name=pod.name,
+                phase=status.get("phase", "?"),
+                ready=bool(containers) and all(c.get("ready") for c in containers),
+                restarts=sum(c.get("restartCount", 0) for c in containers),
+            )
+        )
+    return states
+
+
+def wait_until_ready(
+    api: kr8s.Api, manifests: Path, timeout: float = 180
+) -> dict[str, list[PodState]]:
+    """Wait until every Deployment is Available and its pods are Running and Ready."""
+    deadline = time.monotonic() + timeout
+    result: dict[str, list[PodState]] = {}
+    for namespace, name in deployments_of(manifests):
+        while True:
+            deployment = Deployment.get(name, namespace=namespace, api=api)
+            states = pod_states(api, namespace, name)
+            wanted = deployment.raw["spec"].get("replicas", 1)
+            available = deployment.raw.get("status", {}).get("availableReplicas", 0)
+            current = [s for s in states if s.phase == "Running" and s.ready]
+            if available >= wanted and len(current) >= wanted:
+                result[name] = states
+                say(
+                    f"  {name}: {available}/{wanted} available, pods "
+                    + ", ".join(f"{s.name} {s.phase} ready={s.ready}" for s in states)
+                )
+                break
+            if time.monotonic() > deadline:
+                raise VerificationFailed(
+                    f"deployment {namespace}/{name} not ready after {timeout:.0f}s: "
+                    + (
+                        ", ".join(
+                            f"{s.name} {s.phase} ready={s.ready} restarts={s.restarts}"
+                            for s in states
+                        )
+                        or "no pods"
+                    ),
+                    f"inspect: kubectl -n {namespace} describe deploy/{name}; "
+                    f"kubectl -n {namespace} logs deploy/{name}",
+                )
+            time.sleep(2)
+    return result
+
+
+def events_for(api: kr8s.Api, namespace: str, pod: str) -> list[str]:
+    events = api.get("events", namespace=namespace, field_selector={"involvedObject.name": pod})
+    return [f"{e.raw.get('reason')}: {e.raw.get('message')}" for e in events]
+
+
+def delete_pod(api: kr8s.Api, namespace: str, name: str) -> None:
+    Pod.get(name, namespace=namespace, api=api).delete()

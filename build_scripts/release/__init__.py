@@ -1,0 +1,1 @@
+"""The release graph: steps with declared inputs and outputs, the summary, bench and clean-up."""

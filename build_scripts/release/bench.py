@@ -1,0 +1,152 @@
+"""Speed and size figures against their targets, measured on this machine.
+
+Times are whole `invoke …` processes, run the way a developer runs them, median of a few
+runs. Sizes are read from the release in dist/<version>/ and from Docker. Nothing here is a
+test: `invoke bench` prints the figures and says which are over their target.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from build_scripts.core import paths
+from build_scripts.core.metadata import Release
+from build_scripts.core.progress import say
+from build_scripts.desktop import build as desktop
+from build_scripts.images import build as images
+from build_scripts.windows import installer
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: float | None
+    unit: str
+    target: float
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.value is None:
+            return "not measured"
+        return "ok" if self.value <= self.target else "OVER TARGET"
+
+
+def invoke_seconds(args: list[str], runs: int) -> tuple[list[float], str]:
+    """Wall seconds of `invoke ARGS` as a whole process, `runs` times; and the last output."""
+    times, output = [], ""
+    for _ in range(runs):
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=paths.repo_root(),
+            capture_output=True,
+            text=True,
+        )
+        times.append(time.monotonic() - started)
+        output = done.stdout + done.stderr
+        if done.returncode != 0:
+            raise RuntimeError(f"invoke {' '.join(args)} failed:\n{output[-2000:]}")
+    return times, output
+
+
+def _median_figure(name: str, args: list[str], runs: int, target: float) -> Figure:
+    times, _ = invoke_seconds(args, runs)
+    spread = f"min {min(times):.1f}s, max {max(times):.1f}s, {runs} runs"
+    return Figure(name, statistics.median(times), "s", target, spread)
+
+
+def warm_bootstrap(release: Release, runs: int) -> Figure:
+    return _median_figure("bootstrap on a ready machine", ["bootstrap"], runs, 15)
+
+
+def unchanged_images_build(release: Release, runs: int) -> Figure:
+    invoke_seconds(["images.build"], 1)  # make sure the images exist first
+    return _median_figure("images.build, nothing changed", ["images.build"], runs, 10)
+
+
+def warm_cluster_up(release: Release, runs: int) -> Figure:
+    """cluster.down, then cluster.up with the binaries cached; the node-Ready time it reports."""
+    readies = []
+    for _ in range(runs):
+        invoke_seconds(["cluster.down"], 1)
+        _, output = invoke_seconds(["cluster.up"], 1)
+        match = re.search(r"node Ready after ([\d.]+)s", output)
+        if not match:
+            raise RuntimeError(f"cluster.up did not report the node Ready:\n{output[-1500:]}")
+        readies.append(float(match.group(1)))
+    return Figure(
+        "warm cluster.up until the node is Ready",
+        statistics.median(readies),
+        "s",
+        60,
+        f"{runs} runs",
+    )
+
+
+def _size(path, name: str, target: float) -> Figure:
+    if not path.exists():
+        return Figure(name, None, "MB", target, f"{path} not built: invoke release")
+    return Figure(name, path.stat().st_size / images.MB, "MB", target)
+
+
+def artifact_sizes(release: Release) -> list[Figure]:
+    figures = [
+        _size(
+            desktop.binary_path(release, "windows/amd64"), "TraderAdmin.exe", desktop.EXE_BUDGET_MB
+        ),
+        _size(
+            installer.installer_path(release), release.installer_name, installer.INSTALLER_BUDGET_MB
+        ),
+    ]
+    from python_on_whales import DockerException, docker
+
+    for name in images.COMPONENTS:
+        item = images.component(name)
+        reference = f"{images.image_name(release, name)}:{release.image_tag}"
+        try:
+            size = docker.image.inspect(reference).size / images.MB
+            figures.append(Figure(f"image {name}", size, "MB", item.budget_mb))
+        except DockerException:
+            figures.append(
+                Figure(
+                    f"image {name}",
+                    None,
+                    "MB",
+                    item.budget_mb,
+                    f"{reference} not built: invoke images.build",
+                )
+            )
+    return figures
+
+
+TIMINGS: dict[str, Callable[[Release, int], Figure]] = {
+    "bootstrap": warm_bootstrap,
+    "images": unchanged_images_build,
+    "cluster": warm_cluster_up,
+}
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [("figure", "measured", "target", "verdict", "note")]
+    for f in figures:
+        measured = "-" if f.value is None else f"{f.value:.1f} {f.unit}"
+        rows.append((f.name, measured, f"≤ {f.target:g} {f.unit}", f.verdict, f.note))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def run(release: Release, timings: list[str], runs: int) -> list[Figure]:
+    figures = artifact_sizes(release)
+    for name in timings:
+        say(f"▶ timing {name} ({runs} runs)")
+        figures.append(TIMINGS[name](release, runs))
+    return figures

@@ -1,0 +1,88 @@
+"""What a release produced: artifacts with sizes and SHA-256 digests, as a table and files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from build_scripts.core import atomic
+from build_scripts.core.metadata import Release
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path
+    note: str = ""
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    @property
+    def sha256(self) -> str:
+        return sha256_of(self.path)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def table(artifacts: list[Artifact], root: Path) -> str:
+    rows = [("artifact", "size", "sha256", "note")]
+    for artifact in artifacts:
+        rows.append(
+            (
+                _relative(artifact.path, root),
+                human_size(artifact.size),
+                artifact.sha256,
+                artifact.note,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_manifest(release: Release, artifacts: list[Artifact]) -> list[Path]:
+    """SHA256SUMS (sha256sum -c compatible) and release.json in the release directory."""
+    root = release.dist_dir
+    sums = "".join(f"{a.sha256}  {_relative(a.path, root)}\n" for a in artifacts)
+    manifest = {
+        "product": release.product,
+        "version": release.version_text,
+        "commit": release.commit,
+        "source_date_epoch": release.source_date_epoch,
+        "artifacts": [
+            {"path": _relative(a.path, root), "size": a.size, "sha256": a.sha256, "note": a.note}
+            for a in artifacts
+        ],
+    }
+    return [
+        atomic.write_text(root / "SHA256SUMS", sums),
+        atomic.write_text(root / "release.json", json.dumps(manifest, indent=2) + "\n"),
+    ]
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

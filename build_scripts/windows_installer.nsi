@@ -1,6 +1,6 @@
 ; The Windows installer of TraderAdmin (NSIS 3.08 or later, Modern UI 2).
 ;
-; This file is the source of the installer. build_scripts/installer.py compiles it with
+; This file is the source of the installer. build_scripts/windows/installer.py compiles it with
 ; `makensis -D<NAME>=<value> … windows_installer.nsi`; every value that changes between releases
 ; comes in through one of the defines below, read from release.toml and the release version.
 ; To compile it by hand, pass the same defines, e.g.

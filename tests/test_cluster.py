@@ -19,10 +19,12 @@ import yaml
 from cryptography.x509.oid import NameOID
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import config
+from build_scripts.cluster import components, config, credentials, host, status, supervise
 from build_scripts.cluster import lifecycle as cluster
+from build_scripts.cluster import options as cluster_options
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster import storage as cluster_storage
+from build_scripts.core import daemon
 from build_scripts.core.errors import ReleaseError, VerificationFailed
 
 SETTINGS = config.Settings(node_ip="192.0.2.2")
@@ -113,7 +115,7 @@ def test_scratch_image_archive_is_a_loadable_docker_archive(tmp_path):
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     layout = config.Layout(tmp_path_factory.mktemp("cluster"))
-    return layout, cluster.ensure_pki(layout, SETTINGS)
+    return layout, credentials.ensure_pki(layout, SETTINGS)
 
 
 def test_every_certificate_is_signed_by_the_cluster_ca(pki):
@@ -149,18 +151,18 @@ def test_private_keys_are_readable_by_root_only(pki):
 
 def test_certificates_are_reused_unless_the_node_address_changed(pki):
     layout, issued = pki
-    again = cluster.ensure_pki(layout, SETTINGS)
+    again = credentials.ensure_pki(layout, SETTINGS)
     assert again.apiserver.cert.read_bytes() == issued.apiserver.cert.read_bytes()
     assert again.clients["admin"].cert.read_bytes() == issued.clients["admin"].cert.read_bytes()
-    moved = cluster.ensure_pki(layout, config.Settings(node_ip="192.0.2.77"))
+    moved = credentials.ensure_pki(layout, config.Settings(node_ip="192.0.2.77"))
     assert "192.0.2.77" in cluster_pki.serving_names(moved.apiserver)[1]
     assert moved.clients["admin"].cert.read_bytes() == issued.clients["admin"].cert.read_bytes()
-    cluster.ensure_pki(layout, SETTINGS)  # leave the module fixture as it was
+    credentials.ensure_pki(layout, SETTINGS)  # leave the module fixture as it was
 
 
 def test_merging_the_kubeconfig_keeps_other_entries_and_the_current_context(pki):
     _, issued = pki
-    ours = cluster.admin_kubeconfig(issued, SETTINGS)
+    ours = credentials.admin_kubeconfig(issued, SETTINGS)
     existing = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -251,8 +253,8 @@ def test_bootstrap_manifests_hold_dns_and_the_default_storage_class():
 def test_component_arguments_name_only_files_under_the_state_dir(tmp_path):
     layout = config.Layout(tmp_path / "state")
     toolset = cluster_build.Toolset(tmp_path / "bin", tmp_path / "coredns", tmp_path / "crictl")
-    specs = cluster.processes(layout, SETTINGS, toolset)
-    assert set(specs) == set(cluster.COMPONENTS)
+    specs = components.processes(layout, SETTINGS, toolset)
+    assert set(specs) == set(components.COMPONENTS)
     apiserver = specs["kube-apiserver"].argv
     assert "--authorization-mode=Node,RBAC" in apiserver
     assert "--enable-admission-plugins=NodeRestriction,PodSecurity" in apiserver
@@ -273,15 +275,15 @@ def layout(tmp_path):
 
 
 def test_a_started_process_is_recognised_stopped_by_pid_and_forgotten(layout):
-    process = cluster.Process("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
-    pid, what = cluster.ensure_process(layout, process)
+    process = supervise.Process("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+    pid, what = supervise.ensure_process(layout, process)
     try:
         assert what == "started"
-        assert cluster.running_pid(layout, "sleeper") == pid
-        assert cluster.ensure_process(layout, process) == (pid, "already running")
+        assert supervise.running_pid(layout, "sleeper") == pid
+        assert supervise.ensure_process(layout, process) == (pid, "already running")
     finally:
-        assert cluster.stop_process(layout, "sleeper").startswith(f"stopped (pid {pid}, ")
-    assert cluster.running_pid(layout, "sleeper") is None
+        assert supervise.stop_process(layout, "sleeper").startswith(f"stopped (pid {pid}, ")
+    assert supervise.running_pid(layout, "sleeper") is None
     assert not layout.pid("sleeper").exists()
 
 
@@ -291,8 +293,8 @@ def test_a_recycled_pid_running_something_else_is_not_ours(layout):
         layout.run.mkdir(parents=True)
         layout.pid("etcd").write_text(f"{other.pid}\n")
         layout.argv_record("etcd").write_text(json.dumps(["/usr/bin/etcd", "--name", "x"]))
-        assert cluster.running_pid(layout, "etcd") is None
-        assert cluster.stop_process(layout, "etcd") == "not running"
+        assert supervise.running_pid(layout, "etcd") is None
+        assert supervise.stop_process(layout, "etcd") == "not running"
         assert other.poll() is None, "down must never signal a process it did not start"
     finally:
         other.kill()
@@ -301,40 +303,40 @@ def test_a_recycled_pid_running_something_else_is_not_ours(layout):
 
 def test_status_reports_a_crashed_component_with_the_tail_of_its_log(layout, tmp_path):
     script = "import sys; print('loading config'); print('fatal: port in use'); sys.exit(1)"
-    process = cluster.Process("etcd", [sys.executable, "-c", script])
-    cluster.ensure_process(layout, process)
+    process = supervise.Process("etcd", [sys.executable, "-c", script])
+    supervise.ensure_process(layout, process)
     deadline = time.monotonic() + 10
-    while cluster.running_pid(layout, "etcd") and time.monotonic() < deadline:
+    while supervise.running_pid(layout, "etcd") and time.monotonic() < deadline:
         time.sleep(0.05)
-    options = cluster.ClusterOptions(state_dir=layout.root, merge_kubeconfig=False)
-    result = cluster.status(options)
+    options = cluster_options.ClusterOptions(state_dir=layout.root, merge_kubeconfig=False)
+    result = status.status(options)
     etcd = next(c for c in result.components if c.name == "etcd")
     assert etcd.state == "crashed"
     assert etcd.tail[-1] == "fatal: port in use"
-    assert "fatal: port in use" in cluster.format_status(result)
+    assert "fatal: port in use" in status.format_status(result)
     with pytest.raises(VerificationFailed, match="etcd"):
-        cluster.require_healthy(result)
+        status.require_healthy(result)
 
 
 def test_status_of_a_cluster_never_started_says_how_to_start_it(layout):
-    result = cluster.status(cluster.ClusterOptions(state_dir=layout.root))
+    result = status.status(cluster_options.ClusterOptions(state_dir=layout.root))
     assert {c.state for c in result.components} == {"stopped"}
     with pytest.raises(ReleaseError, match="not running") as caught:
-        cluster.require_healthy(result)
+        status.require_healthy(result)
     assert "invoke cluster.up" in caught.value.one_line()
 
 
 def test_wait_for_fails_fast_with_the_log_of_a_component_that_died(layout):
-    cluster.ensure_process(
+    supervise.ensure_process(
         layout,
-        cluster.Process(
+        supervise.Process(
             "kube-apiserver",
             [sys.executable, "-c", "print('E: etcd unreachable'); raise SystemExit(1)"],
         ),
     )
     time.sleep(0.5)
     with pytest.raises(ReleaseError, match="etcd unreachable"):
-        cluster.wait_for(
+        supervise.wait_for(
             "readyz", lambda: False, layout=layout, watch=("kube-apiserver",), timeout=10
         )
 
@@ -342,8 +344,8 @@ def test_wait_for_fails_fast_with_the_log_of_a_component_that_died(layout):
 def test_log_tail_reads_only_the_end_of_a_large_log(tmp_path):
     log = tmp_path / "big.log"
     log.write_text("".join(f"line {i}\n" for i in range(100_000)))
-    assert cluster.log_tail(log, 3) == ["line 99997", "line 99998", "line 99999"]
-    assert cluster.log_tail(tmp_path / "missing.log") == []
+    assert daemon.log_tail(log, 3) == ["line 99997", "line 99998", "line 99999"]
+    assert daemon.log_tail(tmp_path / "missing.log") == []
 
 
 # --- storage provisioner ----------------------------------------------------------------------
@@ -429,7 +431,7 @@ def test_mounts_under_are_listed_deepest_first(monkeypatch, tmp_path):
 
     root.mkdir()
     monkeypatch.setattr(Path, "read_text", fake_read)
-    assert cluster._mounts_under(root) == [
+    assert host.mounts_under(root) == [
         f"{root}/kubelet/pods/a/volumes/x",
         f"{root}/kubelet/pods/a",
     ]
@@ -442,9 +444,9 @@ def test_node_ip_is_the_default_route_address_or_a_clear_error():
     )
     if not has_default_route:
         with pytest.raises(ReleaseError, match="no default route"):
-            cluster.detect_node_ip()
+            host.detect_node_ip()
         return
-    address = cluster.detect_node_ip()
+    address = host.detect_node_ip()
     assert address.count(".") == 3 and not address.startswith("127.")
 
 
@@ -462,7 +464,7 @@ def test_wiping_removes_only_the_chains_the_kubelet_and_cni_added():
             '-A CNI-FORWARD -m comment --comment "CNI admin overrides" -j CNI-ADMIN',
         ]
     )
-    commands = cluster.host_chain_commands("filter", listing)
+    commands = host.host_chain_commands("filter", listing)
     assert commands[:2] == [
         ["-t", "filter", "-D", "INPUT", "-j", "KUBE-FIREWALL"],
         [

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.core import tools
+from build_scripts.core import components, tools
 from build_scripts.core.errors import ConfigError, ReleaseError
 from build_scripts.core.metadata import Release, Version
 from build_scripts.images import bases as base_images
@@ -254,7 +254,7 @@ def test_final_stage_runs_as_a_numeric_non_root_user_with_a_json_entrypoint(dock
     _, text = dockerfile
     final = stages(text)[-1]
     users = [rest for keyword, rest in final if keyword == "USER"]
-    assert users == [f"{images.RUNTIME_UID}:{images.RUNTIME_UID}"]
+    assert users == [f"{components.RUNTIME_UID}:{components.RUNTIME_UID}"]
     (entrypoint,) = [rest for keyword, rest in final if keyword == "ENTRYPOINT"]
     assert isinstance(json.loads(entrypoint), list)
     assert not [keyword for keyword, _ in final if keyword == "ADD"]
@@ -306,7 +306,7 @@ def test_pip_installs_from_the_wheelhouse_only():
 def test_the_repository_recipe_parses():
     recipe = base_images.load_recipe()
     assert recipe.suite == "bookworm" and "python3" in recipe.include
-    assert recipe.user.uid == images.RUNTIME_UID
+    assert recipe.user.uid == components.RUNTIME_UID
     assert re.fullmatch(r"[0-9a-f]{12}", recipe.key)
 
 

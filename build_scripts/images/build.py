@@ -32,6 +32,7 @@ from pathlib import Path
 from python_on_whales import DockerException, Image, docker
 
 from build_scripts.core import atomic, cmd, docker_engine, paths
+from build_scripts.core.components import image_name
 from build_scripts.core.errors import CommandFailed, ConfigError, ToolMissing, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import format_seconds, say
@@ -43,7 +44,6 @@ from build_scripts.services import build as services
 INPUTS_LABEL = "org.traderadmin.build-inputs"
 # Part of the inputs digest: bump it when the way images are built changes.
 BUILD_FORMAT = "1"
-RUNTIME_UID = 65532
 MB = 1_000_000  # budgets and sizes in SI megabytes, as `docker images` shows them
 BUILDERS = ("auto", "classic", "buildx")
 
@@ -134,10 +134,6 @@ class BuiltImage:
 
 
 # --- names and labels ---------------------------------------------------------------------
-
-
-def image_name(release: Release, name: str) -> str:
-    return f"{release.image_prefix}/{name}"
 
 
 def image_tags(release: Release, name: str) -> tuple[str, ...]:

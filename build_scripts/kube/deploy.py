@@ -2,7 +2,7 @@
 Available, every pod Running with its readiness probe passing.
 
 The Kubernetes API is used through kr8s. kr8s has no server-side apply, so that one call goes
-through `kubectl apply --server-side` in `apply_manifests` below; everything else (the token
+through the one `kubectl apply --server-side` wrapper (kube/apply.py); everything else (the token
 Secret, waiting, status) is kr8s.
 """
 
@@ -18,11 +18,9 @@ import kr8s
 import yaml
 from kr8s.objects import Deployment, Namespace, Pod, Secret
 
-from build_scripts.core import cmd
 from build_scripts.core.errors import ReleaseError, VerificationFailed
-from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.kube import manifests
+from build_scripts.kube.apply import server_side_apply
 
 FIELD_MANAGER = "traderadmin-release"
 
@@ -63,22 +61,6 @@ class PodState:
     restarts: int
 
 
-def load_into_local_cluster(release: Release, components: tuple[str, ...]) -> list[str]:
-    """Copy the release's images from Docker into the local cluster's containerd.
-
-    The local cluster has no registry to pull from; its pods use the imported images
-    (imagePullPolicy IfNotPresent).
-    """
-    from build_scripts.cluster import (
-        lifecycle as cluster,  # only the local environment needs the cluster module
-    )
-
-    references = [manifests.image_reference(release, c, None) for c in components]
-    for reference in references:
-        cluster.import_docker_image(reference)
-    return references
-
-
 def ensure_namespace(api: kr8s.Api, manifests: Path) -> str:
     """Create the namespace from the manifests if it does not exist yet; return its name."""
     docs = [d for d in yaml.safe_load_all(manifests.read_text()) if d]
@@ -110,21 +92,7 @@ def ensure_token_secret(api: kr8s.Api, namespace: str, name: str) -> bool:
 
 
 def apply_manifests(target: Target, manifests: Path) -> None:
-    # kr8s cannot do server-side apply (create-or-update with field ownership), so this one
-    # call uses kubectl.
-    cmd.run(
-        [
-            "kubectl",
-            *target.kubectl_args(),
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            f"--field-manager={FIELD_MANAGER}",
-            "-f",
-            manifests,
-        ],
-        step="apply",
-    )
+    server_side_apply(manifests, field_manager=FIELD_MANAGER, kubectl_args=target.kubectl_args())
 
 
 def deployments_of(manifests: Path) -> list[tuple[str, str]]:

@@ -14,12 +14,11 @@ import jinja2
 import yaml
 
 from build_scripts.core import atomic, paths
+from build_scripts.core.components import COMPONENTS, RUNTIME_UID, image_reference
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import Release
 
-COMPONENTS = ("backend", "orchestrator")
 # The numeric non-root user of both images (docker/*.Dockerfile); pods run as it.
-RUNTIME_UID = 65532
 TEMPLATES = ("namespace.yaml.j2", "backend.yaml.j2", "orchestrator.yaml.j2")
 REQUIRED_VALUES = ("namespace", "image_pull_policy", "token_secret", "backend", "orchestrator")
 
@@ -50,11 +49,6 @@ def load_values(environment: str) -> dict:
             f"{path} lacks {', '.join(missing)}", "compare it with deploy/environments/local.yaml"
         )
     return values
-
-
-def image_reference(release: Release, component: str, registry: str | None) -> str:
-    name = f"{release.image_prefix}/{component}:{release.image_tag}"
-    return f"{registry.rstrip('/')}/{name}" if registry else name
 
 
 def _flow(value: object) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from build_scripts.core import paths
+from build_scripts.core.components import image_reference
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
@@ -109,7 +110,7 @@ def artifact_sizes(release: Release) -> list[Figure]:
 
     for name in images.COMPONENTS:
         item = images.component(name)
-        reference = f"{images.image_name(release, name)}:{release.image_tag}"
+        reference = image_reference(release, name)
         try:
             size = docker.image.inspect(reference).size / images.MB
             figures.append(Figure(f"image {name}", size, "MB", item.budget_mb))

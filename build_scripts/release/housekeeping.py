@@ -14,9 +14,9 @@ from pathlib import Path
 from python_on_whales import DockerException, docker
 
 from build_scripts.core import docker_engine, paths
+from build_scripts.core.components import COMPONENTS, image_name
 from build_scripts.core.errors import ConfigError, InvalidVersion
 from build_scripts.core.metadata import Release, parse_version
-from build_scripts.images import build as images
 
 
 @dataclass
@@ -66,8 +66,8 @@ def clean(release: Release, keep: int) -> Cleanup:
 def _snapshot_images(release: Release) -> list[tuple[str, float, list[str]]]:
     """(version label, creation time, tags) of every image of our components."""
     found = []
-    for name in images.COMPONENTS:
-        for image in docker.image.list(images.image_name(release, name)):
+    for name in COMPONENTS:
+        for image in docker.image.list(image_name(release, name)):
             version = (image.config.labels or {}).get("org.opencontainers.image.version")
             if version:
                 found.append((version, image.created.timestamp(), list(image.repo_tags)))

@@ -8,17 +8,19 @@ from invoke import Collection
 
 from build_scripts.cluster import build as cluster_build
 from build_scripts.cluster import lifecycle as cluster
+from build_scripts.cluster import options as cluster_options
+from build_scripts.cluster import status as cluster_status
 from build_scripts.cluster.config import CONTEXT, COREDNS_VERSION
 from build_scripts.core.progress import format_seconds, say
 from build_scripts.tasks._base import release_task
 
 
-def _options(c) -> cluster.ClusterOptions:
+def _options(c) -> cluster_options.ClusterOptions:
     settings = c.config.cluster
-    return cluster.ClusterOptions(
+    return cluster_options.ClusterOptions(
         state_dir=Path(settings.state_dir).expanduser()
         if settings.state_dir
-        else cluster.default_state_dir(),
+        else cluster_options.default_state_dir(),
         kubernetes_version=settings.kubernetes_version,
         coredns_version=settings.coredns_version,
         node_ip=settings.node_ip or None,
@@ -59,9 +61,9 @@ def down(c, wipe=False):
 @release_task
 def status(c):
     """Show each cluster process (running/crashed with its log tail) and node/DNS readiness."""
-    result = cluster.status(_options(c))
-    say(cluster.format_status(result))
-    cluster.require_healthy(result)
+    result = cluster_status.status(_options(c))
+    say(cluster_status.format_status(result))
+    cluster_status.require_healthy(result)
 
 
 ns = Collection(up, down, status)

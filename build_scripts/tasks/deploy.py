@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from build_scripts.cluster import images as cluster_images
 from build_scripts.core import metadata
+from build_scripts.core.components import COMPONENTS
 from build_scripts.core.progress import say, step
 from build_scripts.kube import deploy as deploying
 from build_scripts.kube import manifests
@@ -34,7 +36,7 @@ def apply(c, environment=None, version=None, context=None, kubeconfig=None, time
     with step(f"deploy {release.version_text} to {target.describe()}"):
         values = manifests.load_values(environment)
         if values.get("load_images_into_local_cluster"):
-            deploying.load_into_local_cluster(release, manifests.COMPONENTS)
+            cluster_images.load_release_images(release, COMPONENTS)
         namespace = deploying.ensure_namespace(api, path)
         if deploying.ensure_token_secret(api, namespace, values["token_secret"]):
             say(f"  created Secret {namespace}/{values['token_secret']} with a new API token")

@@ -19,9 +19,11 @@ import kr8s
 from behave import given, then, when
 from kr8s.objects import Deployment, Namespace, PersistentVolumeClaim, Pod, Service
 
-from build_scripts.cluster import lifecycle as cluster
+from build_scripts.cluster import host, status, supervise
+from build_scripts.cluster import images as cluster_images
+from build_scripts.cluster import options as cluster_options
 from build_scripts.cluster.config import CONTEXT, Layout
-from build_scripts.core import paths
+from build_scripts.core import daemon, paths
 
 # A tiny static HTTP server (and client, for probing from inside another pod) as the "locally
 # built image". FROM scratch: the binary is all there is, so it also exercises a non-root,
@@ -110,7 +112,7 @@ RESTRICTED_CONTAINER_SECURITY = {
 
 
 def _layout() -> Layout:
-    return Layout(cluster.default_state_dir())
+    return Layout(cluster_options.default_state_dir())
 
 
 def _api(context) -> kr8s.Api:
@@ -186,23 +188,23 @@ def step_node_ready(context):
 
 @then("every component of the cluster is running")
 def step_every_component_running(context):
-    result = cluster.status(cluster.ClusterOptions(state_dir=_layout().root))
-    assert result.healthy, cluster.format_status(result)
+    result = status.status(cluster_options.ClusterOptions(state_dir=_layout().root))
+    assert result.healthy, status.format_status(result)
 
 
 @given('the cluster component "{name}" has crashed')
 def step_component_crashed(context, name):
     layout = _layout()
-    pid = cluster.running_pid(layout, name)
+    pid = supervise.running_pid(layout, name)
     assert pid is not None, f"{name} is not running"
     # SIGKILL, so nothing is cleaned up: the pid file stays, as after a real crash.
     os.kill(pid, 9)
-    _wait(f"{name} to die", lambda: cluster.running_pid(layout, name) is None, 30)
+    _wait(f"{name} to die", lambda: supervise.running_pid(layout, name) is None, 30)
 
 
 @then('the output shows the last line of the "{name}" log')
 def step_output_shows_log_tail(context, name):
-    last = cluster.log_tail(_layout().log(name), 1)
+    last = daemon.log_tail(_layout().log(name), 1)
     assert last, f"the {name} log is empty"
     assert f"| {last[0]}" in context.result.stdout, _shown(context.result)
 
@@ -215,7 +217,7 @@ def step_no_cluster_process(context):
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
-        argv = cluster._cmdline(int(entry.name))
+        argv = daemon.cmdline(int(entry.name))
         if not argv:
             continue  # gone, or a zombie waiting to be reaped
         ours = argv[0].startswith(str(bin_dir)) or any(str(layout.root) in a for a in argv)
@@ -227,14 +229,14 @@ def step_no_cluster_process(context):
         if ours or in_pods:
             survivors.append(f"{entry.name}: {' '.join(argv)}")
     assert not survivors, "\n".join(survivors)
-    result = cluster.status(cluster.ClusterOptions(state_dir=layout.root))
-    assert {c.state for c in result.components} == {"stopped"}, cluster.format_status(result)
+    result = status.status(cluster_options.ClusterOptions(state_dir=layout.root))
+    assert {c.state for c in result.components} == {"stopped"}, status.format_status(result)
 
 
 @then("nothing is mounted under the cluster's state directory")
 def step_nothing_mounted(context):
     root = _layout().root
-    mounts = cluster._mounts_under(root) if root.exists() else []
+    mounts = host.mounts_under(root) if root.exists() else []
     assert not mounts, "\n".join(mounts)
 
 
@@ -296,7 +298,7 @@ def step_image(context, reference):
     assert build.returncode == 0, build.stderr
     # The Debian engine has no buildx; the classic builder is enough for FROM scratch.
     docker.legacy_build(source, tags=[reference])
-    cluster.import_docker_image(reference)
+    cluster_images.import_docker_image(reference)
     _IMAGES_READY.add(reference)
 
 

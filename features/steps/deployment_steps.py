@@ -13,13 +13,15 @@ from cluster_steps import _api
 from kr8s.objects import Deployment
 
 from build_scripts.cluster import lifecycle as cluster
+from build_scripts.cluster import options as cluster_options
 from build_scripts.core import cmd
+from build_scripts.core.components import COMPONENTS
 from build_scripts.core.metadata import current_release
 from build_scripts.kube import manifests
 from build_scripts.kube.deploy import pod_states
 
 NAMESPACE = "traderadmin"
-COMPONENTS = manifests.COMPONENTS
+
 PORTS = {"backend": 8080, "orchestrator": 8081}
 
 
@@ -215,7 +217,7 @@ def _backend_pid(context) -> int:
         "pods", namespace=NAMESPACE, label_selector={"app.kubernetes.io/name": "backend"}
     )
     container_id = pod.raw["status"]["containerStatuses"][0]["containerID"].split("://")[-1]
-    layout = cluster.Layout(cluster.default_state_dir())
+    layout = cluster.Layout(cluster_options.default_state_dir())
     listing = cmd.output_of(
         ["ctr", "--address", layout.containerd_socket, "--namespace", "k8s.io", "task", "ls"],
         step="ctr",

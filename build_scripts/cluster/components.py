@@ -1,0 +1,246 @@
+"""The cluster's components and their command lines, in start and stop order."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from build_scripts.cluster import build as cluster_build
+from build_scripts.cluster import config
+from build_scripts.cluster import pki as cluster_pki
+from build_scripts.cluster.config import (
+    CNI_NETWORK,
+    CONTEXT,
+    NODE_NAME,
+    Layout,
+    Settings,
+)
+from build_scripts.cluster.credentials import (
+    CLIENT_IDENTITIES,
+    Pki,
+    admin_kubeconfig,
+    write_kubeconfig_if_changed,
+)
+from build_scripts.cluster.supervise import Process
+from build_scripts.core import paths, tools
+
+# Start order. `down` stops the kubelet first (else it recreates the pods `down` removes), then
+# the rest from the top of the stack down to containerd.
+COMPONENTS = (
+    "containerd",
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "storage-provisioner",
+)
+
+
+STOP_ORDER = (
+    "kubelet",
+    "storage-provisioner",
+    "kube-proxy",
+    "kube-scheduler",
+    "kube-controller-manager",
+    "kube-apiserver",
+    "etcd",
+    "containerd",
+)
+
+
+LOG_VERBOSITY = "1"
+
+
+def write_configs(layout: Layout, settings: Settings, pki: Pki) -> None:
+    from build_scripts.core import atomic
+
+    files = {
+        layout.config / "containerd.toml": config.containerd_config(layout),
+        layout.cni_conf_dir / f"10-{CNI_NETWORK}.conflist": config.cni_config(layout, settings),
+        layout.config / "kubelet.yaml": config.kubelet_config(layout, settings),
+        layout.config / "kube-proxy.yaml": config.kube_proxy_config(layout, settings),
+        layout.config / "kube-scheduler.yaml": config.scheduler_config(layout),
+        layout.config / "admission.yaml": config.admission_config(),
+        layout.config / "bootstrap.yaml": config.bootstrap_manifests(settings),
+        layout.config / "crictl.yaml": config.crictl_config(layout),
+    }
+    for path, text in files.items():
+        if not path.exists() or path.read_text() != text:
+            atomic.write_text(path, text)
+    for name in (
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubelet",
+        "kube-proxy",
+        "storage-provisioner",
+    ):
+        user = CLIENT_IDENTITIES[name].user
+        kubeconfig = cluster_pki.kubeconfig(
+            name=CONTEXT, server=settings.server_url, ca=pki.ca, client=pki.clients[name], user=user
+        )
+        write_kubeconfig_if_changed(layout.component_kubeconfig(name), kubeconfig)
+    write_kubeconfig_if_changed(layout.kubeconfig, admin_kubeconfig(pki, settings))
+
+
+def processes(
+    layout: Layout, settings: Settings, toolset: cluster_build.Toolset
+) -> dict[str, Process]:
+    pki = layout.pki
+    cfg = layout.config
+    k8s = toolset.path
+    etcd_name = "traderadmin-local"
+    peer = f"http://127.0.0.1:{settings.etcd_peer_port}"
+    specs = {
+        "containerd": Process(
+            "containerd",
+            [
+                tools.require("containerd"),
+                "--config",
+                str(cfg / "containerd.toml"),
+            ],
+        ),
+        "etcd": Process(
+            "etcd",
+            [
+                tools.require("etcd"),
+                "--name",
+                etcd_name,
+                "--data-dir",
+                str(layout.etcd_data),
+                "--listen-client-urls",
+                settings.etcd_url,
+                "--advertise-client-urls",
+                settings.etcd_url,
+                "--listen-peer-urls",
+                peer,
+                "--initial-advertise-peer-urls",
+                peer,
+                "--initial-cluster",
+                f"{etcd_name}={peer}",
+                "--initial-cluster-state",
+                "new",
+                "--log-level",
+                "warn",
+            ],
+        ),
+        "kube-apiserver": Process(
+            "kube-apiserver",
+            [
+                str(k8s("kube-apiserver")),
+                f"--advertise-address={settings.node_ip}",
+                "--bind-address=0.0.0.0",
+                f"--secure-port={settings.api_port}",
+                f"--etcd-servers={settings.etcd_url}",
+                f"--tls-cert-file={pki / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki / 'apiserver.key'}",
+                f"--client-ca-file={pki / 'ca.crt'}",
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                f"--kubelet-certificate-authority={pki / 'ca.crt'}",
+                "--kubelet-preferred-address-types=InternalIP,Hostname",
+                f"--service-account-issuer=https://kubernetes.default.svc.{settings.cluster_domain}",
+                f"--service-account-key-file={pki / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki / 'sa.key'}",
+                f"--service-cluster-ip-range={settings.service_cidr}",
+                "--authorization-mode=Node,RBAC",
+                "--enable-admission-plugins=NodeRestriction,PodSecurity",
+                f"--admission-control-config-file={cfg / 'admission.yaml'}",
+                "--profiling=false",
+                f"--v={LOG_VERBOSITY}",
+            ],
+        ),
+        "kube-controller-manager": Process(
+            "kube-controller-manager",
+            [
+                str(k8s("kube-controller-manager")),
+                f"--kubeconfig={layout.component_kubeconfig('kube-controller-manager')}",
+                f"--authentication-kubeconfig={layout.component_kubeconfig('kube-controller-manager')}",
+                f"--authorization-kubeconfig={layout.component_kubeconfig('kube-controller-manager')}",
+                "--bind-address=127.0.0.1",
+                f"--cluster-name={CONTEXT}",
+                f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+                f"--cluster-signing-key-file={pki / 'ca.key'}",
+                f"--root-ca-file={pki / 'ca.crt'}",
+                f"--service-account-private-key-file={pki / 'sa.key'}",
+                "--use-service-account-credentials=true",
+                "--controllers=*",
+                "--allocate-node-cidrs=true",
+                f"--cluster-cidr={settings.pod_cidr}",
+                "--node-cidr-mask-size=24",
+                f"--service-cluster-ip-range={settings.service_cidr}",
+                "--leader-elect=false",
+                "--profiling=false",
+                f"--v={LOG_VERBOSITY}",
+            ],
+        ),
+        "kube-scheduler": Process(
+            "kube-scheduler",
+            [
+                str(k8s("kube-scheduler")),
+                f"--config={cfg / 'kube-scheduler.yaml'}",
+                f"--authentication-kubeconfig={layout.component_kubeconfig('kube-scheduler')}",
+                f"--authorization-kubeconfig={layout.component_kubeconfig('kube-scheduler')}",
+                "--bind-address=127.0.0.1",
+                "--profiling=false",
+                f"--v={LOG_VERBOSITY}",
+            ],
+        ),
+        "kubelet": Process(
+            "kubelet",
+            [
+                str(k8s("kubelet")),
+                f"--config={cfg / 'kubelet.yaml'}",
+                f"--kubeconfig={layout.component_kubeconfig('kubelet')}",
+                f"--root-dir={layout.kubelet_root}",
+                f"--hostname-override={NODE_NAME}",
+                f"--node-ip={settings.node_ip}",
+                f"--v={LOG_VERBOSITY}",
+            ],
+        ),
+        "kube-proxy": Process(
+            "kube-proxy",
+            [
+                str(k8s("kube-proxy")),
+                f"--config={cfg / 'kube-proxy.yaml'}",
+                f"--v={LOG_VERBOSITY}",
+            ],
+        ),
+        "storage-provisioner": Process(
+            "storage-provisioner",
+            [
+                sys.executable,
+                "-m",
+                "build_scripts.cluster.storage",
+                "--kubeconfig",
+                str(layout.component_kubeconfig("storage-provisioner")),
+                "--root",
+                str(layout.volumes),
+            ],
+            env={"PYTHONPATH": str(paths.repo_root())},
+            cwd=paths.repo_root(),
+        ),
+    }
+    kubeconfig = layout.component_kubeconfig
+    inputs = {
+        "containerd": (cfg / "containerd.toml",),
+        "kube-apiserver": (
+            cfg / "admission.yaml",
+            pki / "apiserver.crt",
+            pki / "ca.crt",
+            pki / "sa.pub",
+        ),
+        "kube-controller-manager": (kubeconfig("kube-controller-manager"), pki / "ca.crt"),
+        "kube-scheduler": (cfg / "kube-scheduler.yaml", kubeconfig("kube-scheduler")),
+        "kubelet": (cfg / "kubelet.yaml", kubeconfig("kubelet"), pki / "kubelet-serving.crt"),
+        "kube-proxy": (cfg / "kube-proxy.yaml", kubeconfig("kube-proxy")),
+        "storage-provisioner": (
+            kubeconfig("storage-provisioner"),
+            Path(__file__).with_name("storage.py"),
+        ),
+    }
+    return {
+        name: dataclasses.replace(spec, inputs=inputs.get(name, ())) for name, spec in specs.items()
+    }

@@ -10,7 +10,7 @@ from behave import fixture, use_fixture
 from behave.fixture import use_fixture_by_tag
 from python_on_whales import DockerException, docker
 
-from build_scripts.core import docker_engine, paths
+from build_scripts.core import docker_engine, paths, x11
 from build_scripts.images import registry
 from build_scripts.windows import wine
 
@@ -26,7 +26,7 @@ def scratch_directory(context):
 @fixture
 def xvfb(context):
     """@fixture.xvfb: an X server for the scenario; steps pass context.display on."""
-    with wine.virtual_display() as display:
+    with x11.virtual_display() as display:
         context.display = display
         yield display
 

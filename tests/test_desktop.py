@@ -20,7 +20,8 @@ from build_scripts.core.errors import (
     VerificationFailed,
 )
 from build_scripts.desktop import build as desktop
-from build_scripts.windows import installer, wine
+from build_scripts.desktop import smoke
+from build_scripts.windows import installer, pe
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
 
@@ -142,14 +143,14 @@ def test_staging_without_front_end_packages_says_run_bootstrap(tmp_path):
 
 
 def test_version_resource_is_read_back_from_the_file(nsis_exe):
-    info = desktop.read_version_info(nsis_exe)
+    info = pe.read_version_info(nsis_exe)
     assert info.file_version == info.product_version == "1.4.2.0"
     assert info.strings["ProductVersion"] == "1.4.2-rc.1"
     assert info.strings["CompanyName"] == _release().publisher
 
 
 def test_the_icon_is_extracted_as_an_ico_file_with_the_same_images(nsis_exe):
-    icon = desktop.extract_icon(nsis_exe)
+    icon = pe.extract_icon(nsis_exe)
     assert icon[:4] == b"\0\0\1\0"
 
     def images(ico: bytes) -> set[bytes]:
@@ -165,9 +166,9 @@ def test_the_icon_is_extracted_as_an_ico_file_with_the_same_images(nsis_exe):
 
 def test_verifying_an_exe_lists_every_mismatch(nsis_exe):
     # The stub installer carries 1.4.2-rc.1; checked against another release, both versions differ.
-    desktop.verify_windows_exe(nsis_exe, _release())
+    pe.verify_windows_exe(nsis_exe, _release())
     with pytest.raises(VerificationFailed) as caught:
-        desktop.verify_windows_exe(nsis_exe, _release("2.0.0"))
+        pe.verify_windows_exe(nsis_exe, _release("2.0.0"))
     message = caught.value.message
     assert "ProductVersion is '1.4.2-rc.1', expected '2.0.0'" in message
     assert "file version 1.4.2.0, expected 2.0.0.0" in message
@@ -177,7 +178,7 @@ def test_a_file_that_is_not_a_pe_is_rejected(tmp_path):
     path = tmp_path / "TraderAdmin.exe"
     path.write_bytes(b"#!/bin/sh\n")
     with pytest.raises(VerificationFailed, match="no MZ header"):
-        desktop.read_version_info(path)
+        pe.read_version_info(path)
 
 
 def test_a_binary_over_budget_fails_clearly_and_the_previous_one_stays(tmp_path):
@@ -207,15 +208,15 @@ def test_within_budget_the_summary_note_shows_size_and_budget(tmp_path):
 
 def test_distinct_colours_of_a_ppm_image():
     pixels = bytes([10, 20, 30]) * 6 + bytes([1, 2, 3]) * 6
-    assert desktop._distinct_colours(b"P6\n4 3\n255\n" + pixels) == 2
-    assert desktop._distinct_colours(b"not an image") == 0
+    assert smoke._distinct_colours(b"P6\n4 3\n255\n" + pixels) == 2
+    assert smoke._distinct_colours(b"not an image") == 0
 
 
 def test_the_go_runtime_shim_is_a_dll_forwarding_process_prng(tmp_path):
-    dll = tmp_path / "bcryptprimitives.dll"
-    dll.write_bytes(wine.go_runtime_shim())
-    pe = desktop.read_pe(dll)
-    assert pe.machine == 0x8664
-    export_rva, export_size = pe.directories[0]
-    table = pe.data[pe.offset(export_rva) : pe.offset(export_rva) + export_size]
+    shim = tmp_path / "bcryptprimitives.dll"
+    shim.write_bytes(dll.go_runtime_shim())
+    image = pe.read_pe(shim)
+    assert image.machine == 0x8664
+    export_rva, export_size = image.directories[0]
+    table = image.data[image.offset(export_rva) : image.offset(export_rva) + export_size]
     assert b"ProcessPrng\0" in table and b"advapi32.SystemFunction036\0" in table

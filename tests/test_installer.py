@@ -11,9 +11,8 @@ import pytest
 
 from build_scripts.core import cmd, metadata, paths
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
-from build_scripts.desktop import build as desktop
 from build_scripts.release.summary import sha256_of
-from build_scripts.windows import installer, wine
+from build_scripts.windows import installer, pe, wine
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
 
@@ -79,7 +78,7 @@ def test_the_installer_is_a_64bit_gui_program_carrying_the_release_version(tmp_p
     assert artifact.path == tmp_path / "TraderAdmin_Setup_v0.7.0-rc.2.exe"
     described = cmd.output_of(["file", "-b", artifact.path], step="file")
     assert described.startswith("PE32+ executable (GUI) x86-64"), described
-    info = desktop.read_version_info(artifact.path)
+    info = pe.read_version_info(artifact.path)
     assert info.file_version == "0.7.0.0"
     assert info.strings["ProductVersion"] == "0.7.0-rc.2"
     assert info.strings["CompanyName"] == release.publisher

@@ -31,21 +31,33 @@ def cmdline(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0")[:-1]]
 
 
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie (exited, not yet reaped: it counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return cmdline(pid) is not None
+
+
 def terminate(pid: int, name: str, grace: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL (with a warning) if it still runs after `grace` seconds."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if cmdline(pid) is None:
+        if not alive(pid):
             return
         time.sleep(0.1)
     warn(f"{name} (pid {pid}) ignored SIGTERM for {grace:.0f}s; killing it")
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     for _ in range(50):
-        if cmdline(pid) is None:
+        if not alive(pid):
             return
         time.sleep(0.1)
 

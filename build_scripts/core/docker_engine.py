@@ -7,14 +7,12 @@ one we started.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from pathlib import Path
 
 import httpx
 
-from build_scripts.core import cmd, paths, tools
+from build_scripts.core import cmd, daemon, paths, tools
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 
@@ -44,8 +42,8 @@ def ensure_running(timeout: float = 60) -> str:
     tools.require("dockerd")
     directory = state()
     log_path, pid_path = directory / "dockerd.log", directory / "dockerd.pid"
-    stale = _pid(pid_path)
-    if stale and _alive(stale):
+    stale = daemon.read_pid(pid_path)
+    if stale and daemon.alive(stale):
         say(f"dockerd (pid {stale}) is running but not answering yet; waiting")
     else:
         cmd.start_background(
@@ -58,8 +56,8 @@ def ensure_running(timeout: float = 60) -> str:
     while time.monotonic() < deadline:
         if is_answering():
             return f"started (log: {log_path})"
-        pid = _pid(pid_path)
-        if pid and not _alive(pid):
+        pid = daemon.read_pid(pid_path)
+        if pid and not daemon.alive(pid):
             break
         time.sleep(0.5)
     tail = log_path.read_text(errors="replace").splitlines()[-5:] if log_path.exists() else []
@@ -72,34 +70,10 @@ def ensure_running(timeout: float = 60) -> str:
 def stop() -> bool:
     """Stop the dockerd this engine started (by its recorded pid). True if one was stopped."""
     pid_path = state() / "dockerd.pid"
-    pid = _pid(pid_path)
-    if not pid or not _alive(pid):
+    pid = daemon.read_pid(pid_path)
+    if not pid or not daemon.alive(pid):
         pid_path.unlink(missing_ok=True)
         return False
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(60):
-        if not _alive(pid):
-            break
-        time.sleep(0.5)
+    daemon.terminate(pid, "dockerd", grace=30)
     pid_path.unlink(missing_ok=True)
     return True
-
-
-def _pid(pid_path: Path) -> int | None:
-    try:
-        return int(pid_path.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still "exists"; /proc tells whether it is really running.
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "\nState:\tZ" not in status

@@ -8,8 +8,6 @@ installed into the engine's bin dir; it runs on 127.0.0.1, which Docker treats a
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from build_scripts.core import atomic, cmd, paths, tools
+from build_scripts.core import atomic, cmd, daemon, paths, tools
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 
@@ -116,27 +114,7 @@ def start(storage: Path, address: str | None = None, timeout: float = 30) -> Loc
 
 def stop(handle: LocalRegistry) -> None:
     """Stop the registry we started, by its pid."""
-    try:
-        os.kill(handle.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    for _ in range(50):
-        try:
-            finished, _ = os.waitpid(handle.pid, os.WNOHANG)
-        except ChildProcessError:  # not our child (another process started it): poll instead
-            finished = 0 if _alive(handle.pid) else handle.pid
-        if finished:
-            return
-        time.sleep(0.2)
-    os.kill(handle.pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    daemon.terminate(handle.pid, "registry", grace=10)
 
 
 def serve(address: str, storage: Path) -> None:

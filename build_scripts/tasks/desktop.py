@@ -10,6 +10,7 @@ from build_scripts.core import metadata, paths
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
+from build_scripts.desktop import smoke as desktop_smoke
 from build_scripts.release import summary
 from build_scripts.tasks._base import release_task
 from build_scripts.windows.signing import SigningConfig
@@ -59,7 +60,7 @@ def smoke(c, version=None, screenshot=None):
         if screenshot
         else paths.reports_dir() / "screenshots" / f"desktop-linux-{release.version_text}.png"
     )
-    result = desktop.smoke_test_linux(binary, release, target.resolve())
+    result = desktop_smoke.smoke_test_linux(binary, release, target.resolve())
     say(result.version_output)
     say(f"screenshot: {result.screenshot}")
 

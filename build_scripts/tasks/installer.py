@@ -8,11 +8,11 @@ from pathlib import Path
 
 from invoke import Collection
 
-from build_scripts.core import metadata
+from build_scripts.core import metadata, x11
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 from build_scripts.tasks._base import release_task
-from build_scripts.windows import installer, wine
+from build_scripts.windows import installer
 from build_scripts.windows.signing import SigningConfig
 
 
@@ -58,7 +58,7 @@ def check(c, version=None, installer_file=None):
     if not path.is_file():
         raise ReleaseError(f"{path} does not exist", "build it first: invoke installer.build")
     with contextlib.ExitStack() as stack:
-        display = os.environ.get("DISPLAY") or stack.enter_context(wine.virtual_display())
+        display = os.environ.get("DISPLAY") or stack.enter_context(x11.virtual_display())
         report = installer.check_in_wine(path, release, display=display)
     versions = sorted({r["version"] for r in report.selftests.values()})
     say(

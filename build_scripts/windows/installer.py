@@ -18,13 +18,13 @@ from pathlib import Path, PureWindowsPath
 
 import markdown
 
-from build_scripts.core import atomic, cmd, paths
+from build_scripts.core import artifacts, atomic, cmd, paths
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
 from build_scripts.release.summary import Artifact
-from build_scripts.windows import signing, wine
+from build_scripts.windows import lnk, pe, selftest, signing, wine
 from build_scripts.windows.signing import SigningConfig
 
 # The plan names this path: the script stays at the package root, beside the wings.
@@ -119,7 +119,7 @@ def stage_payload(
     if icon is not None:
         shutil.copyfile(icon, staged_icon)
     else:
-        staged_icon.write_bytes(desktop.extract_icon(app_exe))
+        staged_icon.write_bytes(pe.extract_icon(app_exe))
     # File dates are stored in the installer: fixed dates give the same bytes on every build.
     for path in directory.rglob("*"):
         os.utime(path, (release.source_date_epoch, release.source_date_epoch))
@@ -215,7 +215,7 @@ def build_installer(
             f"--version {release.version_text}",
         )
     if verify_app:
-        desktop.verify_windows_exe(app_exe, release)
+        pe.verify_windows_exe(app_exe, release)
     if webview2_bootstrapper is not None:
         webview2_bootstrapper = webview2_bootstrapper.resolve()
         if webview2_bootstrapper.read_bytes()[:2] != b"MZ":
@@ -243,18 +243,18 @@ def build_installer(
             )
             compile_script(script, defines, env=env)
             verify_installer(tmp, release, signed=signing_config is not None)
-            budget = desktop.check_budget(tmp, max_mb, release.installer_name)
+            budget = artifacts.check_budget(tmp, max_mb, release.installer_name)
     note = ", ".join(("windows/amd64", signing.note(signing_config), budget))
     say(f"✓ {destination} ({note})")
     return Artifact(destination, note)
 
 
 def verify_installer(path: Path, release: Release, *, signed: bool) -> None:
-    pe = desktop.read_pe(path)
+    image = pe.read_pe(path)
     problems = []
-    if pe.machine != 0x8664 or pe.subsystem != 2:
+    if image.machine != 0x8664 or image.subsystem != 2:
         problems.append("not a 64-bit Windows GUI program")
-    info = desktop.read_version_info(path)
+    info = pe.read_version_info(path)
     if info.strings.get("ProductVersion") != release.version_text:
         problems.append(f"ProductVersion is {info.strings.get('ProductVersion')!r}")
     if info.file_version != release.windows_version:
@@ -349,7 +349,7 @@ def installation_problems(prefix: wine.Prefix, release: Release, install_dir: st
         if not path.is_file():
             problems.append(f"no {where} shortcut ({link})")
             continue
-        shortcut = wine.read_shortcut(path)
+        shortcut = lnk.read_shortcut(path)
         if not _same_path(shortcut.target, exe):
             problems.append(f"the {where} shortcut targets {shortcut.target!r}, not {exe!r}")
         if not _same_path(shortcut.working_dir, install_dir):
@@ -425,7 +425,7 @@ def check_in_wine(installer: Path, release: Release, *, display: str | None = No
         _fail_on(problems + installation_problems(prefix, release, install_dir), "installation")
         reports = {}
         for index, (where, link) in enumerate(shortcut_paths(release).items()):
-            report = desktop.run_selftest(prefix, exe, rf"C:\selftest-{index}.json", shortcut=link)
+            report = selftest.run_selftest(prefix, exe, rf"C:\selftest-{index}.json", shortcut=link)
             _fail_on(selftest_problems(report, release, install_dir), f"{where} shortcut")
             reports[link] = report
         code = run_uninstaller(prefix, install_dir)

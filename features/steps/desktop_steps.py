@@ -12,6 +12,7 @@ from cli_steps import run_cli
 
 from build_scripts.core import cmd, metadata
 from build_scripts.desktop import build as desktop
+from build_scripts.windows import pe, selftest
 
 # Written by builds (here and by `wails dev`), not part of the sources.
 GENERATED = ("build/bin", "frontend/node_modules", "frontend/dist", "frontend/package.json.md5")
@@ -73,7 +74,7 @@ def step_exe_created(context):
     described = describe_file(exe)
     assert described.startswith("PE32+ executable (GUI) x86-64"), described
     # Read back from the file, not taken from the build's input.
-    info = desktop.read_version_info(exe)
+    info = pe.read_version_info(exe)
     assert info.strings.get("ProductVersion") == release.version_text, info
     assert info.strings.get("FileVersion") == release.version_text, info
     assert info.file_version == release.windows_version, info
@@ -90,7 +91,7 @@ def step_exe_runs_on_windows(context):
     installed.write_bytes(context.exe.read_bytes())
     version = prefix.run([r"C:\TraderAdmin\TraderAdmin.exe", "--version"], step="--version")
     assert release.version_text in version.output, version.output
-    report = desktop.run_selftest(
+    report = selftest.run_selftest(
         prefix, r"C:\TraderAdmin\TraderAdmin.exe", r"C:\TraderAdmin\selftest.json"
     )
     assert report["version"] == release.version_text, report

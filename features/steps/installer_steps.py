@@ -12,7 +12,7 @@ from desktop_steps import current_release, describe_file, shown
 from build_scripts.core import cmd, tools
 from build_scripts.desktop import build as desktop
 from build_scripts.release.summary import sha256_of
-from build_scripts.windows import installer, wine
+from build_scripts.windows import installer, lnk, pe, selftest
 
 
 @given("NSIS is installed and an `windows_installer.nsi` script is prepared")
@@ -51,7 +51,7 @@ def step_installer_generated(context):
     assert path.is_file() and path.stat().st_mtime >= context.started - 1, shown(context.result)
     described = describe_file(path)
     assert described.startswith("PE32+ executable (GUI) x86-64"), described
-    assert desktop.read_version_info(path).strings["ProductVersion"] == release.version_text
+    assert pe.read_version_info(path).strings["ProductVersion"] == release.version_text
     assert path.stat().st_size <= installer.INSTALLER_BUDGET_MB * 1_000_000
     assert "MB of 10 MB budget" in context.result.stdout, shown(context.result)
     context.installer = path
@@ -74,7 +74,7 @@ def step_shortcuts(context):
     for where, link in installer.shortcut_paths(release).items():
         path = prefix.unix_path(link)
         assert path.is_file(), f"no {where} shortcut at {link}"
-        shortcut = wine.read_shortcut(path)
+        shortcut = lnk.read_shortcut(path)
         assert shortcut.target == exe, f"{where}: {shortcut}"
         assert shortcut.working_dir == context.install_dir, f"{where}: {shortcut}"
 
@@ -83,7 +83,7 @@ def step_shortcuts(context):
 def step_launches(context):
     release, prefix = current_release(context), context.prefix
     for index, link in enumerate(installer.shortcut_paths(release).values()):
-        report = desktop.run_selftest(
+        report = selftest.run_selftest(
             prefix,
             rf"{context.install_dir}\{release.product}.exe",
             rf"C:\selftest-{index}.json",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.core import cmd, metadata, paths
+from build_scripts.core import cmd, metadata, paths, x11
 from build_scripts.desktop import build as desktop
 from build_scripts.release.summary import sha256_of
-from build_scripts.windows import installer, signing, wine
+from build_scripts.windows import installer, selftest, signing, wine
 
 
 def _release(version: str = "0.7.0") -> metadata.Release:
@@ -39,7 +39,7 @@ def display():
     if os.environ.get("DISPLAY"):  # under xvfb-run (nox -s installer)
         yield os.environ["DISPLAY"]
         return
-    with wine.virtual_display() as value:
+    with x11.virtual_display() as value:
         yield value
 
 
@@ -86,7 +86,7 @@ def test_install_upgrade_and_uninstall_silently_in_a_chosen_directory(builds, di
         for name in (f"{old.product}.exe", installer.UNINSTALLER):
             signing.verify_signature(installed / name, builds.certificate.cert)
         for index, link in enumerate(installer.shortcut_paths(old).values()):
-            report = desktop.run_selftest(
+            report = selftest.run_selftest(
                 prefix, _exe(old), rf"C:\selftest-{index}.json", shortcut=link
             )
             assert installer.selftest_problems(report, old, CUSTOM_DIR) == [], report
@@ -101,7 +101,7 @@ def test_install_upgrade_and_uninstall_silently_in_a_chosen_directory(builds, di
         assert not prefix.unix_path(installer.default_install_dir(new)).exists()
         assert (installed / "config.toml").read_text() == settings
         assert not signing.is_signed(installed / f"{new.product}.exe")
-        report = desktop.run_selftest(prefix, _exe(new), r"C:\selftest-upgraded.json")
+        report = selftest.run_selftest(prefix, _exe(new), r"C:\selftest-upgraded.json")
         assert report["version"] == new.version_text
         assert report["config"]["found"] and report["config"]["origin"] != "defaults", report
         assert report["backend"]["url"] == "http://127.0.0.1:9999"
@@ -152,7 +152,7 @@ def test_the_wizards_install_and_uninstall_when_every_default_is_accepted(builds
     target = installer.default_install_dir(new)
     with wine.fresh_prefix(display=display) as prefix:
         prefix.start([str(builds.new_installer)], name="installer-wizard")
-        presses = wine.press_enter_through(
+        presses = x11.press_enter_through(
             display, f"{new.product} Setup", screenshots=screenshots / "install"
         )
         prefix.wait()
@@ -163,7 +163,7 @@ def test_the_wizards_install_and_uninstall_when_every_default_is_accepted(builds
 
         (prefix.unix_path(target) / "config.toml").write_text("refresh_seconds = 5\n")
         prefix.start([rf"{target}\{installer.UNINSTALLER}"], name="uninstaller-wizard")
-        presses = wine.press_enter_through(
+        presses = x11.press_enter_through(
             display, f"{new.product} Uninstall", screenshots=screenshots / "uninstall"
         )
         prefix.wait()

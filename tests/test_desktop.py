@@ -21,7 +21,7 @@ from build_scripts.core.errors import (
 )
 from build_scripts.desktop import build as desktop
 from build_scripts.desktop import smoke
-from build_scripts.windows import installer, pe
+from build_scripts.windows import dll, installer, pe
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
 

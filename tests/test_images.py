@@ -18,6 +18,7 @@ from build_scripts.core.errors import ConfigError, ReleaseError
 from build_scripts.core.metadata import Release, Version
 from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
+from build_scripts.images import inputs, specs, transfer
 from build_scripts.release import steps as release_steps
 from build_scripts.services import build as services
 
@@ -44,14 +45,14 @@ def _release(commit: str = COMMIT, build: str = "") -> Release:
 
 
 def test_tags_are_the_version_and_the_commit():
-    assert images.image_tags(_release(), "backend") == (
+    assert specs.image_tags(_release(), "backend") == (
         "traderadmin/backend:1.2.3-rc.1",
         f"traderadmin/backend:{COMMIT}",
     )
 
 
 def test_no_commit_tag_outside_git_and_no_plus_in_tags():
-    assert images.image_tags(_release("unknown", "meta.7"), "orchestrator") == (
+    assert specs.image_tags(_release("unknown", "meta.7"), "orchestrator") == (
         "traderadmin/orchestrator:1.2.3-rc.1_meta.7",
     )
 
@@ -62,7 +63,7 @@ def test_created_is_source_date_epoch_in_utc():
 
 def test_labels_follow_the_build_arguments():
     bases = {"build": "b:1", "static": "s:1", "python": "p:1"}
-    backend = images.COMPONENTS["backend"]
+    backend = specs.COMPONENTS["backend"]
     args = images.build_args(_release(), backend, bases, "https://src.example/")
     assert args["RUNTIME_BASE"] == "s:1" and args["BUILD_BASE"] == "b:1"
     labels = images.expected_labels(backend, args)
@@ -74,7 +75,7 @@ def test_labels_follow_the_build_arguments():
         "org.opencontainers.image.source": "https://src.example/",
         "org.opencontainers.image.base.name": "s:1",
     }
-    orchestrator = images.COMPONENTS["orchestrator"]
+    orchestrator = specs.COMPONENTS["orchestrator"]
     assert images.build_args(_release(), orchestrator, bases, "x")["RUNTIME_BASE"] == "p:1"
 
 
@@ -98,13 +99,13 @@ def test_numeric_non_root_user(user, ok):
 
 @pytest.mark.parametrize("text", ["127.0.0.1:5000", "registry.example.com", "[::1]:5000", "h:1/"])
 def test_registry_is_host_and_port(text):
-    assert images.parse_registry(text) == text.rstrip("/")
+    assert transfer.parse_registry(text) == text.rstrip("/")
 
 
 @pytest.mark.parametrize("text", ["", None, "http://127.0.0.1:5000", "host:5000/team", "a b"])
 def test_registry_rejects_urls_and_paths(text):
     with pytest.raises(ConfigError) as caught:
-        images.parse_registry(text)
+        transfer.parse_registry(text)
     assert "HOST:PORT" in caught.value.one_line() or "127.0.0.1:5000" in caught.value.one_line()
 
 
@@ -125,7 +126,7 @@ def test_wheel_digest_ignores_zip_timestamps_but_not_content(tmp_path):
     three = _wheel(
         tmp_path / "c.whl", {**members, "pkg/__init__.py": b"x = 2\n"}, (2020, 1, 1, 0, 0, 0)
     )
-    assert images.wheel_digest(one) == images.wheel_digest(two) != images.wheel_digest(three)
+    assert inputs.wheel_digest(one) == inputs.wheel_digest(two) != inputs.wheel_digest(three)
 
 
 def test_context_digests_cover_directories_and_the_executable_bit(tmp_path):
@@ -135,13 +136,13 @@ def test_context_digests_cover_directories_and_the_executable_bit(tmp_path):
     binary.chmod(0o755)
     (tmp_path / "wheels" / "sub").mkdir(parents=True)
     (tmp_path / "wheels" / "sub" / "f").write_text("f")
-    found = images.context_digests(tmp_path, ["backend/app", "wheels"])
+    found = inputs.context_digests(tmp_path, ["backend/app", "wheels"])
     assert sorted(found) == ["backend/app", "wheels/sub/f"]
     assert found["backend/app"].startswith("x")
     binary.chmod(0o644)
-    assert images.context_digests(tmp_path, ["backend/app"])["backend/app"].startswith("-")
+    assert inputs.context_digests(tmp_path, ["backend/app"])["backend/app"].startswith("-")
     with pytest.raises(ConfigError):
-        images.context_digests(tmp_path, ["missing"])
+        inputs.context_digests(tmp_path, ["missing"])
 
 
 def test_inputs_digest_changes_with_every_input_and_only_then():
@@ -152,8 +153,8 @@ def test_inputs_digest_changes_with_every_input_and_only_then():
         "base_ids": {"build": "sha256:1"},
         "files": {"a": "x1"},
     }
-    digest = images.inputs_digest(**base)
-    assert digest == images.inputs_digest(**json.loads(json.dumps(base)))
+    digest = inputs.inputs_digest(**base)
+    assert digest == inputs.inputs_digest(**json.loads(json.dumps(base)))
     for key, changed in (
         ("dockerfile", "FROM y\n"),
         ("dockerignore", "*\n!a\n"),
@@ -161,18 +162,18 @@ def test_inputs_digest_changes_with_every_input_and_only_then():
         ("base_ids", {"build": "sha256:2"}),
         ("files", {"a": "-1"}),
     ):
-        assert images.inputs_digest(**{**base, key: changed}) != digest, key
+        assert inputs.inputs_digest(**{**base, key: changed}) != digest, key
 
 
 def test_source_digest_skips_caches(tmp_path):
     (tmp_path / "a.py").write_text("1")
-    before = images.source_digest(tmp_path, ["v1"])
+    before = inputs.source_digest(tmp_path, ["v1"])
     (tmp_path / "__pycache__").mkdir()
     (tmp_path / "__pycache__" / "a.pyc").write_text("junk")
-    assert images.source_digest(tmp_path, ["v1"]) == before
-    assert images.source_digest(tmp_path, ["v2"]) != before
+    assert inputs.source_digest(tmp_path, ["v1"]) == before
+    assert inputs.source_digest(tmp_path, ["v2"]) != before
     (tmp_path / "a.py").write_text("2")
-    assert images.source_digest(tmp_path, ["v1"]) != before
+    assert inputs.source_digest(tmp_path, ["v1"]) != before
 
 
 def test_saved_image_ids_read_the_archive_manifest(tmp_path):
@@ -182,16 +183,16 @@ def test_saved_image_ids_read_the_archive_manifest(tmp_path):
         info = tarfile.TarInfo("manifest.json")
         info.size = len(manifest)
         tar.addfile(info, io.BytesIO(manifest.encode()))
-    assert images.saved_image_ids(archive) == {"sha256:abc123"}
-    assert images.saved_image_ids(tmp_path / "missing.tar") == set()
+    assert transfer.saved_image_ids(archive) == {"sha256:abc123"}
+    assert transfer.saved_image_ids(tmp_path / "missing.tar") == set()
 
 
 def test_backend_input_is_where_services_puts_the_binary():
     release = _release()
     binary = services.backend_binary_path(release).relative_to(release.dist_dir)
-    assert images.COMPONENTS["backend"].inputs == (binary.as_posix(),)
+    assert specs.COMPONENTS["backend"].inputs == (binary.as_posix(),)
     wheelhouse = services.wheelhouse_path(release).relative_to(release.dist_dir)
-    assert images.COMPONENTS["orchestrator"].inputs == (wheelhouse.as_posix(),)
+    assert specs.COMPONENTS["orchestrator"].inputs == (wheelhouse.as_posix(),)
 
 
 def test_images_step_needs_the_backend_and_the_orchestrator():
@@ -233,9 +234,9 @@ def stages(text: str) -> list[list[tuple[str, str]]]:
     return result  # result[0]: the ARGs before the first FROM
 
 
-@pytest.fixture(params=sorted(images.COMPONENTS))
+@pytest.fixture(params=sorted(specs.COMPONENTS))
 def dockerfile(request):
-    item = images.COMPONENTS[request.param]
+    item = specs.COMPONENTS[request.param]
     return item, item.dockerfile.read_text()
 
 
@@ -275,7 +276,7 @@ def test_final_stage_sets_each_oci_label_from_its_build_argument(dockerfile):
 
 
 def test_the_backend_final_stage_needs_no_shell():
-    final = stages(images.COMPONENTS["backend"].dockerfile.read_text())[-1]
+    final = stages(specs.COMPONENTS["backend"].dockerfile.read_text())[-1]
     assert "RUN" not in [keyword for keyword, _ in final]
     (entrypoint,) = [rest for keyword, rest in final if keyword == "ENTRYPOINT"]
     assert json.loads(entrypoint)[0].startswith("/")
@@ -288,14 +289,14 @@ def test_copies_only_declared_inputs_that_the_dockerignore_lets_through(dockerfi
         if keyword == "COPY" and "--from=" not in rest:
             sources += [part for part in rest.split()[:-1] if not part.startswith("--")]
     assert sources and {source.rstrip("/") for source in sources} <= set(item.inputs)
-    ignore = images.dockerignore_path().read_text().splitlines()
+    ignore = specs.dockerignore_path().read_text().splitlines()
     assert "*" in ignore
     for relative in item.inputs:
         assert f"!{relative}" in ignore
 
 
 def test_pip_installs_from_the_wheelhouse_only():
-    text = images.COMPONENTS["orchestrator"].dockerfile.read_text()
+    text = specs.COMPONENTS["orchestrator"].dockerfile.read_text()
     runs = [rest for keyword, rest in instructions(text) if keyword == "RUN"]
     assert any("pip install" in run and "--no-index" in run for run in runs)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from build_scripts.core import cmd, metadata, paths
+from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
-from build_scripts.release.summary import sha256_of
 from build_scripts.windows import installer, pe, wine
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")

@@ -2,11 +2,11 @@ import subprocess
 
 import pytest
 
+from build_scripts.core.artifacts import Artifact
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import current_release
 from build_scripts.release import graph as release
 from build_scripts.release import summary
-from build_scripts.release.summary import Artifact
 
 
 def _step(name, needs=(), produce=lambda r: []):

@@ -299,7 +299,7 @@ def _same_file_content(a: Path, b: Path) -> bool:
 
 
 def _sha256(path: Path) -> str:
-    from build_scripts.release.summary import sha256_of
+    from build_scripts.core.artifacts import sha256_of
 
     return sha256_of(path)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core.errors import (
     VerificationFailed,
 )
 
-MB = 1_000_000
+MB = 1_000_000  # sizes and budgets in SI megabytes, as `docker images` shows them
 
 
 def check_budget(path: Path, max_mb: float, what: str) -> str:
@@ -21,3 +23,34 @@ def check_budget(path: Path, max_mb: float, what: str) -> str:
             "only with a reason",
         )
     return f"{size_mb:.1f} MB of {max_mb:g} MB budget"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path
+    note: str = ""
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    @property
+    def sha256(self) -> str:
+        return sha256_of(self.path)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

@@ -35,7 +35,7 @@ from build_scripts.core.errors import ConfigError, ReleaseError, UnsupportedPlat
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.windows.signing import SigningConfig
-from build_scripts.release.summary import Artifact
+from build_scripts.core.artifacts import Artifact
 from build_scripts.core.artifacts import check_budget
 from build_scripts.desktop.smoke import verify_linux_binary
 from build_scripts.windows.pe import verify_windows_exe

@@ -25,7 +25,7 @@ from build_scripts.core.errors import ConfigError, ReleaseError, UnsupportedPlat
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.windows.signing import SigningConfig
-from build_scripts.release.summary import Artifact
+from build_scripts.core.artifacts import Artifact
 from build_scripts.core import x11
 
 

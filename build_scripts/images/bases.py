@@ -37,9 +37,9 @@ from pathlib import Path
 from python_on_whales import DockerException, docker
 
 from build_scripts.core import atomic, cmd, paths, tools
+from build_scripts.core.artifacts import human_size
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError
 from build_scripts.core.progress import say
-from build_scripts.release.summary import human_size
 
 # Bump when the derivation below changes what goes into an image: the tags change with it.
 DERIVATION = "1"

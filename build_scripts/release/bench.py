@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from build_scripts.core import paths
+from build_scripts.core import artifacts, paths
 from build_scripts.core.components import image_reference
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
-from build_scripts.images import build as images
+from build_scripts.images import specs
 from build_scripts.windows import installer
 
 
@@ -94,7 +94,7 @@ def warm_cluster_up(release: Release, runs: int) -> Figure:
 def _size(path, name: str, target: float) -> Figure:
     if not path.exists():
         return Figure(name, None, "MB", target, f"{path} not built: invoke release")
-    return Figure(name, path.stat().st_size / images.MB, "MB", target)
+    return Figure(name, path.stat().st_size / artifacts.MB, "MB", target)
 
 
 def artifact_sizes(release: Release) -> list[Figure]:
@@ -108,11 +108,11 @@ def artifact_sizes(release: Release) -> list[Figure]:
     ]
     from python_on_whales import DockerException, docker
 
-    for name in images.COMPONENTS:
-        item = images.component(name)
+    for name in specs.COMPONENTS:
+        item = specs.component(name)
         reference = image_reference(release, name)
         try:
-            size = docker.image.inspect(reference).size / images.MB
+            size = docker.image.inspect(reference).size / artifacts.MB
             figures.append(Figure(f"image {name}", size, "MB", item.budget_mb))
         except DockerException:
             figures.append(

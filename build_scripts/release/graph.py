@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from build_scripts.core.artifacts import Artifact
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say, step
 from build_scripts.release import summary
-from build_scripts.release.summary import Artifact
 
 
 @dataclass(frozen=True)

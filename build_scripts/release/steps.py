@@ -6,12 +6,14 @@ The functions live in their concern's module; this file only wires them together
 
 from __future__ import annotations
 
+from build_scripts.core import artifacts
+from build_scripts.core.artifacts import Artifact
 from build_scripts.core.metadata import Release
 from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
+from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
 from build_scripts.release.graph import Step
-from build_scripts.release.summary import Artifact
 from build_scripts.services import build as services
 from build_scripts.windows import installer
 from build_scripts.windows.signing import SigningConfig
@@ -39,10 +41,12 @@ def _installer(release: Release) -> list[Artifact]:
 def _images(release: Release) -> list[Artifact]:
     # The inputs come from the backend and orchestrator steps; images.build_images would
     # otherwise make them itself.
-    built = images.build_images(release, images.COMPONENTS, images.Settings(), prepare=False)
-    archives = images.save_images(release, images.COMPONENTS)
+    built = images.build_images(release, specs.COMPONENTS, specs.Settings(), prepare=False)
+    archives = transfer.save_images(release, specs.COMPONENTS)
     return [
-        Artifact(archive, f"docker load -i; {result.reference}, {result.size / images.MB:.1f} MB")
+        Artifact(
+            archive, f"docker load -i; {result.reference}, {result.size / artifacts.MB:.1f} MB"
+        )
         for archive, result in zip(archives, built, strict=True)
     ]
 

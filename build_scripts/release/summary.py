@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core import atomic
+from build_scripts.core.artifacts import Artifact, human_size
 from build_scripts.core.metadata import Release
-
-
-@dataclass(frozen=True)
-class Artifact:
-    path: Path
-    note: str = ""
-
-    @property
-    def size(self) -> int:
-        return self.path.stat().st_size
-
-    @property
-    def sha256(self) -> str:
-        return sha256_of(self.path)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def table(artifacts: list[Artifact], root: Path) -> str:

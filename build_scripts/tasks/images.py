@@ -7,18 +7,18 @@ from pathlib import Path
 from invoke import Collection
 
 from build_scripts.core import docker_engine, metadata, paths
+from build_scripts.core.artifacts import human_size, sha256_of
 from build_scripts.core.progress import say, step
 from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
-from build_scripts.images import registry
-from build_scripts.release.summary import human_size, sha256_of
+from build_scripts.images import registry, specs, transfer
 from build_scripts.tasks._base import release_task
 
 COMPONENT_HELP = "only this image: backend or orchestrator (repeatable; default: both)"
 VERSION_HELP = "the release version whose images to use (default: this checkout's)"
 
 
-def _settings(c, **overrides) -> images.Settings:
+def _settings(c, **overrides) -> specs.Settings:
     cfg = c.config.images
     values = {
         "builder": cfg.builder,
@@ -28,7 +28,7 @@ def _settings(c, **overrides) -> images.Settings:
         "source_url": cfg.source_url,
     }
     values.update({key: value for key, value in overrides.items() if value is not None})
-    return images.Settings(**values)
+    return specs.Settings(**values)
 
 
 def _release(c, version):
@@ -80,7 +80,7 @@ def save(c, component=None, version=None):
     """Write dist/<version>/images/<component>.tar for air-gapped transfer (docker load -i)."""
     release = _release(c, version)
     with step(f"images: save {release.version_text}"):
-        archives = images.save_images(release, _components(c, component))
+        archives = transfer.save_images(release, _components(c, component))
     for archive in archives:
         say(f"{archive}  {human_size(archive.stat().st_size)}  sha256 {sha256_of(archive)}")
 
@@ -96,9 +96,9 @@ def save(c, component=None, version=None):
 def push(c, registry=None, component=None, version=None):
     """Push both tags of each image to a registry; print the digests it stored."""
     release = _release(c, version)
-    target = images.parse_registry(registry or c.config.images.registry)
+    target = transfer.parse_registry(registry or c.config.images.registry)
     with step(f"images: push to {target}"):
-        images.push_images(release, _components(c, component), target)
+        transfer.push_images(release, _components(c, component), target)
 
 
 @release_task(
@@ -118,7 +118,7 @@ ns = Collection(bases, build, save, push, run_registry)
 ns.configure(
     {
         "images": {
-            "components": list(images.COMPONENTS),
+            "components": list(specs.COMPONENTS),
             # auto: buildx when installed, else the classic builder.
             "builder": "auto",
             # A registry for `images.push` (HOST:PORT).
@@ -131,7 +131,7 @@ ns.configure(
             # static: gcr.io/distroless/static-debian12:nonroot,
             # python: gcr.io/distroless/python3-debian12:nonroot. None: built offline here.
             "base": {"build": None, "static": None, "python": None},
-            "budgets_mb": {name: item.budget_mb for name, item in images.COMPONENTS.items()},
+            "budgets_mb": {name: item.budget_mb for name, item in specs.COMPONENTS.items()},
         }
     }
 )

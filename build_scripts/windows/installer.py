@@ -19,11 +19,11 @@ from pathlib import Path, PureWindowsPath
 import markdown
 
 from build_scripts.core import artifacts, atomic, cmd, paths
+from build_scripts.core.artifacts import Artifact
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
-from build_scripts.release.summary import Artifact
 from build_scripts.windows import lnk, pe, selftest, signing, wine
 from build_scripts.windows.signing import SigningConfig
 

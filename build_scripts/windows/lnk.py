@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core.errors import VerificationFailed
-from build_scripts.windows.wine import _HAS_ID_LIST, _HAS_LINK_INFO, _IS_UNICODE
+
+# Shell link flags (MS-SHLLINK 2.1.1).
+_HAS_ID_LIST, _HAS_LINK_INFO, _IS_UNICODE = 0x1, 0x2, 0x80
 
 
 @dataclass(frozen=True)

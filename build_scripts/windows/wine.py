@@ -197,10 +197,6 @@ def parse_reg_query(output: str) -> dict[str, str | int]:
     return values
 
 
-# Shell link flags (MS-SHLLINK 2.1.1).
-_HAS_ID_LIST, _HAS_LINK_INFO, _IS_UNICODE = 0x1, 0x2, 0x80
-
-
 def install_go_runtime_shim(prefix: Prefix) -> Path:
     target = prefix.drive_c / "windows" / "system32" / "bcryptprimitives.dll"
     if not target.exists():

@@ -25,10 +25,11 @@ import httpx
 from behave import given, then, when
 from python_on_whales import docker
 
-from build_scripts.core import paths
+from build_scripts.core import artifacts, paths
 from build_scripts.core.errors import CommandFailed
 from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
+from build_scripts.images import builder, inputs, specs, transfer
 
 LOCKED_DOWN = {
     "read_only": True,
@@ -86,7 +87,7 @@ def step_time(context, command):
 def step_no_build(context):
     out = context.result.stdout
     assert "+ docker build" not in out, _shown(context.result)
-    for name in images.COMPONENTS:
+    for name in specs.COMPONENTS:
         assert f"{name}: up to date" in out, _shown(context.result)
 
 
@@ -123,15 +124,15 @@ def step_labels(context, component):
     assert re.fullmatch(r"[0-9a-f]{40}", labels.get(oci + "revision", "")), shown
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", labels.get(oci + "created", "")), shown
     assert labels.get(oci + "source", "").startswith("http"), shown
-    assert len(labels.get(images.INPUTS_LABEL, "")) == 64, shown
+    assert len(labels.get(inputs.INPUTS_LABEL, "")) == 64, shown
 
 
 @then('the image "{component}" is at most {budget:d} MB, and the build printed its size')
 def step_budget(context, component, budget):
     reference = _reference(context, component)
     size = docker.image.inspect(reference).size
-    assert size <= budget * images.MB, f"{reference} is {size / images.MB:.1f} MB"
-    printed = f"{size / images.MB:.1f} MB"
+    assert size <= budget * artifacts.MB, f"{reference} is {size / artifacts.MB:.1f} MB"
+    printed = f"{size / artifacts.MB:.1f} MB"
     rows = [line for line in context.build_output.splitlines() if line.startswith(reference)]
     assert rows and printed in rows[0], f"no row with {printed}:\n{context.build_output}"
 
@@ -140,7 +141,7 @@ def step_budget(context, component, budget):
 
 
 def _run_locked_down(context, component: str, **options) -> None:
-    port = images.COMPONENTS[component].port
+    port = specs.COMPONENTS[component].port
     container = docker.run(
         _reference(context, component),
         detach=True,
@@ -278,13 +279,13 @@ def step_build_probe(context):
     dockerfile.write_text(context.text.replace("{url}", context.probe_url) + "\n")
     context.build_error = None
     try:
-        images.docker_build(
+        builder.docker_build(
             context=build_dir,
             dockerfile=dockerfile,
             tags=["traderadmin-scenario/hermetic-probe:latest"],
             args={"BASE": context.build_base},
             labels={},
-            builder=images.select_builder("auto"),
+            builder=builder.select_builder("auto"),
             step="hermetic probe",
         )
     except CommandFailed as error:
@@ -313,7 +314,7 @@ def step_archive(context, relative, component):
     revision = image.config.labels["org.opencontainers.image.revision"]
     expected = {_reference(context, component), f"traderadmin/{component}:{revision}"}
     assert set(manifest[0]["RepoTags"]) == expected, manifest
-    assert images.saved_image_ids(archive) == {image.id}, manifest
+    assert transfer.saved_image_ids(archive) == {image.id}, manifest
 
 
 @when("I push the images to the local registry")

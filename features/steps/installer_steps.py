@@ -10,8 +10,8 @@ from cli_steps import run_cli
 from desktop_steps import current_release, describe_file, shown
 
 from build_scripts.core import cmd, tools
+from build_scripts.core.artifacts import sha256_of
 from build_scripts.desktop import build as desktop
-from build_scripts.release.summary import sha256_of
 from build_scripts.windows import installer, lnk, pe, selftest
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from build_scripts.core import cmd, metadata, paths, x11
+from build_scripts.core.artifacts import sha256_of
 from build_scripts.desktop import build as desktop
-from build_scripts.release.summary import sha256_of
 from build_scripts.windows import installer, selftest, signing, wine
 
 

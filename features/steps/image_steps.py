@@ -30,6 +30,7 @@ from build_scripts.core.errors import CommandFailed
 from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
 from build_scripts.images import builder, inputs, specs, transfer
+from build_scripts.images import recipe as base_recipe
 
 LOCKED_DOWN = {
     "read_only": True,
@@ -260,7 +261,7 @@ def step_web_server(context):
     # Docker gives the bridge the subnet's first address unless configured otherwise.
     gateway = ipam.get("Gateway") or str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
     context.probe_url = f"http://{gateway}:{server.server_address[1]}/"
-    context.build_base = base_images.image_ref("traderadmin", "build", base_images.load_recipe())
+    context.build_base = base_images.image_ref("traderadmin", "build", base_recipe.load_recipe())
     # The control: with a network, the request succeeds, so the build below fails for lack of
     # one and not because the server is out of reach.
     output = docker.run(

@@ -19,7 +19,7 @@ import yaml
 from cryptography.x509.oid import NameOID
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import components, config, credentials, host, status, supervise
+from build_scripts.cluster import components, config, credentials, host, render, status, supervise
 from build_scripts.cluster import lifecycle as cluster
 from build_scripts.cluster import options as cluster_options
 from build_scripts.cluster import pki as cluster_pki
@@ -191,7 +191,7 @@ def test_merging_the_kubeconfig_keeps_other_entries_and_the_current_context(pki)
 
 def test_containerd_config_keeps_everything_under_the_state_dir(tmp_path):
     layout = config.Layout(tmp_path)
-    parsed = tomllib.loads(config.containerd_config(layout))
+    parsed = tomllib.loads(render.containerd_config(layout))
     assert parsed["root"].startswith(str(tmp_path))
     assert parsed["state"].startswith(str(tmp_path))
     assert parsed["grpc"]["address"] == str(layout.containerd_socket)
@@ -204,7 +204,7 @@ def test_containerd_config_keeps_everything_under_the_state_dir(tmp_path):
 
 def test_cni_config_is_a_bridge_with_local_ipam_state_and_the_firewall_plugin(tmp_path):
     layout = config.Layout(tmp_path)
-    parsed = json.loads(config.cni_config(layout, SETTINGS))
+    parsed = json.loads(render.cni_config(layout, SETTINGS))
     bridge, portmap, firewall = parsed["plugins"]
     assert bridge["type"] == "bridge" and bridge["hairpinMode"] is True
     assert bridge["ipam"]["dataDir"] == str(layout.cni_ipam_dir)
@@ -214,7 +214,7 @@ def test_cni_config_is_a_bridge_with_local_ipam_state_and_the_firewall_plugin(tm
 
 def test_kubelet_config_uses_our_runtime_cgroupfs_and_cluster_dns(tmp_path):
     layout = config.Layout(tmp_path)
-    parsed = yaml.safe_load(config.kubelet_config(layout, SETTINGS))
+    parsed = yaml.safe_load(render.kubelet_config(layout, SETTINGS))
     assert parsed["containerRuntimeEndpoint"] == f"unix://{layout.containerd_socket}"
     assert parsed["cgroupDriver"] == "cgroupfs"
     assert parsed["clusterDNS"] == ["10.96.0.10"]
@@ -224,7 +224,7 @@ def test_kubelet_config_uses_our_runtime_cgroupfs_and_cluster_dns(tmp_path):
 
 
 def test_pod_security_restricted_is_the_cluster_default_except_kube_system():
-    parsed = yaml.safe_load(config.admission_config())
+    parsed = yaml.safe_load(render.admission_config())
     plugin = parsed["plugins"][0]
     assert plugin["name"] == "PodSecurity"
     assert plugin["configuration"]["defaults"]["enforce"] == "restricted"
@@ -232,7 +232,7 @@ def test_pod_security_restricted_is_the_cluster_default_except_kube_system():
 
 
 def test_bootstrap_manifests_hold_dns_and_the_default_storage_class():
-    documents = list(yaml.safe_load_all(config.bootstrap_manifests(SETTINGS)))
+    documents = list(yaml.safe_load_all(render.bootstrap_manifests(SETTINGS)))
     by_kind = {(d["kind"], d["metadata"]["name"]): d for d in documents}
     service = by_kind[("Service", "kube-dns")]
     assert service["spec"]["clusterIP"] == "10.96.0.10"

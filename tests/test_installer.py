@@ -12,7 +12,7 @@ import pytest
 from build_scripts.core import cmd, metadata, paths
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
-from build_scripts.windows import installer, pe, wine
+from build_scripts.windows import installer, installer_check, pe, wine
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
 
@@ -51,9 +51,9 @@ def test_the_script_is_a_unicode_amd64_modern_ui_installer():
 def test_exit_codes_agree_between_script_engine_and_readme():
     script = installer.SCRIPT.read_text(encoding="utf-8")
     defined = {int(v) for v in re.findall(r"^!define EXIT_\w+ (\d+)$", script, re.M)}
-    assert defined == {code for code in installer.EXIT_CODES if code >= 10}
+    assert defined == {code for code in installer_check.EXIT_CODES if code >= 10}
     readme = (paths.repo_root() / "README.md").read_text(encoding="utf-8")
-    for code in installer.EXIT_CODES:
+    for code in installer_check.EXIT_CODES:
         assert re.search(rf"^\| `{code}` \|", readme, re.M), f"README lacks exit code {code}"
 
 

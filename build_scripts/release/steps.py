@@ -35,7 +35,13 @@ def _desktop(release: Release) -> list[Artifact]:
 
 
 def _installer(release: Release) -> list[Artifact]:
-    return [installer.build_installer(release, signing_config=SigningConfig.from_env())]
+    return [
+        installer.build_installer(
+            release,
+            app_exe=desktop.binary_path(release, "windows/amd64"),
+            signing_config=SigningConfig.from_env(),
+        )
+    ]
 
 
 def _images(release: Release) -> list[Artifact]:

@@ -12,7 +12,7 @@ from desktop_steps import current_release, describe_file, shown
 from build_scripts.core import cmd, tools
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.desktop import build as desktop
-from build_scripts.windows import installer, lnk, pe, selftest
+from build_scripts.windows import installer, installer_check, lnk, pe, selftest
 
 
 @given("NSIS is installed and an `windows_installer.nsi` script is prepared")
@@ -60,10 +60,10 @@ def step_installer_generated(context):
 @then("the installer successfully installs the application on a Windows test environment")
 def step_installs(context):
     release, prefix = current_release(context), context.prefix
-    code = installer.run_installer(prefix, context.installer)
-    assert code == 0, f"the installer exited {code}: {installer.EXIT_CODES.get(code)}"
-    context.install_dir = installer.default_install_dir(release)
-    problems = installer.installation_problems(prefix, release, context.install_dir)
+    code = installer_check.run_installer(prefix, context.installer)
+    assert code == 0, f"the installer exited {code}: {installer_check.EXIT_CODES.get(code)}"
+    context.install_dir = installer_check.default_install_dir(release)
+    problems = installer_check.installation_problems(prefix, release, context.install_dir)
     assert problems == [], "\n".join(problems)
 
 
@@ -71,7 +71,7 @@ def step_installs(context):
 def step_shortcuts(context):
     release, prefix = current_release(context), context.prefix
     exe = rf"{context.install_dir}\{release.product}.exe"
-    for where, link in installer.shortcut_paths(release).items():
+    for where, link in installer_check.shortcut_paths(release).items():
         path = prefix.unix_path(link)
         assert path.is_file(), f"no {where} shortcut at {link}"
         shortcut = lnk.read_shortcut(path)
@@ -82,23 +82,23 @@ def step_shortcuts(context):
 @then("the application launches correctly from the shortcuts")
 def step_launches(context):
     release, prefix = current_release(context), context.prefix
-    for index, link in enumerate(installer.shortcut_paths(release).values()):
+    for index, link in enumerate(installer_check.shortcut_paths(release).values()):
         report = selftest.run_selftest(
             prefix,
             rf"{context.install_dir}\{release.product}.exe",
             rf"C:\selftest-{index}.json",
             shortcut=link,
         )
-        problems = installer.selftest_problems(report, release, context.install_dir)
+        problems = installer_check.selftest_problems(report, release, context.install_dir)
         assert problems == [], f"{link}: {problems}\n{report}"
 
 
 @then("the uninstaller removes the application and shortcuts cleanly")
 def step_uninstalls(context):
     release, prefix = current_release(context), context.prefix
-    code = installer.run_uninstaller(prefix, context.install_dir)
+    code = installer_check.run_uninstaller(prefix, context.install_dir)
     assert code == 0, f"the uninstaller exited {code}"
-    problems = installer.removal_problems(prefix, release, context.install_dir)
+    problems = installer_check.removal_problems(prefix, release, context.install_dir)
     assert problems == [], "\n".join(problems)
 
 

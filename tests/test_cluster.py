@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from build_scripts.cluster import build as cluster_build
 from build_scripts.cluster import components, config, credentials, host, render, status, supervise
+from build_scripts.cluster import images as cluster_images
 from build_scripts.cluster import lifecycle as cluster
 from build_scripts.cluster import options as cluster_options
 from build_scripts.cluster import pki as cluster_pki
@@ -77,14 +78,14 @@ def test_only_bare_v0_0_0_placeholders_count_as_unreplaced():
 def test_scratch_image_archive_is_a_loadable_docker_archive(tmp_path):
     binary = tmp_path / "server"
     binary.write_bytes(b"\x7fELF pretend")
-    first = cluster_build.scratch_image_archive(
+    first = cluster_images.scratch_image_archive(
         binary,
         "traderadmin.local/x:1",
         tmp_path / "a.tar",
         entrypoint=["/server"],
         user="65532:65532",
     )
-    second = cluster_build.scratch_image_archive(
+    second = cluster_images.scratch_image_archive(
         binary,
         "traderadmin.local/x:1",
         tmp_path / "b.tar",
@@ -106,7 +107,7 @@ def test_scratch_image_archive_is_a_loadable_docker_archive(tmp_path):
     with tarfile.open(fileobj=io.BytesIO(layer)) as files:
         member = files.getmember("server")
         assert member.mode == 0o755
-    assert cluster_build.image_id(first).startswith("sha256:")
+    assert cluster_images.image_id(first).startswith("sha256:")
 
 
 # --- certificates and kubeconfigs -------------------------------------------------------------

@@ -78,19 +78,11 @@ def test_only_bare_v0_0_0_placeholders_count_as_unreplaced():
 def test_scratch_image_archive_is_a_loadable_docker_archive(tmp_path):
     binary = tmp_path / "server"
     binary.write_bytes(b"\x7fELF pretend")
-    first = cluster_images.scratch_image_archive(
-        binary,
-        "traderadmin.local/x:1",
-        tmp_path / "a.tar",
-        entrypoint=["/server"],
-        user="65532:65532",
-    )
-    second = cluster_images.scratch_image_archive(
-        binary,
-        "traderadmin.local/x:1",
-        tmp_path / "b.tar",
-        entrypoint=["/server"],
-        user="65532:65532",
+    first, second = (
+        cluster_images.scratch_image_archive(
+            binary, "traderadmin.local/x:1", output, entrypoint=["/server"], user="65532:65532"
+        )
+        for output in (tmp_path / "a.tar", tmp_path / "b.tar")
     )
     assert first.read_bytes() == second.read_bytes(), "same binary, same archive"
     with tarfile.open(first) as archive:

@@ -6,6 +6,7 @@ real short-lived child processes.
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 import sys
@@ -19,7 +20,16 @@ import yaml
 from cryptography.x509.oid import NameOID
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import components, config, credentials, host, render, status, supervise
+from build_scripts.cluster import (
+    components,
+    config,
+    credentials,
+    host,
+    probes,
+    render,
+    status,
+    supervise,
+)
 from build_scripts.cluster import images as cluster_images
 from build_scripts.cluster import lifecycle as cluster
 from build_scripts.cluster import options as cluster_options
@@ -489,3 +499,34 @@ def test_a_second_up_or_down_at_the_same_time_is_refused(layout):
         pass
     with cluster._exclusive(layout, "stop the cluster"):  # free again once the first is done
         pass
+
+
+def test_node_readiness_counts_only_a_heartbeat_after_the_kubelet_started():
+    node = {
+        "status": {
+            "conditions": [
+                {"type": "MemoryPressure", "status": "False"},
+                {"type": "Ready", "status": "True", "lastHeartbeatTime": "2026-01-01T00:00:10Z"},
+            ]
+        }
+    }
+    started = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC).timestamp()
+    assert probes.node_is_ready(node)
+    assert probes.node_is_ready(node, since=started + 10)
+    assert not probes.node_is_ready(node, since=started + 11)
+    assert not probes.node_is_ready({"status": {"conditions": []}})
+
+
+def test_dns_counts_a_ready_coredns_pod_whose_container_started_after_the_kubelet():
+    pod = {
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"state": {"running": {"startedAt": "2026-01-01T00:01:00Z"}}}],
+        }
+    }
+    started = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC).timestamp()
+    assert probes.dns_pods_ready([pod])
+    assert probes.dns_pods_ready([pod], since=started + 60)
+    assert not probes.dns_pods_ready([pod], since=started + 61)
+    unready = {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}
+    assert not probes.dns_pods_ready([unready])

@@ -165,7 +165,7 @@ def _up(options: ClusterOptions) -> UpResult:
     with step("cluster: node Ready"):
         wait_for(
             f"node {NODE_NAME} Ready",
-            lambda: node_ready(layout, settings, started_at_epoch.get("kubelet")),
+            lambda: node_ready(layout, started_at_epoch.get("kubelet")),
             layout=layout,
             watch=COMPONENTS,
             timeout=options.timeout,
@@ -175,7 +175,7 @@ def _up(options: ClusterOptions) -> UpResult:
     with step("cluster: DNS"):
         wait_for(
             "CoreDNS Ready",
-            lambda: dns_available(layout, settings, started_at_epoch.get("kubelet")),
+            lambda: dns_available(layout, started_at_epoch.get("kubelet")),
             layout=layout,
             watch=COMPONENTS,
             timeout=options.timeout,

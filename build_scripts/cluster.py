@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from build_scripts import cluster_build, cluster_pki, cmd, paths, tools
+from build_scripts import cluster_build, cluster_isolation, cluster_pki, cmd, paths, tools
 from build_scripts import cluster_config as config
 from build_scripts.cluster_config import (
     CNI_BRIDGE,
@@ -830,6 +830,8 @@ def _up(options: ClusterOptions) -> UpResult:
             directory.mkdir(parents=True, exist_ok=True)
         os.chmod(layout.etcd_data, 0o700)
         write_configs(layout, settings, pki)
+        # Before the kubelet (re)starts any pod: no pod packet may leave this machine.
+        cluster_isolation.install_pod_isolation(settings.service_cidr, CNI_BRIDGE)
         if options.merge_kubeconfig:
             merge_user_kubeconfig(options.kubeconfig_path, admin_kubeconfig(pki, settings))
     specs = processes(layout, settings, toolset)
@@ -1009,6 +1011,7 @@ def _down(options: ClusterOptions, *, wipe: bool = False) -> DownResult:
                 check=False,
                 quiet=True,
             )
+        cluster_isolation.remove_pod_isolation()
     leftovers = _cluster_leftovers(layout)
     for pid in leftovers:
         warn(f"killing leftover cluster process {pid}: {' '.join(_cmdline(pid) or [])}")
@@ -1046,6 +1049,7 @@ HOST_CHAINS = (
     "KUBE-IPTABLES-HINT",
     "CNI-FORWARD",
     "CNI-ADMIN",
+    cluster_isolation.ISOLATION_CHAIN,
 )
 
 

@@ -346,7 +346,12 @@ def _dump_all(documents: list[dict]) -> str:
 
 
 def bootstrap_manifests(settings: Settings) -> str:
-    """Objects `up` applies: API-server-to-kubelet RBAC, CoreDNS and the default StorageClass."""
+    """Objects `up` applies: API-server-to-kubelet RBAC, CoreDNS and the default StorageClass.
+
+    CoreDNS answers cluster names only: no `forward` to the host's resolvers, which would send
+    pods' queries off this machine (and pods cannot reach another host anyway, see
+    cluster_isolation.py). Other names get SERVFAIL at once.
+    """
     domain = settings.cluster_domain
     corefile = (
         ".:53 {\n"
@@ -358,9 +363,7 @@ def bootstrap_manifests(settings: Settings) -> str:
         "        fallthrough in-addr.arpa ip6.arpa\n"
         "        ttl 30\n"
         "    }\n"
-        "    forward . /etc/resolv.conf {\n        max_concurrent 1000\n    }\n"
         "    cache 30\n"
-        "    loop\n"
         "    reload\n"
         "    loadbalance\n"
         "}\n"

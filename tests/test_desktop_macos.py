@@ -49,7 +49,7 @@ def test_info_plist_gets_the_release_and_keeps_what_wails_wrote():
     assert stamped["CFBundleIdentifier"] == release.app_id
     assert stamped["NSHumanReadableCopyright"] == release.copyright
     assert stamped["CFBundleExecutable"] == "TraderAdmin"
-    assert stamped["LSMinimumSystemVersion"] == "10.13.0"
+    assert stamped["LSMinimumSystemVersion"] == "12.0"  # Go >= 1.25 needs macOS 12
     assert stamped["CFBundleIconFile"] == "iconfile"
 
 

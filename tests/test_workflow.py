@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from build_scripts import desktop_macos, metadata
+from build_scripts import desktop_macos, metadata, workflow_lint
+from build_scripts.errors import CommandFailed
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
@@ -142,3 +143,24 @@ def test_actions_are_pinned_and_go_npm_pip_are_cached(jobs):
                 assert step["with"]["cache"] == "npm", name
             if action == "actions/setup-python":
                 assert step["with"]["cache"] == "pip", name
+
+
+def test_actionlint_finds_a_broken_workflow_and_passes_ours(tmp_path):
+    """The real actionlint (built into the cache on first use), as `nox -s lint` runs it."""
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: echo ${{ needs.b.outputs.version }}\n"
+    )
+    with pytest.raises(CommandFailed) as caught:
+        workflow_lint.lint([broken])
+    assert caught.value.returncode == 1
+    assert any("needs.b" in line or '"b"' in line for line in caught.value.tail)
+    workflow_lint.lint([WORKFLOW])
+
+
+def test_actionlint_is_cached_per_version_and_always_uses_shellcheck():
+    path = workflow_lint.actionlint_path("v9.9.9")
+    assert path.parts[-3:] == ("actionlint", "v9.9.9", "actionlint")
+    argv = workflow_lint.lint_argv(path, "/usr/bin/shellcheck", [WORKFLOW])
+    assert argv[1:3] == ["-shellcheck", "/usr/bin/shellcheck"]

@@ -12,6 +12,7 @@ import pytest
 from build_scripts import desktop, desktop_macos, metadata
 from build_scripts.desktop_macos import MacSigning
 from build_scripts.errors import ConfigError, UnsupportedPlatform, VerificationFailed
+from build_scripts.summary import Artifact
 
 # What `wails build -platform darwin/...` writes (Wails v2's template, rendered).
 WAILS_INFO_PLIST = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -237,3 +238,31 @@ def test_zip_time_stamps_are_the_release_epoch(tmp_path):
     desktop_macos.normalise_times(app, 1_700_000_000)
     for path in [app, *app.rglob("*")]:
         assert path.lstat().st_mtime == 1_700_000_000
+
+
+def test_desktop_build_hands_macos_platforms_to_the_bundle_builder(tmp_path, monkeypatch):
+    """desktop.build's hook: darwin/* goes to desktop_macos.build_app with the release's
+    ldflags and the signing configuration from the environment (no wails run here)."""
+    source = tmp_path / "desktop"
+    (source / "frontend" / "node_modules").mkdir(parents=True)
+    (source / "wails.json").write_text("{}")
+    calls = []
+
+    def fake_build_app(staged, platform, release, **options):
+        calls.append((platform, options))
+        return Artifact(tmp_path / "x.zip", "fake")
+
+    monkeypatch.setattr(desktop_macos, "build_app", fake_build_app)
+    monkeypatch.setattr(desktop.bootstrap, "ensure_frontend_packages", lambda frontend: False)
+    monkeypatch.setenv(desktop_macos.ENV_IDENTITY, "Developer ID Application: T (X)")
+    release = _release()
+    artifacts = desktop.build(
+        release, ["darwin/universal", "darwin/arm64"], root=tmp_path / "dist", source=source
+    )
+    assert [a.note for a in artifacts] == ["fake", "fake"]
+    assert [platform for platform, _ in calls] == ["darwin/universal", "darwin/arm64"]
+    first, second = (options for _, options in calls)
+    assert first["ldflags"] == desktop.ldflags(release)
+    assert (first["first"], second["first"]) == (True, False)
+    assert first["root"] == tmp_path / "dist"
+    assert first["signing"].identity == "Developer ID Application: T (X)"

@@ -178,7 +178,7 @@ function Get-Scope {
     if ($Name -eq 'per-machine') {
         return [pscustomobject]@{
             Name       = $Name
-            Switch     = '/ALLUSERS'
+            ScopeSwitch = '/ALLUSERS'
             InstallDir = Join-Path $env:ProgramFiles $Product
             Key        = "HKLM:\$UninstallSubKey"
             OtherKey   = "HKCU:\$UninstallSubKey"
@@ -189,7 +189,7 @@ function Get-Scope {
     }
     return [pscustomobject]@{
         Name       = $Name
-        Switch     = '/CURRENTUSER'
+        ScopeSwitch = '/CURRENTUSER'
         InstallDir = Join-Path $env:LOCALAPPDATA "Programs\$Product"
         Key        = "HKCU:\$UninstallSubKey"
         OtherKey   = "HKLM:\$UninstallSubKey"
@@ -398,8 +398,8 @@ function Invoke-Lifecycle {
     $settings = "refresh_seconds = 7`r`n"
 
     Invoke-Step $s 'nothing is installed before' { Assert-NothingInstalled -Config }
-    Invoke-Step $s "silent install ($($Scope.Switch)) exits 0" {
-        $run = Invoke-Program -Path $Installer -Arguments "/S $($Scope.Switch)"
+    Invoke-Step $s "silent install ($($Scope.ScopeSwitch)) exits 0" {
+        $run = Invoke-Program -Path $Installer -Arguments "/S $($Scope.ScopeSwitch)"
         Assert-Equal $run.ExitCode $ExitInstalled 'installer exit code'
     }
     Invoke-Step $s 'files, shortcuts and uninstall key are in place' { Assert-Installed $Scope $Version }
@@ -444,7 +444,7 @@ function Invoke-Lifecycle {
         }
     }
     Invoke-Step $s 'reinstall, then uninstall /REMOVECONFIG leaves nothing' {
-        $run = Invoke-Program -Path $UpgradeInstaller -Arguments "/S $($Scope.Switch)"
+        $run = Invoke-Program -Path $UpgradeInstaller -Arguments "/S $($Scope.ScopeSwitch)"
         Assert-Equal $run.ExitCode $ExitInstalled 'installer exit code'
         Assert-Installed $Scope $UpgradeVersion
         Assert-Equal ([IO.File]::ReadAllText($config)) $settings 'config.toml after reinstalling'

@@ -19,11 +19,13 @@ def _install_engine(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check of the release engine, tests and scenarios."""
+    """Ruff lint and format check of the Python code; actionlint on the GitHub workflows."""
     session.install("ruff==0.17.5")
     targets = session.posargs or ["."]
     session.run("ruff", "check", *targets)
     session.run("ruff", "format", "--check", *targets)
+    # Standard library only: builds actionlint into ~/.cache/traderadmin/tools on first use.
+    session.run("python", "-m", "build_scripts.workflow_lint")
 
 
 @nox.session(python=PYTHON)

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts import atomic, bootstrap, cmd, paths, signing, wine
+from build_scripts import atomic, bootstrap, cmd, desktop_macos, paths, signing, wine
 from build_scripts.errors import ConfigError, ReleaseError, UnsupportedPlatform, VerificationFailed
 from build_scripts.metadata import Release
 from build_scripts.progress import say
@@ -226,6 +226,19 @@ def build(
         staged = stage_sources(release, Path(scratch) / "desktop", source)
         say(f"Building the desktop app {release.version_text} from a copy in {staged}")
         for index, platform in enumerate(platforms):
+            if platform.startswith("darwin/"):  # an .app bundle and its zip: desktop_macos.py
+                artifacts.append(
+                    desktop_macos.build_app(
+                        staged,
+                        platform,
+                        release,
+                        ldflags=ldflags(release),
+                        first=index == 0,
+                        root=root,
+                        signing=desktop_macos.MacSigning.from_env(),
+                    )
+                )
+                continue
             built = wails_build(staged, platform, release, first=index == 0)
             artifacts.append(
                 publish_binary(

@@ -250,6 +250,13 @@ CATALOGUE: tuple[Tool, ...] = (
         ("version",),
         apt_package="openssl",
     ),
+    Tool(
+        "shellcheck",
+        "checking the workflows' run: scripts (actionlint, nox -s lint)",
+        _apt("shellcheck"),
+        ("shellcheck",),
+        apt_package="shellcheck",
+    ),
 )
 
 APT_PACKAGES: tuple[str, ...] = (
@@ -280,6 +287,7 @@ APT_PACKAGES: tuple[str, ...] = (
     "x11-apps",
     "x11-utils",
     "xdotool",
+    "shellcheck",
 )
 
 

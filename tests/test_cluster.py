@@ -25,6 +25,7 @@ from build_scripts.cluster import (
     config,
     credentials,
     host,
+    isolation,
     probes,
     render,
     status,
@@ -530,3 +531,20 @@ def test_dns_counts_a_ready_coredns_pod_whose_container_started_after_the_kubele
     assert not probes.dns_pods_ready([pod], since=started + 61)
     unready = {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}
     assert not probes.dns_pods_ready([unready])
+
+
+def test_pod_isolation_rejects_untranslated_service_traffic_then_anything_leaving_the_bridge():
+    untranslated, leaving = isolation.isolation_rules("10.96.0.0/16", "tacni0")
+    assert untranslated[:2] == ["-d", "10.96.0.0/16"]
+    assert leaving[:5] == ["-i", "tacni0", "!", "-o", "tacni0"]
+    for rule in (untranslated, leaving):
+        # REJECT, not DROP: the client gets "connection refused" at once instead of a timeout.
+        assert rule[-4:] == ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
+
+
+def test_coredns_forwards_nothing_off_the_machine():
+    documents = list(yaml.safe_load_all(render.bootstrap_manifests(SETTINGS)))
+    (config_map,) = [d for d in documents if d["kind"] == "ConfigMap"]
+    corefile = config_map["data"]["Corefile"]
+    assert "kubernetes cluster.local" in corefile
+    assert "forward" not in corefile

@@ -9,7 +9,7 @@ import shlex
 import socket
 from pathlib import Path
 
-from build_scripts.cluster import config
+from build_scripts.cluster import config, isolation
 from build_scripts.cluster.config import (
     Layout,
 )
@@ -134,6 +134,7 @@ HOST_CHAINS = (
     "KUBE-IPTABLES-HINT",
     "CNI-FORWARD",
     "CNI-ADMIN",
+    isolation.ISOLATION_CHAIN,
 )
 
 

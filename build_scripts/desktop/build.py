@@ -28,6 +28,7 @@ from build_scripts.core.errors import (
 )
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
+from build_scripts.desktop import macos
 from build_scripts.desktop.smoke import verify_linux_binary
 from build_scripts.windows import signing
 from build_scripts.windows.pe import verify_windows_exe
@@ -226,6 +227,19 @@ def build(
         staged = stage_sources(release, Path(scratch) / "desktop", source)
         say(f"Building the desktop app {release.version_text} from a copy in {staged}")
         for index, platform in enumerate(platforms):
+            if platform.startswith("darwin/"):  # an .app bundle and its zip: macos.py
+                artifacts.append(
+                    macos.build_app(
+                        staged,
+                        platform,
+                        release,
+                        ldflags=ldflags(release),
+                        first=index == 0,
+                        root=root,
+                        signing=macos.MacSigning.from_env(),
+                    )
+                )
+                continue
             built = wails_build(staged, platform, release, first=index == 0)
             artifacts.append(
                 publish_binary(

@@ -417,27 +417,21 @@ def test_only_released_volumes_we_provisioned_are_deleted(tmp_path):
     assert not cluster_storage._within(tmp_path, tmp_path.parent / "elsewhere")
 
 
-def test_mounts_under_are_listed_deepest_first(monkeypatch, tmp_path):
+def test_mounts_under_are_listed_deepest_first(tmp_path):
     root = tmp_path / "state"
     mountinfo = "\n".join(
         [
             f"1 0 0:1 / {root}/kubelet/pods/a rw - tmpfs tmpfs rw",
             f"2 0 0:1 / {root}/kubelet/pods/a/volumes/x rw - tmpfs tmpfs rw",
             "3 0 0:1 / /elsewhere rw - tmpfs tmpfs rw",
+            f"4 0 0:1 / {root}/with\\040space rw - tmpfs tmpfs rw",
         ]
     )
-    real_read = Path.read_text
-
-    def fake_read(self, *args, **kwargs):
-        if str(self) == "/proc/self/mountinfo":
-            return mountinfo
-        return real_read(self, *args, **kwargs)
-
     root.mkdir()
-    monkeypatch.setattr(Path, "read_text", fake_read)
-    assert host.mounts_under(root) == [
+    assert host.mount_points_under(mountinfo, root) == [
         f"{root}/kubelet/pods/a/volumes/x",
         f"{root}/kubelet/pods/a",
+        f"{root}/with space",
     ]
 
 

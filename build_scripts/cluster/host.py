@@ -80,14 +80,20 @@ def preflight() -> None:
     configure_kernel()
 
 
-def mounts_under(root: Path) -> list[str]:
+def mount_points_under(mountinfo: str, root: Path) -> list[str]:
+    """The mount points below `root` in a /proc/<pid>/mountinfo text, deepest first (the order
+    they can be unmounted in)."""
     prefix = str(root.resolve()) + "/"
     mounts = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+    for line in mountinfo.splitlines():
         point = line.split()[4].replace("\\040", " ")
         if point.startswith(prefix):
             mounts.append(point)
     return sorted(set(mounts), key=lambda p: p.count("/"), reverse=True)
+
+
+def mounts_under(root: Path) -> list[str]:
+    return mount_points_under(Path("/proc/self/mountinfo").read_text(), root)
 
 
 def cluster_leftovers(layout: Layout) -> list[int]:

@@ -28,7 +28,7 @@ from build_scripts.core.errors import (
 )
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.desktop import macos
+from build_scripts.desktop import macos, wails
 from build_scripts.desktop.smoke import verify_linux_binary
 from build_scripts.windows import signing
 from build_scripts.windows.pe import verify_windows_exe
@@ -178,21 +178,7 @@ def stage_sources(release: Release, destination: Path, source: Path | None = Non
 
 def wails_build(staged: Path, platform: str, release: Release, *, first: bool) -> Path:
     """Run `wails build` in the stage; returns the binary it wrote under build/bin."""
-    argv = [
-        "wails",
-        "build",
-        "-platform",
-        platform,
-        "-clean",
-        "-trimpath",
-        "-m",  # no `go mod tidy`: go.mod/go.sum are the source of truth
-        "-nocolour",
-        "-ldflags",
-        ldflags(release),
-    ]
-    if not first:
-        # The front end and its Go bindings do not depend on the platform: built once.
-        argv += ["-s", "-skipbindings"]
+    argv = wails.wails_argv(platform, ldflags(release), first=first)
     goos = platform.split("/")[0]
     env = {"CGO_ENABLED": "1" if goos == "linux" else "0", "GOFLAGS": "-mod=readonly"}
     cmd.run(

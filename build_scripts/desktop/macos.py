@@ -33,6 +33,7 @@ from build_scripts.core.artifacts import Artifact
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
+from build_scripts.desktop import wails
 
 # Go's architecture names, and the Mach-O slices `lipo -archs` prints for them.
 SLICES = {"amd64": ("x86_64",), "arm64": ("arm64",), "universal": ("x86_64", "arm64")}
@@ -167,11 +168,7 @@ def signing_note(signing: MacSigning | None) -> str:
 def wails_argv(platform: str, ldflags: str, *, first: bool) -> list[str]:
     """The same production build as the other platforms (see desktop.wails_build)."""
     arch_of(platform)
-    argv = ["wails", "build", "-platform", platform, "-clean", "-trimpath", "-m", "-nocolour"]
-    argv += ["-ldflags", ldflags]
-    if not first:
-        argv += ["-s", "-skipbindings"]
-    return argv
+    return wails.wails_argv(platform, ldflags, first=first)
 
 
 def wails_env() -> dict[str, str]:

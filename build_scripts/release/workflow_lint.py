@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from build_scripts.core import cmd, paths, tools
-from build_scripts.core.errors import ConfigError, ReleaseError
+from build_scripts.core.errors import ConfigError, exit_code_of
 from build_scripts.core.progress import say
 
 ACTIONLINT_VERSION = "v1.7.12"
@@ -70,12 +70,7 @@ def lint(files: list[Path] | None = None) -> None:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        lint([Path(a).resolve() for a in argv] or None)
-    except ReleaseError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return error.exit_code
-    return 0
+    return exit_code_of(lambda: lint([Path(a).resolve() for a in argv] or None))
 
 
 if __name__ == "__main__":

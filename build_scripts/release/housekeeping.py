@@ -45,7 +45,7 @@ def old_snapshots(versions: list[tuple[str, float]], current: str, keep: int) ->
 def clean(release: Release, keep: int) -> Cleanup:
     if keep < 0:
         raise ConfigError(f"--keep {keep}: must be 0 or more")
-    dist = paths.repo_root() / "dist"
+    dist = paths.dist_root()
     folders = {p.name: p for p in dist.iterdir() if p.is_dir()} if dist.exists() else {}
     built = _snapshot_images(release) if docker_engine.is_answering() else []
     # A version's age: its release folder, or its images (built from other clones, e.g. CI).

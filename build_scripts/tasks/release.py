@@ -6,10 +6,10 @@ from invoke import Collection
 
 from build_scripts.core import bootstrap as bootstrapping
 from build_scripts.core import metadata
+from build_scripts.core.errors import ConfigError
 from build_scripts.core.progress import say
-from build_scripts.release import graph as releasing
+from build_scripts.release import pipeline, summary
 from build_scripts.release import steps as release_steps
-from build_scripts.release import summary
 from build_scripts.tasks._base import release_task
 
 
@@ -18,12 +18,24 @@ from build_scripts.tasks._base import release_task
     help={
         "version": "override the release version (SemVer, e.g. 1.2.0)",
         "only": "run only this step and what it needs (repeatable); see --list-steps",
-        "bootstrap": "install/start the toolchain first (default: yes)",
+        "bootstrap": "install/start the toolchain first when a step has work (default: yes)",
         "list-steps": "print the release steps and exit",
+        "dry-run": "print the plan (what would run and why) and run nothing",
+        "force": "run every selected step even if it is up to date",
+        "jobs": "how many steps may run at the same time (default: release.jobs, 2)",
     },
     iterable=["only"],
 )
-def release(c, version=None, only=None, bootstrap=True, list_steps=False):
+def release(
+    c,
+    version=None,
+    only=None,
+    bootstrap=True,
+    list_steps=False,
+    dry_run=False,
+    force=False,
+    jobs=None,
+):
     """Build everything a user installs or deploys, then print artifacts, sizes and SHA-256."""
     steps = release_steps.standard_steps()
     if list_steps:
@@ -31,22 +43,30 @@ def release(c, version=None, only=None, bootstrap=True, list_steps=False):
             needs = f" (needs {', '.join(item.needs)})" if item.needs else ""
             print(f"{item.name:12} {item.description}{needs}")
         return
-    # The version is checked before anything runs, so bad input writes nothing.
+    jobs = int(jobs if jobs is not None else c.config.release.jobs)
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: must be 1 or more")
+    # The version and release.toml are checked before anything runs: bad input writes nothing.
     current = metadata.current_release(version or c.config.release.version)
-    ordered = releasing.plan(steps, only or None)
-    if bootstrap:
-        bootstrapping.bootstrap()
-    artifacts = releasing.run(current, ordered)
+    result = pipeline.run_release(
+        current,
+        steps,
+        only=only or None,
+        force=force,
+        jobs=jobs,
+        dry_run=dry_run,
+        bootstrap=bootstrapping.bootstrap if bootstrap else None,
+    )
+    if result is None:
+        return
     say("")
-    if artifacts:
-        say(summary.table(artifacts, current.dist_dir))
-        say(
-            f"\n{current.product} {current.version_text}: {len(artifacts)} artifact(s) in "
-            f"{current.dist_dir}"
-        )
-    else:
-        say("no artifacts: no release step produced anything")
+    say(summary.table(result.entries, current.dist_dir))
+    ran = [n for n, s in result.outcome.status.items() if s == "ran"]
+    say(
+        f"\n{current.product} {current.version_text}: {len(result.entries)} artifact(s) in "
+        f"{current.dist_dir}; ran: {', '.join(ran) or 'nothing (all up to date)'}"
+    )
 
 
 ns = Collection(release)
-ns.configure({"release": {"version": None}})
+ns.configure({"release": {"version": None, "jobs": 2}})

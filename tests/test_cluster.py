@@ -19,7 +19,8 @@ import yaml
 from cryptography.x509.oid import NameOID
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import components, config, credentials, host, status, supervise
+from build_scripts.cluster import components, config, credentials, host, render, status, supervise
+from build_scripts.cluster import images as cluster_images
 from build_scripts.cluster import lifecycle as cluster
 from build_scripts.cluster import options as cluster_options
 from build_scripts.cluster import pki as cluster_pki
@@ -77,14 +78,14 @@ def test_only_bare_v0_0_0_placeholders_count_as_unreplaced():
 def test_scratch_image_archive_is_a_loadable_docker_archive(tmp_path):
     binary = tmp_path / "server"
     binary.write_bytes(b"\x7fELF pretend")
-    first = cluster_build.scratch_image_archive(
+    first = cluster_images.scratch_image_archive(
         binary,
         "traderadmin.local/x:1",
         tmp_path / "a.tar",
         entrypoint=["/server"],
         user="65532:65532",
     )
-    second = cluster_build.scratch_image_archive(
+    second = cluster_images.scratch_image_archive(
         binary,
         "traderadmin.local/x:1",
         tmp_path / "b.tar",
@@ -106,7 +107,7 @@ def test_scratch_image_archive_is_a_loadable_docker_archive(tmp_path):
     with tarfile.open(fileobj=io.BytesIO(layer)) as files:
         member = files.getmember("server")
         assert member.mode == 0o755
-    assert cluster_build.image_id(first).startswith("sha256:")
+    assert cluster_images.image_id(first).startswith("sha256:")
 
 
 # --- certificates and kubeconfigs -------------------------------------------------------------
@@ -191,7 +192,7 @@ def test_merging_the_kubeconfig_keeps_other_entries_and_the_current_context(pki)
 
 def test_containerd_config_keeps_everything_under_the_state_dir(tmp_path):
     layout = config.Layout(tmp_path)
-    parsed = tomllib.loads(config.containerd_config(layout))
+    parsed = tomllib.loads(render.containerd_config(layout))
     assert parsed["root"].startswith(str(tmp_path))
     assert parsed["state"].startswith(str(tmp_path))
     assert parsed["grpc"]["address"] == str(layout.containerd_socket)
@@ -204,7 +205,7 @@ def test_containerd_config_keeps_everything_under_the_state_dir(tmp_path):
 
 def test_cni_config_is_a_bridge_with_local_ipam_state_and_the_firewall_plugin(tmp_path):
     layout = config.Layout(tmp_path)
-    parsed = json.loads(config.cni_config(layout, SETTINGS))
+    parsed = json.loads(render.cni_config(layout, SETTINGS))
     bridge, portmap, firewall = parsed["plugins"]
     assert bridge["type"] == "bridge" and bridge["hairpinMode"] is True
     assert bridge["ipam"]["dataDir"] == str(layout.cni_ipam_dir)
@@ -214,7 +215,7 @@ def test_cni_config_is_a_bridge_with_local_ipam_state_and_the_firewall_plugin(tm
 
 def test_kubelet_config_uses_our_runtime_cgroupfs_and_cluster_dns(tmp_path):
     layout = config.Layout(tmp_path)
-    parsed = yaml.safe_load(config.kubelet_config(layout, SETTINGS))
+    parsed = yaml.safe_load(render.kubelet_config(layout, SETTINGS))
     assert parsed["containerRuntimeEndpoint"] == f"unix://{layout.containerd_socket}"
     assert parsed["cgroupDriver"] == "cgroupfs"
     assert parsed["clusterDNS"] == ["10.96.0.10"]
@@ -224,7 +225,7 @@ def test_kubelet_config_uses_our_runtime_cgroupfs_and_cluster_dns(tmp_path):
 
 
 def test_pod_security_restricted_is_the_cluster_default_except_kube_system():
-    parsed = yaml.safe_load(config.admission_config())
+    parsed = yaml.safe_load(render.admission_config())
     plugin = parsed["plugins"][0]
     assert plugin["name"] == "PodSecurity"
     assert plugin["configuration"]["defaults"]["enforce"] == "restricted"
@@ -232,7 +233,7 @@ def test_pod_security_restricted_is_the_cluster_default_except_kube_system():
 
 
 def test_bootstrap_manifests_hold_dns_and_the_default_storage_class():
-    documents = list(yaml.safe_load_all(config.bootstrap_manifests(SETTINGS)))
+    documents = list(yaml.safe_load_all(render.bootstrap_manifests(SETTINGS)))
     by_kind = {(d["kind"], d["metadata"]["name"]): d for d in documents}
     service = by_kind[("Service", "kube-dns")]
     assert service["spec"]["clusterIP"] == "10.96.0.10"

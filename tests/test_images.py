@@ -16,11 +16,12 @@ import pytest
 from build_scripts.core import components, tools
 from build_scripts.core.errors import ConfigError, ReleaseError
 from build_scripts.core.metadata import Release, Version
-from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
-from build_scripts.images import inputs, specs, transfer
+from build_scripts.images import inputs, mirror, rootfs, specs, transfer
+from build_scripts.images import recipe as base_recipe
 from build_scripts.release import steps as release_steps
 from build_scripts.services import build as services
+from build_scripts.services import inputs as service_inputs
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -167,13 +168,13 @@ def test_inputs_digest_changes_with_every_input_and_only_then():
 
 def test_source_digest_skips_caches(tmp_path):
     (tmp_path / "a.py").write_text("1")
-    before = inputs.source_digest(tmp_path, ["v1"])
+    before = service_inputs.source_digest(tmp_path, ["v1"])
     (tmp_path / "__pycache__").mkdir()
     (tmp_path / "__pycache__" / "a.pyc").write_text("junk")
-    assert inputs.source_digest(tmp_path, ["v1"]) == before
-    assert inputs.source_digest(tmp_path, ["v2"]) != before
+    assert service_inputs.source_digest(tmp_path, ["v1"]) == before
+    assert service_inputs.source_digest(tmp_path, ["v2"]) != before
     (tmp_path / "a.py").write_text("2")
-    assert inputs.source_digest(tmp_path, ["v1"]) != before
+    assert service_inputs.source_digest(tmp_path, ["v1"]) != before
 
 
 def test_saved_image_ids_read_the_archive_manifest(tmp_path):
@@ -305,24 +306,24 @@ def test_pip_installs_from_the_wheelhouse_only():
 
 
 def test_the_repository_recipe_parses():
-    recipe = base_images.load_recipe()
+    recipe = base_recipe.load_recipe()
     assert recipe.suite == "bookworm" and "python3" in recipe.include
     assert recipe.user.uid == components.RUNTIME_UID
     assert re.fullmatch(r"[0-9a-f]{12}", recipe.key)
 
 
 def test_recipe_key_follows_the_text_but_the_rootfs_key_only_debootstrap_inputs():
-    text = base_images.recipe_path().read_text()
-    recipe = base_images.parse_recipe(text)
-    trimmed = base_images.parse_recipe(text.replace('"usr/share/zoneinfo/right"', '"x"'))
+    text = base_recipe.recipe_path().read_text()
+    recipe = base_recipe.parse_recipe(text)
+    trimmed = base_recipe.parse_recipe(text.replace('"usr/share/zoneinfo/right"', '"x"'))
     assert trimmed.key != recipe.key and trimmed.rootfs_key == recipe.rootfs_key
-    more = base_images.parse_recipe(text.replace('"tzdata"]', '"tzdata", "curl"]'))
+    more = base_recipe.parse_recipe(text.replace('"tzdata"]', '"tzdata", "curl"]'))
     assert more.rootfs_key != recipe.rootfs_key
 
 
 def test_a_broken_recipe_names_the_file():
     with pytest.raises(ConfigError) as caught:
-        base_images.parse_recipe("[debian]\n", "docker/base/recipe.toml")
+        base_recipe.parse_recipe("[debian]\n", "docker/base/recipe.toml")
     assert "docker/base/recipe.toml" in caught.value.one_line()
 
 
@@ -334,8 +335,8 @@ def test_one_line_sources():
         "deb-src http://m.example/debian bookworm main\n"
         "deb http://security.example/debian-security bookworm-security main  # trailing\n"
     )
-    found = base_images.parse_sources_list(text)
-    assert found[0] == base_images.AptSource(
+    found = mirror.parse_sources_list(text)
+    assert found[0] == mirror.AptSource(
         "http://m.example/debian", ("bookworm",), ("main",), "/usr/share/keyrings/k.gpg"
     )
     assert len(found) == 2
@@ -367,24 +368,24 @@ def test_deb822_sources_and_the_choice_of_mirror():
         "Components: main\n"
         "Signed-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n"
     )
-    found = base_images.parse_deb822_sources(text)
+    found = mirror.parse_deb822_sources(text)
     assert [s.uri for s in found] == [
         "http://deb.example/debian",
         "http://security.example/debian-security",
         "http://inline.example/debian",
     ]
     assert found[2].signed_by is None
-    chosen = base_images.choose_mirror(found, "bookworm")
+    chosen = mirror.choose_mirror(found, "bookworm")
     assert chosen and chosen.uri == "http://deb.example/debian"
     assert chosen.signed_by == "/usr/share/keyrings/debian-archive-keyring.gpg"
-    assert base_images.choose_mirror(found, "bullseye") is None
+    assert mirror.choose_mirror(found, "bullseye") is None
 
 
 def test_no_mirror_says_how_to_pass_one(tmp_path):
     with pytest.raises(ConfigError) as caught:
-        base_images.resolve_mirror("bookworm", None, tmp_path)
+        mirror.resolve_mirror("bookworm", None, tmp_path)
     assert "--mirror" in caught.value.one_line()
-    configured = base_images.resolve_mirror("bookworm", "http://mirror.local/debian", tmp_path)
+    configured = mirror.resolve_mirror("bookworm", "http://mirror.local/debian", tmp_path)
     assert configured.uri == "http://mirror.local/debian"
 
 
@@ -392,14 +393,14 @@ def test_no_mirror_says_how_to_pass_one(tmp_path):
 
 
 def test_elf_dependencies_of_this_python():
-    interpreter, needed = base_images.elf_dependencies(Path(sys.executable).resolve().read_bytes())
+    interpreter, needed = rootfs.elf_dependencies(Path(sys.executable).resolve().read_bytes())
     assert interpreter and "ld-linux" in interpreter
     assert "libc.so.6" in needed
 
 
 def test_elf_dependencies_of_non_elf_files():
-    assert base_images.elf_dependencies(b"#!/bin/sh\necho hi\n") == (None, [])
-    assert base_images.elf_dependencies(b"") == (None, [])
+    assert rootfs.elf_dependencies(b"#!/bin/sh\necho hi\n") == (None, [])
+    assert rootfs.elf_dependencies(b"") == (None, [])
 
 
 def _rootfs(tmp_path: Path, members: list[tuple[str, str, str | bytes]]) -> Path:
@@ -450,19 +451,19 @@ USRMERGE = [
 
 def test_symlinks_resolve_through_usrmerge(tmp_path):
     with tarfile.open(_rootfs(tmp_path, USRMERGE)) as archive:
-        root = base_images.RootFS(archive)
+        root = rootfs.RootFS(archive)
         canonical, links = root.resolve("/lib64/ld-linux-x86-64.so.2")
         assert canonical == "usr/lib/x86_64-linux-gnu/libc.so.6"
         assert links == ["lib64", "usr/lib64/ld-linux-x86-64.so.2", "lib"]
-        assert base_images.find_library(root, "libz.so.1") == "usr/lib/x86_64-linux-gnu/libz.so.1"
-        assert base_images.find_library(root, "libnope.so") is None
+        assert rootfs.find_library(root, "libz.so.1") == "usr/lib/x86_64-linux-gnu/libz.so.1"
+        assert rootfs.find_library(root, "libnope.so") is None
         assert root.is_file("lib/x86_64-linux-gnu/libc.so.6") and not root.is_file("lib")
 
 
 def test_select_keeps_directories_minus_drops_with_links_and_parents(tmp_path):
     with tarfile.open(_rootfs(tmp_path, USRMERGE)) as archive:
-        root = base_images.RootFS(archive)
-        kept = base_images.select(
+        root = rootfs.RootFS(archive)
+        kept = rootfs.select(
             root,
             ["usr/share/zoneinfo", "etc/os-release"],
             ["usr/share/zoneinfo/right"],
@@ -477,21 +478,19 @@ def test_select_keeps_directories_minus_drops_with_links_and_parents(tmp_path):
 
 def test_select_names_what_is_missing(tmp_path):
     with tarfile.open(_rootfs(tmp_path, USRMERGE)) as archive:
-        root = base_images.RootFS(archive)
+        root = rootfs.RootFS(archive)
         with pytest.raises(ReleaseError) as caught:
-            base_images.select(root, ["usr/bin/python3.11"], [], libraries=True)
+            rootfs.select(root, ["usr/bin/python3.11"], [], libraries=True)
     assert "usr/bin/python3.11" in caught.value.one_line()
     assert "recipe.toml" in caught.value.hint
 
 
 def test_written_tar_copies_hard_links_to_dropped_targets_and_adds_users(tmp_path):
     with tarfile.open(_rootfs(tmp_path, USRMERGE)) as archive:
-        root = base_images.RootFS(archive)
+        root = rootfs.RootFS(archive)
         selected = {"usr", "usr/share", "usr/share/zoneinfo", "usr/share/zoneinfo/Zulu"}
-        user = base_images.User("nonroot", 65532, 65532, "home/nonroot")
-        out = base_images.write_tar(
-            root, selected, tmp_path / "out.tar", base_images.user_files(user)
-        )
+        user = base_recipe.User("nonroot", 65532, 65532, "home/nonroot")
+        out = rootfs.write_tar(root, selected, tmp_path / "out.tar", rootfs.user_files(user))
     with tarfile.open(out) as written:
         zulu = written.getmember("usr/share/zoneinfo/Zulu")
         assert zulu.isfile() and written.extractfile(zulu).read() == b"utc"
@@ -514,4 +513,4 @@ def test_written_tar_copies_hard_links_to_dropped_targets_and_adds_users(tmp_pat
 )
 def test_drop_patterns(path, dropped):
     patterns = ["usr/lib/python3.11/test", "usr/lib/python3.11/lib-dynload/_test*"]
-    assert base_images.is_dropped(path, patterns) is dropped
+    assert rootfs.is_dropped(path, patterns) is dropped

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import config
 from build_scripts.cluster import pki as cluster_pki
+from build_scripts.cluster import render
 from build_scripts.cluster.config import (
     CNI_NETWORK,
     CONTEXT,
@@ -58,14 +58,14 @@ def write_configs(layout: Layout, settings: Settings, pki: Pki) -> None:
     from build_scripts.core import atomic
 
     files = {
-        layout.config / "containerd.toml": config.containerd_config(layout),
-        layout.cni_conf_dir / f"10-{CNI_NETWORK}.conflist": config.cni_config(layout, settings),
-        layout.config / "kubelet.yaml": config.kubelet_config(layout, settings),
-        layout.config / "kube-proxy.yaml": config.kube_proxy_config(layout, settings),
-        layout.config / "kube-scheduler.yaml": config.scheduler_config(layout),
-        layout.config / "admission.yaml": config.admission_config(),
-        layout.config / "bootstrap.yaml": config.bootstrap_manifests(settings),
-        layout.config / "crictl.yaml": config.crictl_config(layout),
+        layout.config / "containerd.toml": render.containerd_config(layout),
+        layout.cni_conf_dir / f"10-{CNI_NETWORK}.conflist": render.cni_config(layout, settings),
+        layout.config / "kubelet.yaml": render.kubelet_config(layout, settings),
+        layout.config / "kube-proxy.yaml": render.kube_proxy_config(layout, settings),
+        layout.config / "kube-scheduler.yaml": render.scheduler_config(layout),
+        layout.config / "admission.yaml": render.admission_config(),
+        layout.config / "bootstrap.yaml": render.bootstrap_manifests(settings),
+        layout.config / "crictl.yaml": render.crictl_config(layout),
     }
     for path, text in files.items():
         if not path.exists() or path.read_text() != text:

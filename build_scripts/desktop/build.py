@@ -10,35 +10,28 @@ size budget. `smoke_test_linux` opens the real window under Xvfb and saves a scr
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import platform as host
-import re
 import shutil
-import signal
-import struct
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import atomic, daemon
-from build_scripts.core import bootstrap
-from build_scripts.core import cmd
-from build_scripts.core import paths
-from build_scripts.windows import signing
-from build_scripts.windows import wine
-from build_scripts.core.errors import ConfigError, ReleaseError, UnsupportedPlatform, VerificationFailed
+from build_scripts.core import atomic, bootstrap, cmd, paths
+from build_scripts.core.artifacts import Artifact, check_budget
+from build_scripts.core.errors import (
+    ConfigError,
+    ReleaseError,
+    UnsupportedPlatform,
+    VerificationFailed,
+)
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.windows.signing import SigningConfig
-from build_scripts.core.artifacts import Artifact
-from build_scripts.core.artifacts import check_budget
 from build_scripts.desktop.smoke import verify_linux_binary
+from build_scripts.windows import signing
 from build_scripts.windows.pe import verify_windows_exe
+from build_scripts.windows.signing import SigningConfig
 
 DEFAULT_PLATFORMS = ("linux/amd64", "windows/amd64")
 # What `wails build -platform` accepts and this engine knows how to name.
@@ -279,5 +272,3 @@ def publish_binary(
 
 
 # --- Running the builds ---------------------------------------------------------------------------
-
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from build_scripts.core import artifacts
 from build_scripts.core.artifacts import Artifact
-from build_scripts.core.metadata import Release
+from build_scripts.core.metadata import Release, python_version
 from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
@@ -40,13 +40,18 @@ def _desktop(release: Release) -> list[Artifact]:
 
 
 def _installer(release: Release) -> list[Artifact]:
-    return [installer.build_installer(release, signing_config=SigningConfig.from_env())]
+    return [
+        installer.build_installer(
+            release,
+            app_exe=desktop.binary_path(release, "windows/amd64"),
+            signing_config=SigningConfig.from_env(),
+        )
+    ]
 
 
 def _images(release: Release) -> list[Artifact]:
-    # The inputs come from the backend and orchestrator steps; images.build_images would
-    # otherwise make them itself.
-    built = images.build_images(release, specs.COMPONENTS, specs.Settings(), prepare=False)
+    # The inputs come from the backend and orchestrator steps this step needs.
+    built = images.build_images(release, specs.COMPONENTS, specs.Settings())
     archives = transfer.save_images(release, specs.COMPONENTS)
     return [
         Artifact(
@@ -114,7 +119,7 @@ def standard_steps() -> list[Step]:
                 sources=("orchestrator", "build_scripts/services/build.py"),
                 exclude=TESTS,
                 tools=("python", "pip"),
-                params=lambda r: {"version": services.python_version(r)},
+                params=lambda r: {"version": python_version(r)},
             ),
             outputs=lambda r: [services.wheelhouse_path(r)],
         ),

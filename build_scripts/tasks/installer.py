@@ -11,8 +11,9 @@ from invoke import Collection
 from build_scripts.core import metadata, x11
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
+from build_scripts.desktop import build as desktop
 from build_scripts.tasks._base import release_task
-from build_scripts.windows import installer
+from build_scripts.windows import installer, installer_check
 from build_scripts.windows.signing import SigningConfig
 
 
@@ -34,7 +35,7 @@ def build(c, version=None, script=None, webview2_bootstrapper=None, app_exe=None
     release = metadata.current_release(version or c.config.release.version)
     artifact = installer.build_installer(
         release,
-        app_exe=_optional_path(app_exe),
+        app_exe=_optional_path(app_exe) or desktop.binary_path(release, "windows/amd64"),
         script=_optional_path(script or c.config.installer.script),
         webview2_bootstrapper=_optional_path(
             webview2_bootstrapper or c.config.installer.webview2_bootstrapper
@@ -59,7 +60,7 @@ def check(c, version=None, installer_file=None):
         raise ReleaseError(f"{path} does not exist", "build it first: invoke installer.build")
     with contextlib.ExitStack() as stack:
         display = os.environ.get("DISPLAY") or stack.enter_context(x11.virtual_display())
-        report = installer.check_in_wine(path, release, display=display)
+        report = installer_check.check_in_wine(path, release, display=display)
     versions = sorted({r["version"] for r in report.selftests.values()})
     say(
         f"✓ {path.name}: installed into {report.install_dir}; files, shortcuts and registration "

@@ -7,13 +7,10 @@ import signal
 import time
 
 import httpx
+from _support import cluster_api, cluster_layout, run, shown, wait_until
 from behave import given, then, when
-from cli_steps import _shown, run_cli
-from cluster_steps import _api
 from kr8s.objects import Deployment
 
-from build_scripts.cluster import lifecycle as cluster
-from build_scripts.cluster import options as cluster_options
 from build_scripts.core import cmd
 from build_scripts.core.components import COMPONENTS
 from build_scripts.core.metadata import current_release
@@ -26,24 +23,13 @@ PORTS = {"backend": 8080, "orchestrator": 8081}
 
 
 def _cli(context, command: str):
-    result = run_cli(context, command)
-    assert result.returncode == 0, _shown(result)
+    result = run(context, command)
+    assert result.returncode == 0, shown(result)
     return result
 
 
-def _wait(condition, seconds: float, what: str, interval: float = 2.0):
-    deadline = time.monotonic() + seconds
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what} did not happen within {seconds:.0f}s (last: {last!r})")
-
-
 def _pods(context, app):
-    return pod_states(_api(context), NAMESPACE, app)
+    return pod_states(cluster_api(context), NAMESPACE, app)
 
 
 def _all_ready(context) -> bool:
@@ -74,7 +60,7 @@ def step_apply(context):
 
 @then("all required Deployments, Services, and PVCs are created")
 def step_objects(context):
-    api = _api(context)
+    api = cluster_api(context)
     found = {
         kind: sorted(o.name for o in api.get(kind, namespace=NAMESPACE))
         for kind in ("deployments", "services", "persistentvolumeclaims")
@@ -90,14 +76,18 @@ def step_objects(context):
 
 @then('all Pods eventually reach the "Running" state and pass their readiness probes')
 def step_running_ready(context):
-    _wait(lambda: _all_ready(context), 180, "every TraderAdmin pod Running and Ready")
+    wait_until(
+        "every TraderAdmin pod Running and Ready", lambda: _all_ready(context), 180, interval=2
+    )
     for app in COMPONENTS:
         for state in _pods(context, app):
             assert state.phase == "Running" and state.ready, state
 
 
 def _cluster_ip(context, service: str) -> str:
-    (svc,) = [s for s in _api(context).get("services", namespace=NAMESPACE) if s.name == service]
+    (svc,) = [
+        s for s in cluster_api(context).get("services", namespace=NAMESPACE) if s.name == service
+    ]
     return svc.raw["spec"]["clusterIP"]
 
 
@@ -111,11 +101,13 @@ def step_cluster_ip(context, service, path, code):
 
 @given("the TraderAdmin services are deployed and running in Kubernetes")
 def step_deployed(context):
-    api = _api(context)
+    api = cluster_api(context)
     if not [d for d in api.get("deployments", namespace=NAMESPACE)] or not _all_ready(context):
         _cli(context, "invoke images.build")
         _cli(context, "invoke deploy --environment local")
-    _wait(lambda: _all_ready(context), 180, "every TraderAdmin pod Running and Ready")
+    wait_until(
+        "every TraderAdmin pod Running and Ready", lambda: _all_ready(context), 180, interval=2
+    )
 
 
 def _restarts(context) -> dict[str, int]:
@@ -124,7 +116,7 @@ def _restarts(context) -> dict[str, int]:
 
 def _unhealthy_events(context) -> list[str]:
     names = {s.name for app in COMPONENTS for s in _pods(context, app)}
-    events = _api(context).get("events", namespace=NAMESPACE)
+    events = cluster_api(context).get("events", namespace=NAMESPACE)
     return [
         f"{e.raw['involvedObject']['name']}: {e.raw.get('message')}"
         for e in events
@@ -161,7 +153,7 @@ def step_consistent(context):
 
 
 def _scale(context, name: str, replicas: int) -> None:
-    Deployment.get(name, namespace=NAMESPACE, api=_api(context)).scale(replicas)
+    Deployment.get(name, namespace=NAMESPACE, api=cluster_api(context)).scale(replicas)
 
 
 @when("the backend is scaled to zero replicas")
@@ -175,7 +167,7 @@ def step_scale_one(context):
 
 
 def _endpoint_addresses(context, service: str) -> tuple[list[str], list[str]]:
-    (endpoints,) = list(_api(context).get("endpoints", service, namespace=NAMESPACE))
+    (endpoints,) = list(cluster_api(context).get("endpoints", service, namespace=NAMESPACE))
     raw = endpoints.raw
     ready, not_ready = [], []
     for subset in raw.get("subsets", []) or []:
@@ -194,30 +186,33 @@ def step_orchestrator_unready(context, seconds):
         ready, _ = _endpoint_addresses(context, "orchestrator")
         return bool(states) and not any(s.ready for s in states) and not ready
 
-    _wait(unready, seconds, "orchestrator NotReady and out of the Service endpoints")
+    wait_until(
+        "orchestrator NotReady and out of the Service endpoints", unready, seconds, interval=2
+    )
     # Not ready is not unhealthy: liveness still passes, so Kubernetes does not restart it.
     assert all(s.phase == "Running" for s in _pods(context, "orchestrator"))
 
 
 @then("the orchestrator pod is ready again within {seconds:d} seconds")
 def step_orchestrator_ready(context, seconds):
-    _wait(
+    wait_until(
+        "orchestrator Ready and back in its Service endpoints",
         lambda: (
             any(s.ready for s in _pods(context, "orchestrator"))
             and _endpoint_addresses(context, "orchestrator")[0]
         ),
         seconds,
-        "orchestrator Ready and back in its Service endpoints",
+        interval=2,
     )
 
 
 def _backend_pid(context) -> int:
     """The host pid of the backend container's process, from the cluster's containerd."""
-    (pod,) = _api(context).get(
+    (pod,) = cluster_api(context).get(
         "pods", namespace=NAMESPACE, label_selector={"app.kubernetes.io/name": "backend"}
     )
     container_id = pod.raw["status"]["containerStatuses"][0]["containerID"].split("://")[-1]
-    layout = cluster.Layout(cluster_options.default_state_dir())
+    layout = cluster_layout()
     listing = cmd.output_of(
         ["ctr", "--address", layout.containerd_socket, "--namespace", "k8s.io", "task", "ls"],
         step="ctr",
@@ -245,10 +240,10 @@ def step_restarted(context, seconds):
     def restarted():
         return any(s.restarts > before.get(s.name, 0) for s in _pods(context, "backend"))
 
-    _wait(restarted, seconds, "a liveness restart of the backend container", interval=3)
+    wait_until("a liveness restart of the backend container", restarted, seconds, interval=3)
     reasons = [
         e.raw.get("message", "")
-        for e in _api(context).get("events", namespace=NAMESPACE)
+        for e in cluster_api(context).get("events", namespace=NAMESPACE)
         if e.raw.get("reason") == "Unhealthy"
     ]
     assert any("Liveness probe failed" in r for r in reasons), reasons
@@ -256,8 +251,9 @@ def step_restarted(context, seconds):
 
 @then("the backend pod is ready again within {seconds:d} seconds")
 def step_backend_ready(context, seconds):
-    _wait(
+    wait_until(
+        "backend Ready after its restart",
         lambda: any(s.ready for s in _pods(context, "backend")),
         seconds,
-        "backend Ready after its restart",
+        interval=2,
     )

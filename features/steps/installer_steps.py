@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 import time
 
+from _support import current_release, describe_file, run, shown
 from behave import given, then, when
-from cli_steps import run_cli
-from desktop_steps import current_release, describe_file, shown
 
 from build_scripts.core import cmd, tools
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.desktop import build as desktop
-from build_scripts.windows import installer, lnk, pe, selftest
+from build_scripts.windows import installer, installer_check, lnk, pe, selftest
 
 
 @given("NSIS is installed and an `windows_installer.nsi` script is prepared")
@@ -28,7 +27,7 @@ def step_nsis_ready(context):
 
 @given("the Wails-built `TraderAdmin.exe` and other assets are available")
 def step_exe_available(context):
-    result = run_cli(context, "invoke desktop.build --platform windows/amd64")
+    result = run(context, "invoke desktop.build --platform windows/amd64")
     assert result.returncode == 0, shown(result)
     release = current_release(context)
     assert desktop.binary_path(release, "windows/amd64").is_file()
@@ -39,7 +38,7 @@ def step_exe_available(context):
 @when("the NSIS script is compiled")
 def step_compile(context):
     context.started = getattr(context, "started", time.time())
-    result = run_cli(context, "invoke installer.build")
+    result = run(context, "invoke installer.build")
     assert result.returncode == 0, shown(result)
 
 
@@ -60,10 +59,10 @@ def step_installer_generated(context):
 @then("the installer successfully installs the application on a Windows test environment")
 def step_installs(context):
     release, prefix = current_release(context), context.prefix
-    code = installer.run_installer(prefix, context.installer)
-    assert code == 0, f"the installer exited {code}: {installer.EXIT_CODES.get(code)}"
-    context.install_dir = installer.default_install_dir(release)
-    problems = installer.installation_problems(prefix, release, context.install_dir)
+    code = installer_check.run_installer(prefix, context.installer)
+    assert code == 0, f"the installer exited {code}: {installer_check.EXIT_CODES.get(code)}"
+    context.install_dir = installer_check.default_install_dir(release)
+    problems = installer_check.installation_problems(prefix, release, context.install_dir)
     assert problems == [], "\n".join(problems)
 
 
@@ -71,7 +70,7 @@ def step_installs(context):
 def step_shortcuts(context):
     release, prefix = current_release(context), context.prefix
     exe = rf"{context.install_dir}\{release.product}.exe"
-    for where, link in installer.shortcut_paths(release).items():
+    for where, link in installer_check.shortcut_paths(release).items():
         path = prefix.unix_path(link)
         assert path.is_file(), f"no {where} shortcut at {link}"
         shortcut = lnk.read_shortcut(path)
@@ -82,23 +81,23 @@ def step_shortcuts(context):
 @then("the application launches correctly from the shortcuts")
 def step_launches(context):
     release, prefix = current_release(context), context.prefix
-    for index, link in enumerate(installer.shortcut_paths(release).values()):
+    for index, link in enumerate(installer_check.shortcut_paths(release).values()):
         report = selftest.run_selftest(
             prefix,
             rf"{context.install_dir}\{release.product}.exe",
             rf"C:\selftest-{index}.json",
             shortcut=link,
         )
-        problems = installer.selftest_problems(report, release, context.install_dir)
+        problems = installer_check.selftest_problems(report, release, context.install_dir)
         assert problems == [], f"{link}: {problems}\n{report}"
 
 
 @then("the uninstaller removes the application and shortcuts cleanly")
 def step_uninstalls(context):
     release, prefix = current_release(context), context.prefix
-    code = installer.run_uninstaller(prefix, context.install_dir)
+    code = installer_check.run_uninstaller(prefix, context.install_dir)
     assert code == 0, f"the uninstaller exited {code}"
-    problems = installer.removal_problems(prefix, release, context.install_dir)
+    problems = installer_check.removal_problems(prefix, release, context.install_dir)
     assert problems == [], "\n".join(problems)
 
 
@@ -107,7 +106,7 @@ def step_installer_built(context):
     release = current_release(context)
     path = installer.installer_path(release)
     if not path.is_file():
-        result = run_cli(context, "invoke installer.build")
+        result = run(context, "invoke installer.build")
         assert result.returncode == 0, shown(result)
     context.installer = path
     context.installer_digest = sha256_of(path)
@@ -126,7 +125,7 @@ def step_broken_copy(context):
 
 @when("I build the installer from that copy")
 def step_build_broken(context):
-    run_cli(context, f"invoke installer.build --script {context.broken_script}")
+    run(context, f"invoke installer.build --script {context.broken_script}")
 
 
 @then("stderr names the broken line of the copy")

@@ -12,14 +12,7 @@ import pytest
 from build_scripts.core import cmd, metadata, paths, x11
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.desktop import build as desktop
-from build_scripts.windows import installer, selftest, signing, wine
-
-
-def _release(version: str = "0.7.0") -> metadata.Release:
-    return dataclasses.replace(
-        metadata.current_release(version), commit="0123456789" * 4, source_date_epoch=1_700_000_000
-    )
-
+from build_scripts.windows import installer, installer_check, selftest, signing, wine
 
 CUSTOM_DIR = r"C:\TraderAdminTest"  # no spaces: Wine would quote /D= and NSIS ignore it
 
@@ -79,26 +72,30 @@ def test_install_upgrade_and_uninstall_silently_in_a_chosen_directory(builds, di
     with wine.fresh_prefix(display=display) as prefix:
         assert prefix.windows_version().startswith("10."), prefix.windows_version()
 
-        assert installer.run_installer(prefix, builds.old_installer, install_dir=CUSTOM_DIR) == 0
-        assert installer.installation_problems(prefix, old, CUSTOM_DIR) == []
+        assert (
+            installer_check.run_installer(prefix, builds.old_installer, install_dir=CUSTOM_DIR) == 0
+        )
+        assert installer_check.installation_problems(prefix, old, CUSTOM_DIR) == []
         installed = prefix.unix_path(CUSTOM_DIR)
         # Signed build: the app, and the uninstaller the installer wrote (!uninstfinalize).
         for name in (f"{old.product}.exe", installer.UNINSTALLER):
             signing.verify_signature(installed / name, builds.certificate.cert)
-        for index, link in enumerate(installer.shortcut_paths(old).values()):
+        for index, link in enumerate(installer_check.shortcut_paths(old).values()):
             report = selftest.run_selftest(
                 prefix, _exe(old), rf"C:\selftest-{index}.json", shortcut=link
             )
-            assert installer.selftest_problems(report, old, CUSTOM_DIR) == [], report
+            assert installer_check.selftest_problems(report, old, CUSTOM_DIR) == [], report
 
         settings = 'backend_url = "http://127.0.0.1:9999"\n'
         (installed / "config.toml").write_text(settings)
 
         # The next version, without /D=: it finds the directory it was installed in.
-        assert installer.run_installer(prefix, builds.new_installer) == 0
-        assert installer.installation_problems(prefix, new, CUSTOM_DIR) == []
-        assert prefix.reg_query(installer.uninstall_key(new))["DisplayVersion"] == "0.7.1-test.1"
-        assert not prefix.unix_path(installer.default_install_dir(new)).exists()
+        assert installer_check.run_installer(prefix, builds.new_installer) == 0
+        assert installer_check.installation_problems(prefix, new, CUSTOM_DIR) == []
+        assert (
+            prefix.reg_query(installer_check.uninstall_key(new))["DisplayVersion"] == "0.7.1-test.1"
+        )
+        assert not prefix.unix_path(installer_check.default_install_dir(new)).exists()
         assert (installed / "config.toml").read_text() == settings
         assert not signing.is_signed(installed / f"{new.product}.exe")
         report = selftest.run_selftest(prefix, _exe(new), r"C:\selftest-upgraded.json")
@@ -106,41 +103,48 @@ def test_install_upgrade_and_uninstall_silently_in_a_chosen_directory(builds, di
         assert report["config"]["found"] and report["config"]["origin"] != "defaults", report
         assert report["backend"]["url"] == "http://127.0.0.1:9999"
 
-        assert installer.run_uninstaller(prefix, CUSTOM_DIR) == 0
-        assert installer.removal_problems(prefix, new, CUSTOM_DIR, kept=("config.toml",)) == []
+        assert installer_check.run_uninstaller(prefix, CUSTOM_DIR) == 0
+        assert (
+            installer_check.removal_problems(prefix, new, CUSTOM_DIR, kept=("config.toml",)) == []
+        )
 
 
 def test_a_running_app_stops_upgrade_and_uninstall_with_exit_code_12(builds, display):
     old, new = builds.old, builds.new
     with wine.fresh_prefix(display=display) as prefix:
-        assert installer.run_installer(prefix, builds.old_installer, install_dir=CUSTOM_DIR) == 0
+        assert (
+            installer_check.run_installer(prefix, builds.old_installer, install_dir=CUSTOM_DIR) == 0
+        )
         exe = prefix.unix_path(_exe(old))
         before = sha256_of(exe)
         # Started normally, the app asks for the WebView2 Runtime Wine lacks, and stays open.
         prefix.start([_exe(old)], name="traderadmin-running")
         pids = _wait_for(lambda: prefix.processes("TraderAdmin.exe"), "TraderAdmin.exe to run")
 
-        assert installer.run_installer(prefix, builds.new_installer, wait=False) == 12
+        assert installer_check.run_installer(prefix, builds.new_installer, wait=False) == 12
         assert sha256_of(exe) == before
-        assert prefix.reg_query(installer.uninstall_key(old))["DisplayVersion"] == old.version_text
-        code = installer.run_uninstaller(prefix, CUSTOM_DIR, in_place=True, wait=False)
+        assert (
+            prefix.reg_query(installer_check.uninstall_key(old))["DisplayVersion"]
+            == old.version_text
+        )
+        code = installer_check.run_uninstaller(prefix, CUSTOM_DIR, in_place=True, wait=False)
         assert code == 12
-        assert installer.installation_problems(prefix, old, CUSTOM_DIR) == []
+        assert installer_check.installation_problems(prefix, old, CUSTOM_DIR) == []
 
         for pid in pids:
             os.kill(pid, 9)
         prefix.wait()
-        assert installer.run_installer(prefix, builds.new_installer) == 0
-        assert installer.installation_problems(prefix, new, CUSTOM_DIR) == []
+        assert installer_check.run_installer(prefix, builds.new_installer) == 0
+        assert installer_check.installation_problems(prefix, new, CUSTOM_DIR) == []
         # Asked to, the uninstaller removes the settings too, and so the whole directory.
         (prefix.unix_path(CUSTOM_DIR) / "config.toml").write_text("refresh_seconds = 5\n")
-        assert installer.run_uninstaller(prefix, CUSTOM_DIR, remove_config=True) == 0
-        assert installer.removal_problems(prefix, new, CUSTOM_DIR) == []
+        assert installer_check.run_uninstaller(prefix, CUSTOM_DIR, remove_config=True) == 0
+        assert installer_check.removal_problems(prefix, new, CUSTOM_DIR) == []
         assert not prefix.unix_path(CUSTOM_DIR).exists()
 
 
 def test_the_default_directory_install_launches_from_its_shortcut_and_uninstalls(builds, display):
-    report = installer.check_in_wine(builds.new_installer, builds.new, display=display)
+    report = installer_check.check_in_wine(builds.new_installer, builds.new, display=display)
     assert report.install_dir == r"C:\Program Files\TraderAdmin"
     assert len(report.selftests) == 2
     assert {r["version"] for r in report.selftests.values()} == {builds.new.version_text}
@@ -149,7 +153,7 @@ def test_the_default_directory_install_launches_from_its_shortcut_and_uninstalls
 def test_the_wizards_install_and_uninstall_when_every_default_is_accepted(builds, display):
     new = builds.new
     screenshots = paths.reports_dir() / "screenshots" / "installer-wizard"
-    target = installer.default_install_dir(new)
+    target = installer_check.default_install_dir(new)
     with wine.fresh_prefix(display=display) as prefix:
         prefix.start([str(builds.new_installer)], name="installer-wizard")
         presses = x11.press_enter_through(
@@ -159,7 +163,7 @@ def test_the_wizards_install_and_uninstall_when_every_default_is_accepted(builds
         # Welcome, License (I Agree), Directory (Install), the WebView2 notice (OK), Finish;
         # a press while files are copied lands on disabled buttons and does nothing.
         assert presses >= 5
-        assert installer.installation_problems(prefix, new, target) == []
+        assert installer_check.installation_problems(prefix, new, target) == []
 
         (prefix.unix_path(target) / "config.toml").write_text("refresh_seconds = 5\n")
         prefix.start([rf"{target}\{installer.UNINSTALLER}"], name="uninstaller-wizard")
@@ -169,16 +173,16 @@ def test_the_wizards_install_and_uninstall_when_every_default_is_accepted(builds
         prefix.wait()
         # Confirm (Next), components (Uninstall, "Remove my settings" unticked), Close.
         assert presses >= 3
-        assert installer.removal_problems(prefix, new, target, kept=("config.toml",)) == []
+        assert installer_check.removal_problems(prefix, new, target, kept=("config.toml",)) == []
 
 
 def test_windows_older_than_10_is_refused_with_exit_code_10(builds, display):
     with wine.fresh_prefix(display=display, windows="win7") as prefix:
         assert prefix.windows_version().startswith("6.1"), prefix.windows_version()
-        assert installer.run_installer(prefix, builds.new_installer) == 10
-        target = installer.default_install_dir(builds.new)
+        assert installer_check.run_installer(prefix, builds.new_installer) == 10
+        target = installer_check.default_install_dir(builds.new)
         assert not prefix.unix_path(target).exists()
-        assert prefix.reg_query(installer.uninstall_key(builds.new)) is None
+        assert prefix.reg_query(installer_check.uninstall_key(builds.new)) is None
 
 
 FAKE_BOOTSTRAPPER = """package main
@@ -220,15 +224,18 @@ def test_an_embedded_webview2_bootstrapper_runs_only_when_the_runtime_is_missing
     log = r"C:\webview2-bootstrapper.txt"
     with wine.fresh_prefix(display=display) as prefix:
         env = {"FAKE_WEBVIEW2_LOG": log, "FAKE_WEBVIEW2_EXIT": "0"}
-        assert installer.run_installer(prefix, setup, env=env) == 0
+        assert installer_check.run_installer(prefix, setup, env=env) == 0
         assert prefix.unix_path(log).read_text() == "/silent /install"
 
         # A failing bootstrapper: installed anyway, exit code 13 tells the administrator.
         prefix.unix_path(log).unlink()
         env["FAKE_WEBVIEW2_EXIT"] = "1603"
-        assert installer.run_installer(prefix, setup, env=env) == 13
+        assert installer_check.run_installer(prefix, setup, env=env) == 13
         assert (
-            installer.installation_problems(prefix, new, installer.default_install_dir(new)) == []
+            installer_check.installation_problems(
+                prefix, new, installer_check.default_install_dir(new)
+            )
+            == []
         )
 
         # With the runtime registered (Microsoft's detection key), it is not run.
@@ -239,5 +246,5 @@ def test_an_embedded_webview2_bootstrapper_runs_only_when_the_runtime_is_missing
             ["reg", "add", rf"{key}\{guid}", "/v", "pv", "/d", "120.0.2210.91", "/f"],
             step="register WebView2",
         )
-        assert installer.run_installer(prefix, setup, env=env) == 0
+        assert installer_check.run_installer(prefix, setup, env=env) == 0
         assert not prefix.unix_path(log).exists()

@@ -1,0 +1,215 @@
+"""`installer.check`: install silently in a fresh Wine prefix, check files, registry and shortcuts,
+run the app through its shortcuts, uninstall, and check that nothing is left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+
+from build_scripts.core.errors import ConfigError, VerificationFailed
+from build_scripts.core.metadata import Release
+from build_scripts.windows import lnk, selftest, wine
+from build_scripts.windows.installer import UNINSTALL_ROOT, UNINSTALLER, payload_files
+
+# Exit codes of a silent install; windows_installer.nsi defines them, README.md documents them.
+EXIT_CODES = {
+    0: "installed (or upgraded)",
+    1: "cancelled by the user",
+    2: "aborted: an error during installation",
+    10: "Windows is older than Windows 10",
+    11: "not 64-bit x64 Windows",
+    12: "TraderAdmin is running; nothing was changed",
+    13: "installed, but the embedded WebView2 Runtime setup failed",
+}
+
+
+EXIT_OK, EXIT_WINDOWS_TOO_OLD, EXIT_APP_RUNNING = 0, 10, 12
+
+
+# Where an all-users install puts its shortcuts (Wine's layout is Windows 10's).
+START_MENU_DIR = r"C:\ProgramData\Microsoft\Windows\Start Menu\Programs"
+
+
+PUBLIC_DESKTOP_DIR = r"C:\users\Public\Desktop"
+
+
+def uninstall_key(release: Release) -> str:
+    return f"{UNINSTALL_ROOT}\\{release.windows_uninstall_key}"
+
+
+def default_install_dir(release: Release) -> str:
+    return rf"C:\Program Files\{release.product}"
+
+
+def shortcut_paths(release: Release) -> dict[str, str]:
+    name = f"{release.product}.lnk"
+    return {
+        "Start Menu": rf"{START_MENU_DIR}\{name}",
+        "Desktop": rf"{PUBLIC_DESKTOP_DIR}\{name}",
+    }
+
+
+def run_installer(
+    prefix: wine.Prefix,
+    installer: Path,
+    *,
+    install_dir: str | None = None,
+    timeout: float = 300,
+    wait: bool = True,
+    env: dict[str, str] | None = None,
+) -> int:
+    """Install silently (/S, optionally /D=dir); returns the installer's exit code.
+
+    wait: also wait for every other program of the prefix (not while the app is kept running).
+    """
+    args = [str(installer), "/S"]
+    if install_dir is not None:
+        if " " in install_dir:
+            # Wine quotes an argument with spaces; NSIS then ignores "/D=…".
+            raise ConfigError(f"/D={install_dir}: use a directory without spaces under Wine")
+        args.append(f"/D={install_dir}")  # NSIS wants /D= last
+    result = prefix.run(args, step="install", check=False, timeout=timeout, env=env)
+    if wait:
+        prefix.wait()
+    return result.returncode
+
+
+def run_uninstaller(
+    prefix: wine.Prefix,
+    install_dir: str,
+    *,
+    remove_config: bool = False,
+    in_place: bool = False,
+    wait: bool = True,
+) -> int:
+    """Uninstall silently and wait for it; returns the exit code.
+
+    The NSIS uninstaller copies itself to %TEMP% and returns at once; in_place (`_?=dir`, only
+    for a directory without spaces under Wine) runs it where it is, so its exit code is the real
+    one, and leaves uninstall.exe behind.
+    """
+    args = [rf"{install_dir}\{UNINSTALLER}", "/S"]
+    if remove_config:
+        args.append("/REMOVECONFIG")
+    if in_place:
+        if " " in install_dir:
+            raise ConfigError(f"_?={install_dir}: use a directory without spaces under Wine")
+        args.append(f"_?={install_dir}")
+    result = prefix.run(args, step="uninstall", check=False)
+    if wait:
+        prefix.wait()
+    return result.returncode
+
+
+def installation_problems(prefix: wine.Prefix, release: Release, install_dir: str) -> list[str]:
+    """Everything wrong with an installation (empty when files, shortcuts, registry are right)."""
+    problems = []
+    directory = prefix.unix_path(install_dir)
+    for name in (*payload_files(release), UNINSTALLER):
+        if not (directory / name).is_file():
+            problems.append(f"{install_dir}\\{name} is missing")
+    exe = rf"{install_dir}\{release.product}.exe"
+    for where, link in shortcut_paths(release).items():
+        path = prefix.unix_path(link)
+        if not path.is_file():
+            problems.append(f"no {where} shortcut ({link})")
+            continue
+        shortcut = lnk.read_shortcut(path)
+        if not _same_path(shortcut.target, exe):
+            problems.append(f"the {where} shortcut targets {shortcut.target!r}, not {exe!r}")
+        if not _same_path(shortcut.working_dir, install_dir):
+            problems.append(f"the {where} shortcut starts in {shortcut.working_dir!r}")
+    values = prefix.reg_query(uninstall_key(release))
+    if values is None:
+        return [*problems, f"no uninstall registration ({uninstall_key(release)})"]
+    expected = {
+        "DisplayName": release.product,
+        "DisplayVersion": release.version_text,
+        "Publisher": release.publisher,
+        "DisplayIcon": f"{exe},0",
+        "InstallLocation": install_dir,
+        "UninstallString": f'"{install_dir}\\{UNINSTALLER}"',
+        "QuietUninstallString": f'"{install_dir}\\{UNINSTALLER}" /S',
+        "NoModify": 1,
+        "NoRepair": 1,
+    }
+    for name, value in expected.items():
+        if values.get(name) != value:
+            problems.append(f"registry {name} is {values.get(name)!r}, expected {value!r}")
+    size = values.get("EstimatedSize")
+    on_disk = sum(f.stat().st_size for f in directory.iterdir() if f.is_file()) // 1024
+    if not isinstance(size, int) or not (on_disk * 0.8 <= size <= on_disk * 1.25 + 64):
+        problems.append(f"registry EstimatedSize is {size!r} KiB; the files take {on_disk} KiB")
+    return problems
+
+
+def removal_problems(
+    prefix: wine.Prefix, release: Release, install_dir: str, *, kept: tuple[str, ...] = ()
+) -> list[str]:
+    """What an uninstall left behind, apart from the files named in kept (user data)."""
+    problems = []
+    directory = prefix.unix_path(install_dir)
+    if directory.exists():
+        left = sorted(p.name for p in directory.iterdir())
+        unexpected = [name for name in left if name not in kept]
+        if unexpected:
+            problems.append(f"{install_dir} still holds {', '.join(unexpected)}")
+        if not left:
+            problems.append(f"{install_dir} is empty but was not removed")
+    for name in kept:
+        if not (directory / name).is_file():
+            problems.append(f"{install_dir}\\{name} (user data) was deleted")
+    for where, link in shortcut_paths(release).items():
+        if prefix.unix_path(link).exists():
+            problems.append(f"the {where} shortcut is still there ({link})")
+    if prefix.reg_query(uninstall_key(release)) is not None:
+        problems.append(f"the uninstall registration is still there ({uninstall_key(release)})")
+    return problems
+
+
+def _same_path(left: str, right: str) -> bool:
+    return PureWindowsPath(left) == PureWindowsPath(right)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    install_dir: str
+    selftests: dict[str, dict]  # shortcut -> the app's self-test report
+
+
+def check_in_wine(installer: Path, release: Release, *, display: str | None = None) -> CheckReport:
+    """Install silently into a fresh Windows 10 prefix (the default directory), check files,
+    shortcuts and registration, start the app through each shortcut (self-test), uninstall and
+    check that it is gone. VerificationFailed lists every problem of the failing stage.
+    """
+    install_dir = default_install_dir(release)
+    exe = rf"{install_dir}\{release.product}.exe"
+    with wine.fresh_prefix(display=display) as prefix:
+        code = run_installer(prefix, installer)
+        problems = [] if code == EXIT_OK else [f"the installer exited {code}: {EXIT_CODES[code]}"]
+        _fail_on(problems + installation_problems(prefix, release, install_dir), "installation")
+        reports = {}
+        for index, (where, link) in enumerate(shortcut_paths(release).items()):
+            report = selftest.run_selftest(prefix, exe, rf"C:\selftest-{index}.json", shortcut=link)
+            _fail_on(selftest_problems(report, release, install_dir), f"{where} shortcut")
+            reports[link] = report
+        code = run_uninstaller(prefix, install_dir)
+        problems = [] if code == EXIT_OK else [f"the uninstaller exited {code}"]
+        _fail_on(problems + removal_problems(prefix, release, install_dir), "uninstall")
+    return CheckReport(install_dir, reports)
+
+
+def selftest_problems(report: dict, release: Release, install_dir: str) -> list[str]:
+    problems = []
+    if report.get("version") != release.version_text:
+        problems.append(f"the app reports version {report.get('version')!r}")
+    if not _same_path(str(report.get("executable", "")), rf"{install_dir}\{release.product}.exe"):
+        problems.append(f"the self-test ran {report.get('executable')!r}")
+    if (report.get("os"), report.get("arch")) != ("windows", "amd64"):
+        problems.append(f"the self-test ran on {report.get('os')}/{report.get('arch')}")
+    return problems
+
+
+def _fail_on(problems: list[str], what: str) -> None:
+    if problems:
+        raise VerificationFailed(f"{what}: " + "; ".join(problems))

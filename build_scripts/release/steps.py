@@ -119,7 +119,10 @@ def standard_steps() -> list[Step]:
                 sources=("orchestrator", "build_scripts/services/build.py"),
                 exclude=TESTS,
                 tools=("python", "pip"),
-                params=lambda r: {"version": python_version(r)},
+                params=lambda r: {
+                    "version": python_version(r),
+                    "source_date_epoch": r.source_date_epoch,
+                },
             ),
             outputs=lambda r: [services.wheelhouse_path(r)],
         ),

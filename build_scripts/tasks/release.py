@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from invoke import Collection
 
 from build_scripts.core import bootstrap as bootstrapping
 from build_scripts.core import metadata
-from build_scripts.core.errors import ConfigError
+from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.progress import say
-from build_scripts.release import pipeline, summary
+from build_scripts.release import pipeline, reproducible, summary
 from build_scripts.release import steps as release_steps
 from build_scripts.tasks._base import release_task
 
@@ -68,5 +70,24 @@ def release(
     )
 
 
-ns = Collection(release)
+@release_task(
+    name="verify-reproducible",
+    help={"workdir": "where the two clones go (default: the system temporary folder)"},
+)
+def verify_reproducible(c, workdir=None):
+    """Release the committed HEAD twice from two fresh clones; compare SHA-256 of the artifacts."""
+    current = metadata.current_release(c.config.release.version)
+    if current.commit == "unknown":
+        raise ConfigError("verify-reproducible needs a git checkout with a commit")
+    rows = reproducible.verify(current, Path(workdir) if workdir else None)
+    print(reproducible.table(rows))
+    differing = [row.label for row in rows if not row.same]
+    if differing:
+        raise VerificationFailed(
+            f"not reproducible: {', '.join(differing)}",
+            "compare the two builds with diffoscope to find the bytes that differ",
+        )
+
+
+ns = Collection(release, verify_reproducible)
 ns.configure({"release": {"version": None, "jobs": 2}})

@@ -3,9 +3,9 @@
 Each clone runs a whole `invoke release` of its own (its own dist/ and step records), so
 nothing is shared but the toolchain caches (Go build cache, npm cache, base images). The
 images are a special case: both clones tag the same names, so the first clone's tags are
-removed before the second builds; the second `docker build` then reads its own inputs (it may
-reuse Docker's layer cache for steps whose inputs are byte-identical, which is what identical
-inputs mean).
+removed (not its layers: `--no-prune`) before the second builds; the second `docker build`
+then reads its own inputs, and Docker's layer cache serves a step only when that step's inputs
+are byte-identical to the first build's.
 """
 
 from __future__ import annotations
@@ -81,7 +81,9 @@ def _remove_image_tags(release: Release) -> None:
     for name in COMPONENTS:
         for tag in image_tags(release, name):
             with contextlib.suppress(OSError, subprocess.CalledProcessError):
-                subprocess.run(["docker", "image", "rm", tag], capture_output=True, check=True)
+                subprocess.run(
+                    ["docker", "image", "rm", "--no-prune", tag], capture_output=True, check=True
+                )
 
 
 def verify(release: Release, workdir: Path | None = None) -> list[Comparison]:

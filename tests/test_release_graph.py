@@ -170,8 +170,26 @@ def test_force_reruns_all_and_only_runs_a_step_with_its_prerequisites(world):
     assert _sha256sum_check(world.release.dist_dir).returncode == 0
     manifest = json.loads((world.release.dist_dir / "release.json").read_text())
     paths = {a["path"]: a for a in manifest["artifacts"]}
-    assert set(paths) == {"gen.txt", "pack.txt", "other.txt"}
+    assert set(paths) == {"gen.txt", "pack.txt", "other.txt", "provenance.intoto.json"}
     assert paths["other.txt"]["note"] == "made by other" and manifest["dirty"] is True
+    assert "  provenance.intoto.json\n" in sums
+
+
+def test_the_provenance_names_every_artifact_and_the_commit(world):
+    world.run()
+    folder = world.release.dist_dir
+    statement = json.loads((folder / "provenance.intoto.json").read_text())
+    assert statement["_type"] == "https://in-toto.io/Statement/v1"
+    assert statement["predicateType"] == "https://slsa.dev/provenance/v1"
+    subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
+    assert set(subjects) == {"gen.txt", "pack.txt", "other.txt"}
+    sums = dict(
+        reversed(line.split("  ")) for line in (folder / "SHA256SUMS").read_text().splitlines()
+    )
+    assert all(sums[name] == digest for name, digest in subjects.items())
+    build = statement["predicate"]["buildDefinition"]
+    assert build["resolvedDependencies"][0]["digest"] == {"gitCommit": world.release.commit}
+    assert build["externalParameters"]["version"] == world.release.version_text
 
 
 def test_dry_run_names_the_changed_input_and_runs_nothing(world, capsys):
@@ -243,7 +261,14 @@ def test_step_state_lives_outside_the_release_folder(world):
         world.repo.parent / "cache"
     )
     names = sorted(p.name for p in world.release.dist_dir.iterdir())
-    assert names == ["SHA256SUMS", "gen.txt", "other.txt", "pack.txt", "release.json"]
+    assert names == [
+        "SHA256SUMS",
+        "gen.txt",
+        "other.txt",
+        "pack.txt",
+        "provenance.intoto.json",
+        "release.json",
+    ]
 
 
 def test_the_worker_reports_a_bug_with_its_traceback(world, tmp_path):

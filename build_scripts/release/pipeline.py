@@ -71,8 +71,8 @@ def preview(
         lines.append(PlanLine(CHECKSUMS, True, f"after {', '.join(sorted(will_run))}"))
     else:
         records = _records(release, ordered)
-        _, manifest_text, sums = folder.render(release, cache, records)
-        current = folder.is_current(release, manifest_text, sums)
+        _, documents = folder.render(release, cache, records)
+        current = folder.is_current(release, documents)
         why = "the folder changed since SHA256SUMS/release.json were written"
         lines.append(PlanLine(CHECKSUMS, not current, why))
     return lines
@@ -128,7 +128,8 @@ def run_release(
             raise _failure(outcome)
         entries, written = folder.write(release, cache, _records(release, steps))
         cache.save()
-    say(f"{CHECKSUMS}: {'SHA256SUMS and release.json written' if written else 'up to date'}")
+    done = "SHA256SUMS, release.json and provenance written" if written else "up to date"
+    say(f"{CHECKSUMS}: {done}")
     return Result(outcome, entries, written)
 
 

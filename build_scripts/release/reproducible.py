@@ -102,9 +102,24 @@ def verify(release: Release, workdir: Path | None = None) -> list[Comparison]:
     return rows
 
 
+# Why an artifact is known to differ between two builds, shown beside a DIFFERS verdict.
+KNOWN_DIFFERENCES = {
+    "image": (
+        "the classic `docker build` (buildx is not installed here) stamps the build time into "
+        "the image config (`created` of the image and of each new history entry), so the config "
+        "digest, the image id and the archive's manifest differ even when every layer is the "
+        "same; BuildKit with SOURCE_DATE_EPOCH and rewrite-timestamp would clamp them"
+    ),
+}
+
+
 def table(rows: list[Comparison]) -> str:
     lines = [f"{'artifact':24} {'first clone':16} {'second clone':16} verdict"]
+    notes = []
     for row in rows:
         verdict = "identical" if row.same else ("MISSING" if not row.first else "DIFFERS")
         lines.append(f"{row.label:24} {row.first[:16]:16} {row.second[:16]:16} {verdict}")
-    return "\n".join(lines)
+        known = KNOWN_DIFFERENCES.get(row.label.split()[0])
+        if not row.same and known and known not in notes:
+            notes.append(known)
+    return "\n".join(lines + [f"note: {note}" for note in notes])

@@ -21,6 +21,6 @@ Feature: A release does only the work its changed inputs need
     And "deploy/local.yaml" is removed from the release folder
     When I run "invoke release --only manifests --dry-run"
     Then it exits with status 0
-    And the output contains "manifests     would run: deploy/local.yaml is missing"
-    And the output contains "checksums     would run: after manifests"
+    And the output contains "manifests          would run: deploy/local.yaml is missing"
+    And the output contains "checksums          would run: after manifests"
     And "deploy/local.yaml" is still missing from the release folder

@@ -15,6 +15,7 @@ from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
+from build_scripts.release import sbom
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.services import build as services
@@ -68,6 +69,11 @@ def _image_facts(release: Release) -> dict:
         ids = sorted(transfer.saved_image_ids(transfer.archive_path(release, name)))
         found[name] = {"tags": list(specs.image_tags(release, name)), "id": ids[0] if ids else ""}
     return {"images": found}
+
+
+def _image_sboms(release: Release) -> list[Artifact]:
+    archives = {name: transfer.archive_path(release, name) for name in specs.COMPONENTS}
+    return sbom.image_sboms(release, archives)
 
 
 def _manifests(release: Release) -> list[Artifact]:
@@ -193,5 +199,47 @@ def standard_steps() -> list[Step]:
                 },
             ),
             outputs=lambda r: [installer.installer_path(r)],
+        ),
+        Step(
+            "sbom-go",
+            "CycloneDX SBOMs of the Go backend and desktop app (cyclonedx-gomod)",
+            sbom.go_sboms,
+            inputs=Inputs(
+                sources=(
+                    "backend/go.mod",
+                    "backend/go.sum",
+                    "desktop/go.mod",
+                    "desktop/go.sum",
+                    "build_scripts/release/sbom.py",
+                ),
+                tools=("go",),
+                params=lambda r: {"generator": sbom.GOMOD[2]},
+            ),
+            outputs=sbom.go_sbom_paths,
+        ),
+        Step(
+            "sbom-orchestrator",
+            "CycloneDX SBOM of the orchestrator and its pinned dependencies (cyclonedx-py)",
+            sbom.python_sbom,
+            inputs=Inputs(
+                sources=(
+                    "orchestrator/pyproject.toml",
+                    "orchestrator/requirements.lock",
+                    "build_scripts/release/sbom.py",
+                ),
+                params=lambda r: {"generator": sbom.CYCLONEDX_BOM_VERSION},
+            ),
+            outputs=lambda r: [sbom.python_sbom_path(r)],
+        ),
+        Step(
+            "sbom-images",
+            "CycloneDX SBOMs of the container images (syft)",
+            _image_sboms,
+            needs=("images",),
+            inputs=Inputs(
+                sources=("build_scripts/release/sbom.py",),
+                params=lambda r: {"generator": sbom.SYFT[2]},
+            ),
+            outputs=lambda r: [sbom.image_sbom_path(r, name) for name in specs.COMPONENTS],
         ),
     ]

@@ -24,3 +24,4 @@ for module in (dev, desktop, installer, images, cluster, deploy, bench, clean):
     name = module.__name__.rsplit(".", 1)[-1]
     ns.add_collection(module.ns, name=name)
     ns.configure(module.ns.configuration())
+ns.configure(release.ns.configuration())

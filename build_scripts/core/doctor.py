@@ -6,7 +6,7 @@ import re
 import shutil
 from dataclasses import dataclass
 
-from build_scripts.core import cmd
+from build_scripts.core import cmd, progress
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.tools import CATALOGUE, Tool, find
 
@@ -81,10 +81,4 @@ def doctor_table(rows: list[Diagnosis]) -> str:
             lines.append((row.tool.name, "on demand", "-", f"built by {row.tool.built_by}"))
         else:
             lines.append((row.tool.name, "MISSING", "-", f"{row.tool.install}"))
-    widths = [max(len(line[i]) for line in lines) for i in range(3)]
-    out = []
-    for line in lines:
-        out.append(
-            "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:3])) + "  " + line[3]
-        )
-    return "\n".join(out)
+    return progress.table(lines)

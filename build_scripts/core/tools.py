@@ -250,6 +250,13 @@ CATALOGUE: tuple[Tool, ...] = (
         ("version",),
         apt_package="openssl",
     ),
+    Tool(
+        "shellcheck",
+        "checking the workflows' run: scripts (actionlint, nox -s lint)",
+        _apt("shellcheck"),
+        ("shellcheck",),
+        apt_package="shellcheck",
+    ),
 )
 
 # Packages no catalogue entry names: `file` (tests inspect binaries), the MinGW compiler that

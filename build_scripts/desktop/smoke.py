@@ -95,14 +95,7 @@ def _wait_for_window(
                 f"{title} exited before opening a window",
                 f"see {paths.state_dir() / 'desktop-smoke' / 'app.log'}",
             )
-        tree = cmd.run(
-            ["xwininfo", "-display", display, "-root", "-tree"],
-            step="xwininfo",
-            capture=True,
-            quiet=True,
-            check=False,
-        ).output
-        for line in tree.splitlines():
+        for line in x11.window_tree(display, recursive=True).splitlines():
             match = _WINDOW_LINE.match(line)
             if match and match.group(2) == title:
                 width, height = int(match.group(3)), int(match.group(4))

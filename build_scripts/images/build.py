@@ -21,7 +21,7 @@ from pathlib import Path
 
 from python_on_whales import Image, docker
 
-from build_scripts.core import docker_engine
+from build_scripts.core import docker_engine, progress
 from build_scripts.core.artifacts import MB
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release, python_version
@@ -223,10 +223,7 @@ def sizes_table(results: Iterable[BuiltImage], settings: Settings) -> str:
                 how,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
-    )
+    return progress.table(rows)
 
 
 def prune_build_stages() -> None:

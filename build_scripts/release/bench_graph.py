@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from build_scripts.core import atomic, paths
+from build_scripts.core import atomic, paths, progress
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 
@@ -129,8 +129,7 @@ def table(timings: list[Timing]) -> str:
     rows = [("figure", "seconds", "steps run", "note")]
     for t in timings:
         rows.append((t.name, f"{t.seconds:.1f}", ", ".join(t.ran) or "-", t.note))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows)
+    return progress.table(rows, rule=True)
 
 
 def ratios(timings: list[Timing]) -> dict[str, float]:

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import paths
+from build_scripts.core import paths, progress
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
@@ -114,12 +114,12 @@ KNOWN_DIFFERENCES = {
 
 
 def table(rows: list[Comparison]) -> str:
-    lines = [f"{'artifact':24} {'first clone':16} {'second clone':16} verdict"]
+    cells = [("artifact", "first clone", "second clone", "verdict")]
     notes = []
     for row in rows:
         verdict = "identical" if row.same else ("MISSING" if not row.first else "DIFFERS")
-        lines.append(f"{row.label:24} {row.first[:16]:16} {row.second[:16]:16} {verdict}")
+        cells.append((row.label, row.first[:16], row.second[:16], verdict))
         known = KNOWN_DIFFERENCES.get(row.label.split()[0])
         if not row.same and known and known not in notes:
             notes.append(known)
-    return "\n".join(lines + [f"note: {note}" for note in notes])
+    return "\n".join([progress.table(cells), *(f"note: {note}" for note in notes)])

@@ -110,6 +110,19 @@ RESTRICTED_CONTAINER_SECURITY = {
 }
 
 
+def _pod(context, name: str, spec: dict) -> Pod:
+    """A Pod object (not created yet) in the scenario's namespace."""
+    return Pod(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": context.namespace},
+            "spec": spec,
+        },
+        api=cluster_api(context),
+    )
+
+
 def _pod_report(context, selector: dict | None = None, name: str | None = None) -> str:
     api = cluster_api(context)
     if name:
@@ -360,23 +373,19 @@ def step_pod_ready(context, path):
 
 @when("I create a pod that runs as root without a security context")
 def step_violating_pod(context):
-    pod = Pod(
+    pod = _pod(
+        context,
+        "runs-as-root",
         {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "runs-as-root", "namespace": context.namespace},
-            "spec": {
-                "containers": [
-                    {
-                        "name": "root",
-                        "image": context.image,
-                        "imagePullPolicy": "Never",
-                        "securityContext": {"runAsUser": 0},
-                    }
-                ]
-            },
+            "containers": [
+                {
+                    "name": "root",
+                    "image": context.image,
+                    "imagePullPolicy": "Never",
+                    "securityContext": {"runAsUser": 0},
+                }
+            ]
         },
-        api=cluster_api(context),
     )
     context.rejection = None
     try:
@@ -421,14 +430,10 @@ def _run_once(context, name: str, args: list[str], claim: str | None = None) -> 
     if claim:
         spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
         spec["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
-    pod = Pod(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": name, "namespace": context.namespace},
-            "spec": spec,
-        },
-        api=cluster_api(context),
+    pod = _pod(
+        context,
+        name,
+        spec,
     )
     pod.create()
 
@@ -444,25 +449,21 @@ def _run_once(context, name: str, args: list[str], claim: str | None = None) -> 
 
 @given("a client pod running that image")
 def step_client_pod(context):
-    pod = Pod(
+    pod = _pod(
+        context,
+        "client",
         {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "client", "namespace": context.namespace},
-            "spec": {
-                "securityContext": RESTRICTED_POD_SECURITY,
-                "containers": [
-                    {
-                        "name": "client",
-                        "image": context.image,
-                        "imagePullPolicy": "Never",
-                        "args": ["sleep"],
-                        "securityContext": RESTRICTED_CONTAINER_SECURITY,
-                    }
-                ],
-            },
+            "securityContext": RESTRICTED_POD_SECURITY,
+            "containers": [
+                {
+                    "name": "client",
+                    "image": context.image,
+                    "imagePullPolicy": "Never",
+                    "args": ["sleep"],
+                    "securityContext": RESTRICTED_CONTAINER_SECURITY,
+                }
+            ],
         },
-        api=cluster_api(context),
     )
     pod.create()
     wait_until(

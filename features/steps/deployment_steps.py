@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -55,7 +56,32 @@ def step_manifests(context):
 
 @when("the user applies the Kubernetes manifests to the target cluster")
 def step_apply(context):
+    started = time.monotonic()
     context.deploy_result = _cli(context, "invoke deploy --environment local")
+    context.deploy_seconds = time.monotonic() - started
+
+
+@given('the "{name}" namespace does not exist')
+def step_no_namespace(context, name):
+    api = cluster_api(context)
+    for namespace in api.get("namespaces"):
+        if namespace.name == name:
+            namespace.delete()
+    wait_until(
+        f"namespace {name} deleted",
+        lambda: not [n for n in cluster_api(context).get("namespaces") if n.name == name],
+        180,
+        interval=1,
+    )
+
+
+@then("the deploy took at most {seconds:d} seconds and every TraderAdmin pod is Running and Ready")
+def step_fresh_deploy_fast(context, seconds):
+    assert _all_ready(context), [(a, _pods(context, a)) for a in COMPONENTS]
+    assert context.deploy_seconds <= seconds, (
+        f"invoke deploy took {context.deploy_seconds:.1f}s (limit {seconds}s)\n"
+        + shown(context.deploy_result)
+    )
 
 
 @then("all required Deployments, Services, and PVCs are created")
@@ -257,3 +283,92 @@ def step_backend_ready(context, seconds):
         seconds,
         interval=2,
     )
+
+
+@then('a connection from the orchestrator pod to "{address}" is refused at once')
+def step_orchestrator_connection_refused(context, address):
+    host, port = address.rsplit(":", 1)
+    (pod,) = [
+        p
+        for p in cluster_api(context).get(
+            "pods",
+            namespace=NAMESPACE,
+            label_selector={"app.kubernetes.io/name": "orchestrator"},
+        )
+        if p.raw["status"].get("phase") == "Running"
+    ]
+    probe = (
+        "import socket, time\n"
+        "started = time.monotonic()\n"
+        "try:\n"
+        f"    socket.create_connection(({host!r}, {int(port)}), timeout=5)\n"
+        "    print('connected')\n"
+        "except OSError as error:\n"
+        "    print(type(error).__name__, error)\n"
+        "print(f'after {time.monotonic() - started:.2f}s')\n"
+    )
+    result = pod.exec(["python3", "-c", probe], check=False)
+    output = result.stdout.decode() + result.stderr.decode()
+    assert "ConnectionRefusedError" in output, f"{address} from the orchestrator pod: {output}"
+    seconds = float(output.rsplit("after ", 1)[1].rstrip("s\n"))
+    assert seconds < 2, f"refused only after {seconds}s: {output}"
+
+
+@when("the backend is rolled out again")
+def step_rollout_backend(context):
+    context.backends_before = {s.name for s in _pods(context, "backend")}
+    # What `kubectl rollout restart` does: a new pod template, so a new ReplicaSet (Recreate).
+    Deployment.get("backend", namespace=NAMESPACE, api=cluster_api(context)).patch(
+        {
+            "spec": {
+                "template": {
+                    "metadata": {
+                        "annotations": {
+                            "kubectl.kubernetes.io/restartedAt": time.strftime(
+                                "%Y-%m-%dT%H:%M:%SZ", time.gmtime()
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    )
+
+
+@then("a new backend pod is ready within {seconds:d} seconds")
+def step_new_backend_ready(context, seconds):
+    def new_ready():
+        return [
+            s.name
+            for s in _pods(context, "backend")
+            if s.name not in context.backends_before and s.ready
+        ]
+
+    wait_until("a new backend pod Ready", new_ready, seconds, interval=0.5)
+    context.backend_ready_at = time.monotonic()
+
+
+@then("the orchestrator pod is ready within {seconds:d} seconds of the new backend pod")
+def step_orchestrator_follows(context, seconds):
+    """Its own /readyz (no probe lag) answers 200 and its pod is Ready, both in time."""
+
+    def orchestrator_answers_ready():
+        for pod in cluster_api(context).get(
+            "pods", namespace=NAMESPACE, label_selector={"app.kubernetes.io/name": "orchestrator"}
+        ):
+            address = pod.raw["status"].get("podIP")
+            with contextlib.suppress(httpx.HTTPError):
+                url = f"http://{address}:{PORTS['orchestrator']}/readyz"
+                if address and httpx.get(url, timeout=2).status_code == 200:
+                    return True
+        return False
+
+    wait_until("orchestrator /readyz 200", orchestrator_answers_ready, seconds, interval=0.5)
+    wait_until(
+        "orchestrator pod Ready",
+        lambda: any(s.ready for s in _pods(context, "orchestrator")),
+        seconds,
+        interval=0.5,
+    )
+    lag = time.monotonic() - context.backend_ready_at
+    assert lag <= seconds, f"orchestrator Ready {lag:.1f}s after the backend"

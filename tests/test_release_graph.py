@@ -278,3 +278,17 @@ def test_the_worker_reports_a_bug_with_its_traceback(world, tmp_path):
         text=True,
     )
     assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+def test_the_longest_chain_of_work_starts_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRADERADMIN_CACHE", str(tmp_path / "cache"))
+    from build_scripts.release.scheduler import critical_first
+
+    steps = graph.plan(
+        [_step("manifests"), _step("desktop"), _step("installer", ["desktop"]), _step("backend")]
+    )
+    dist_dir = tmp_path / "dist" / "1.0.0"
+    # Never run: every step counts 10 s, so desktop (+ installer) heads the longest chain.
+    assert critical_first(steps, dist_dir)[0] == "desktop"
+    state.save_record(dist_dir, state.StepRecord("backend", {}, {}, seconds=90.0))
+    assert critical_first(steps, dist_dir)[:2] == ["backend", "desktop"]

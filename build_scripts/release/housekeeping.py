@@ -17,6 +17,7 @@ from build_scripts.core import docker_engine, paths
 from build_scripts.core.components import COMPONENTS, image_name
 from build_scripts.core.errors import ConfigError, InvalidVersion
 from build_scripts.core.metadata import Release, parse_version
+from build_scripts.release import state
 
 
 @dataclass
@@ -56,6 +57,8 @@ def clean(release: Release, keep: int) -> Cleanup:
     result = Cleanup(kept=sorted(set(made) - doomed))
     for version in sorted(doomed & set(folders)):
         shutil.rmtree(folders[version])
+        # The step records of that folder (they live in the cache, see state.py).
+        shutil.rmtree(state.state_dir(folders[version]), ignore_errors=True)
         result.removed_folders.append(folders[version])
     for version, _, tags in built:
         if version in doomed:

@@ -229,6 +229,9 @@ class Scheduler:
             return
         del self.running[name]
         seconds = time.monotonic() - current.started
+        if value == 0 and not current.result_file.is_file():
+            current.tail.append("error: the worker exited 0 without reporting its artifacts")
+            value = 1
         if value == 0:
             notes = {
                 Path(a["path"]).relative_to(self.release.dist_dir).as_posix(): a["note"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from build_scripts.core import atomic, paths, progress
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
+from build_scripts.release import state
 
 ORCHESTRATOR_FILE = "orchestrator/src/traderadmin_orchestrator/__init__.py"
 FRONTEND_FILE = "desktop/frontend/src/style.css"
@@ -96,40 +97,45 @@ def measure(jobs: int, runs: int = 3, workdir: Path | None = None) -> list[Timin
         subprocess.run(
             ["git", "clone", "--quiet", "--no-local", str(source), str(clone)], check=True
         )
-        say("▶ first release of a fresh clone")
-        seconds, output = _invoke(clone)
-        timings.append(Timing("first release (fresh clone)", seconds, ran_steps(output)))
-        say("▶ no-op release")
-        noops = [_invoke(clone)[0] for _ in range(runs)]
-        spread = f"min {min(noops):.1f}s, max {max(noops):.1f}s, {runs} runs"
-        timings.append(Timing("no-op release", statistics.median(noops), note=spread))
-        say("▶ one orchestrator file changed")
-        timings.append(
-            _changed_release(clone, ORCHESTRATOR_FILE, "# bench\n", "one orchestrator file changed")
-        )
-        say("▶ one front-end file changed")
-        timings.append(
-            # A rule, not a comment: Vite drops comments, and an unchanged bundle rebuilds
-            # nothing after the desktop step.
-            _changed_release(
-                clone, FRONTEND_FILE, ":root { --bench: 1; }\n", "one front-end file changed"
+        try:
+            say("▶ first release of a fresh clone")
+            seconds, output = _invoke(clone)
+            timings.append(Timing("first release (fresh clone)", seconds, ran_steps(output)))
+            say("▶ no-op release")
+            noops = [_invoke(clone)[0] for _ in range(runs)]
+            spread = f"min {min(noops):.1f}s, max {max(noops):.1f}s, {runs} runs"
+            timings.append(Timing("no-op release", statistics.median(noops), note=spread))
+            say("▶ one orchestrator file changed")
+            timings.append(
+                _changed_release(
+                    clone, ORCHESTRATOR_FILE, "# bench\n", "one orchestrator file changed"
+                )
             )
-        )
-        for label, jobs_value in (("--jobs 1", 1), (f"--jobs {jobs}", jobs)):
-            say(f"▶ a new commit, {label}")
-            _edit(clone, "README.md", f"\n<!-- bench {label} -->\n")
-            _git(
-                clone,
-                "-c",
-                "user.name=bench",
-                "-c",
-                "user.email=bench@invalid",
-                "commit",
-                "-qam",
-                "bench",
+            say("▶ one front-end file changed")
+            timings.append(
+                # A rule, not a comment: Vite drops comments, and an unchanged bundle rebuilds
+                # nothing after the desktop step.
+                _changed_release(
+                    clone, FRONTEND_FILE, ":root { --bench: 1; }\n", "one front-end file changed"
+                )
             )
-            seconds, output = _invoke(clone, "--jobs", str(jobs_value))
-            timings.append(Timing(f"new commit, {label}", seconds, ran_steps(output)))
+            for label, jobs_value in (("--jobs 1", 1), (f"--jobs {jobs}", jobs)):
+                say(f"▶ a new commit, {label}")
+                _edit(clone, "README.md", f"\n<!-- bench {label} -->\n")
+                _git(
+                    clone,
+                    "-c",
+                    "user.name=bench",
+                    "-c",
+                    "user.email=bench@invalid",
+                    "commit",
+                    "-qam",
+                    "bench",
+                )
+                seconds, output = _invoke(clone, "--jobs", str(jobs_value))
+                timings.append(Timing(f"new commit, {label}", seconds, ran_steps(output)))
+        finally:
+            state.discard_all(clone / "dist")
     return timings
 
 

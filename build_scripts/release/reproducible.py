@@ -23,6 +23,7 @@ from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
+from build_scripts.release import state
 
 
 def compared_artifacts(release: Release) -> dict[str, str]:
@@ -91,9 +92,14 @@ def verify(release: Release, workdir: Path | None = None) -> list[Comparison]:
     source = paths.repo_root()
     commit = release.commit
     with tempfile.TemporaryDirectory(prefix="traderadmin-repro-", dir=workdir) as scratch:
-        first = _clone_and_release(source, commit, Path(scratch) / "a", release.version_text)
-        _remove_image_tags(release)
-        second = _clone_and_release(source, commit, Path(scratch) / "b", release.version_text)
+        clones = (Path(scratch) / "a", Path(scratch) / "b")
+        try:
+            first = _clone_and_release(source, commit, clones[0], release.version_text)
+            _remove_image_tags(release)
+            second = _clone_and_release(source, commit, clones[1], release.version_text)
+        finally:
+            for clone in clones:
+                state.discard_all(clone / "dist")
         rows = []
         for label, pattern in compared_artifacts(release).items():
             path, digest_a = _digest(first, pattern)

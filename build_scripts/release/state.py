@@ -66,6 +66,13 @@ def forget(dist_dir: Path, step: str) -> None:
     atomic.remove(record_path(dist_dir, step))
 
 
+def discard_all(dist_root: Path) -> None:
+    """Drop the records of every release folder under dist_root (a scratch clone going away)."""
+    if dist_root.is_dir():
+        for folder in dist_root.iterdir():
+            shutil.rmtree(state_dir(folder), ignore_errors=True)
+
+
 @contextlib.contextmanager
 def folder_lock(dist_dir: Path) -> Iterator[int]:
     """Hold the folder's lock; yields its file descriptor (children inherit it to keep it held

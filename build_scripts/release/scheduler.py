@@ -54,6 +54,13 @@ class Console:
         self.stream.write(text + "\n")
         self.stream.flush()
 
+    def clear(self) -> None:
+        """Remove the live line before others print."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
     def running(self, started: dict[str, float]) -> None:
         now = time.monotonic()
         names = tuple(started)
@@ -156,6 +163,7 @@ class Scheduler:
             self._stop_all()
             raise
         finally:
+            self.console.clear()
             for path in self.scratch.iterdir():
                 path.unlink(missing_ok=True)
             self.scratch.rmdir()

@@ -1,5 +1,6 @@
 """The release graph with real files, real git and real worker processes (cheap fake steps)."""
 
+import io
 import json
 import subprocess
 import sys
@@ -292,3 +293,33 @@ def test_the_longest_chain_of_work_starts_first(tmp_path, monkeypatch):
     assert critical_first(steps, dist_dir)[0] == "desktop"
     state.save_record(dist_dir, state.StepRecord("backend", {}, {}, seconds=90.0))
     assert critical_first(steps, dist_dir)[:2] == ["backend", "desktop"]
+
+
+class _Terminal(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def test_the_live_line_is_redrawn_on_a_terminal_and_printed_on_change_elsewhere():
+    from build_scripts.release.scheduler import Console
+
+    terminal = _Terminal(tty=True)
+    console = Console(terminal)
+    now = time.monotonic()
+    console.running({"desktop": now, "images": now})
+    console.line("[desktop] + wails build")
+    console.clear()
+    text = terminal.getvalue()
+    assert text.startswith("\r\x1b[K… running: desktop 0.0s, images 0.0s\r\x1b[K[desktop] + wails")
+    assert text.endswith("wails build\n")
+
+    log = _Terminal(tty=False)
+    console = Console(log)
+    for _ in range(3):
+        console.running({"desktop": now})
+    console.running({"desktop": now, "images": now})
+    assert log.getvalue().count("… running:") == 2 and "\r" not in log.getvalue()

@@ -1,13 +1,12 @@
-"""What a release produced: artifacts with sizes and SHA-256 digests, as a table and files."""
+"""What a release produced: artifacts with sizes and SHA-256 digests, as a table (folder.py
+writes SHA256SUMS and release.json)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from build_scripts.core import atomic, progress
+from build_scripts.core import progress
 from build_scripts.core.artifacts import Artifact, human_size
-from build_scripts.core.metadata import Release
 
 
 def table(artifacts: list[Artifact], root: Path) -> str:
@@ -22,26 +21,6 @@ def table(artifacts: list[Artifact], root: Path) -> str:
             )
         )
     return progress.table(rows, rule=True)
-
-
-def write_manifest(release: Release, artifacts: list[Artifact]) -> list[Path]:
-    """SHA256SUMS (sha256sum -c compatible) and release.json in the release directory."""
-    root = release.dist_dir
-    sums = "".join(f"{a.sha256}  {_relative(a.path, root)}\n" for a in artifacts)
-    manifest = {
-        "product": release.product,
-        "version": release.version_text,
-        "commit": release.commit,
-        "source_date_epoch": release.source_date_epoch,
-        "artifacts": [
-            {"path": _relative(a.path, root), "size": a.size, "sha256": a.sha256, "note": a.note}
-            for a in artifacts
-        ],
-    }
-    return [
-        atomic.write_text(root / "SHA256SUMS", sums),
-        atomic.write_text(root / "release.json", json.dumps(manifest, indent=2) + "\n"),
-    ]
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
 
 import httpx
@@ -14,6 +15,7 @@ from cluster_steps import _api
 from kr8s.objects import Deployment
 
 from build_scripts import cluster, cmd, manifests
+from build_scripts.cluster_config import CONTEXT
 from build_scripts.deploy import pod_states
 from build_scripts.metadata import current_release
 
@@ -307,8 +309,16 @@ def step_orchestrator_connection_refused(context, address):
         "    print(type(error).__name__, error)\n"
         "print(f'after {time.monotonic() - started:.2f}s')\n"
     )
-    result = pod.exec(["python3", "-c", probe], check=False)
-    output = result.stdout.decode() + result.stderr.decode()
+    # kubectl, not kr8s' exec: kr8s' websocket exec never returned from this pod here.
+    kubectl_exec = ["kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", pod.name, "--"]
+    result = subprocess.run(
+        [*kubectl_exec, "python3", "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = result.stdout + result.stderr
     assert "ConnectionRefusedError" in output, f"{address} from the orchestrator pod: {output}"
     seconds = float(output.rsplit("after ", 1)[1].rstrip("s\n"))
     assert seconds < 2, f"refused only after {seconds}s: {output}"

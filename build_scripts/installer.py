@@ -18,7 +18,7 @@ from pathlib import Path, PureWindowsPath
 
 import markdown
 
-from build_scripts import atomic, cmd, desktop, paths, signing, wine
+from build_scripts import atomic, cmd, desktop, paths, signing, webview2, wine
 from build_scripts.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
 from build_scripts.metadata import Release
 from build_scripts.progress import say
@@ -39,6 +39,11 @@ EXIT_CODES = {
     11: "not 64-bit x64 Windows",
     12: "TraderAdmin is running; nothing was changed",
     13: "installed, but the embedded WebView2 Runtime setup failed",
+    14: "a file, shortcut or registry value could not be written; the previous state is restored",
+    15: "already installed in another folder (this scope); /D= refused; nothing was changed",
+    16: "WebView2 Runtime missing and no bootstrapper embedded (silent); nothing was changed",
+    17: "an all-users install or uninstall needs administrator rights; nothing was changed",
+    18: "/ALLUSERS and /CURRENTUSER given together; nothing was changed",
 }
 EXIT_OK, EXIT_WINDOWS_TOO_OLD, EXIT_APP_RUNNING = 0, 10, 12
 
@@ -241,7 +246,8 @@ def build_installer(
             compile_script(script, defines, env=env)
             verify_installer(tmp, release, signed=signing_config is not None)
             budget = desktop.check_budget(tmp, max_mb, release.installer_name)
-    note = ", ".join(("windows/amd64", signing.note(signing_config), budget))
+    parts = ("windows/amd64", signing.note(signing_config), webview2.note(webview2_bootstrapper))
+    note = ", ".join((*parts, budget))
     say(f"✓ {destination} ({note})")
     return Artifact(destination, note)
 

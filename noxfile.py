@@ -70,6 +70,7 @@ def installer(session: nox.Session) -> None:
         "python",
         "-m",
         "pytest",
+        "-v",
         "-ra",
         *(session.posargs or ["tests/wine"]),
         external=True,

@@ -64,6 +64,22 @@ def test_an_upgrade_that_cannot_replace_the_locked_exe_exits_14_and_restores_eve
     assert f"registry key changed: {uninstall_key}" in changed, changed
 
 
+def test_an_upgrade_that_cannot_write_its_shortcut_exits_14_and_puts_the_old_files_back(
+    builds, prefix
+):
+    old = builds.old
+    assert installer.run_installer(prefix, builds.old_installer, install_dir=TA) == 0
+    desktop_link = prefix.unix_path(installer.shortcut_paths(old)["Desktop"])
+    before = snapshot(prefix)
+
+    # The new files are already in place when the shortcut fails: they are taken out again.
+    with unwritable(desktop_link):
+        assert installer.run_installer(prefix, builds.new_installer) == 14
+        after = snapshot(prefix)
+    assert differences(before, after) == []
+    assert installer.installation_problems(prefix, old, TA) == []
+
+
 def test_a_folder_holding_user_files_gets_a_traderadmin_subfolder_and_the_files_survive(
     builds, prefix
 ):
@@ -115,3 +131,52 @@ def test_both_scope_switches_together_are_refused_with_exit_18(builds, prefix):
     options = ("/ALLUSERS", "/CURRENTUSER")
     assert installer.run_installer(prefix, builds.new_installer, options=options) == 18
     assert differences(before, snapshot(prefix)) == []
+
+
+@pytest.fixture(scope="module")
+def standard_user(tmp_path_factory) -> Path:
+    """run_as_standard_user.exe: runs a program without administrator rights (Wine itself
+    runs every program as an elevated administrator)."""
+    source = Path(__file__).with_name("run_as_standard_user")
+    runner = tmp_path_factory.mktemp("standard-user") / "run_as_standard_user.exe"
+    cmd.run(
+        ["go", "build", "-trimpath", "-o", runner, "."],
+        step="run_as_standard_user",
+        cwd=source,
+        env={"GOOS": "windows", "GOARCH": "amd64", "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"},
+    )
+    return runner
+
+
+def _as_standard_user(prefix, runner: Path, *args: str) -> int:
+    result = prefix.run([str(runner), *args], step="as a standard user", check=False)
+    prefix.wait()
+    return result.returncode
+
+
+def _windows_path(path: Path) -> str:
+    return "Z:" + str(path).replace("/", "\\")
+
+
+def test_without_administrator_rights_all_users_changes_are_refused_with_exit_17(
+    builds, prefix, standard_user
+):
+    old, new = builds.old, builds.new
+    setup = _windows_path(builds.new_installer)
+    before = snapshot(prefix)
+    assert _as_standard_user(prefix, standard_user, setup, "/S", "/ALLUSERS") == 17
+    assert differences(before, snapshot(prefix)) == []
+
+    # A per-machine installation: a standard user can neither upgrade nor remove it.
+    assert installer.run_installer(prefix, builds.old_installer, install_dir=TA) == 0
+    before = snapshot(prefix)
+    assert _as_standard_user(prefix, standard_user, setup, "/S") == 17
+    uninstaller = rf"{TA}\{installer.UNINSTALLER}"
+    assert _as_standard_user(prefix, standard_user, uninstaller, "/S", rf"_?={TA}") == 17
+    assert differences(before, snapshot(prefix)) == []
+
+    # But they can install it for themselves, next to the per-machine one.
+    assert _as_standard_user(prefix, standard_user, setup, "/S", "/CURRENTUSER") == 0
+    target = installer.default_install_dir(new, per_user=True)
+    assert installer.installation_problems(prefix, new, target, per_user=True) == []
+    assert installer.installation_problems(prefix, old, TA) == []

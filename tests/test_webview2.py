@@ -2,7 +2,7 @@
 
 import pytest
 
-from build_scripts import webview2
+from build_scripts import installer, metadata, release_steps, webview2
 from build_scripts.errors import ConfigError
 
 
@@ -28,3 +28,15 @@ def test_a_missing_file_names_the_variable_that_points_to_it(tmp_path, monkeypat
     monkeypatch.setenv(webview2.ENV_BOOTSTRAPPER, str(tmp_path / "gone.exe"))
     with pytest.raises(ConfigError, match=f"{webview2.ENV_BOOTSTRAPPER} names .*gone.exe"):
         webview2.configured_bootstrapper()
+
+
+def test_the_release_step_embeds_what_the_variable_names(tmp_path, monkeypatch):
+    bootstrapper = tmp_path / "MicrosoftEdgeWebview2Setup.exe"
+    bootstrapper.write_bytes(b"MZ")
+    monkeypatch.setenv(webview2.ENV_BOOTSTRAPPER, str(bootstrapper))
+    seen = {}
+    monkeypatch.setattr(
+        installer, "build_installer", lambda release, **kwargs: seen.update(kwargs) or "built"
+    )
+    assert release_steps._installer(metadata.current_release("1.2.3")) == ["built"]
+    assert seen["webview2_bootstrapper"] == bootstrapper

@@ -153,3 +153,34 @@ def test_an_embedded_webview2_bootstrapper_runs_only_when_the_runtime_is_missing
     wine.register_webview2_runtime(prefix)
     assert installer.run_installer(prefix, setup, env=env) == 0
     assert not prefix.unix_path(log).exists()
+
+
+def _keys(display: str, *argv: str) -> None:
+    cmd.run(["xdotool", *argv], step="xdotool", env={"DISPLAY": display}, quiet=True)
+    time.sleep(3)  # let the next page (or message box) appear
+
+
+def test_the_wizard_puts_a_folder_holding_user_files_into_a_subfolder_it_shows(
+    builds, display, prefix
+):
+    new = builds.new
+    tools = prefix.unix_path(r"C:\Tools")
+    tools.mkdir()
+    (tools / "README.html").write_text("<p>my own readme</p>\n")
+    screenshots = paths.reports_dir() / "screenshots" / "installer-wizard" / "own-folder"
+    prefix.start([str(builds.new_installer)], name="installer-wizard-own-folder")
+    _wait_for(lambda: f"{new.product} Setup" in wine.window_titles(display), "the wizard")
+    time.sleep(2)
+    for _page in ("Welcome", "License", "scope"):
+        _keys(display, "key", "Return")
+    # The directory page: the user types their own folder and clicks Install.
+    _keys(display, "key", "ctrl+a")
+    _keys(display, "type", "--delay", "50", r"C:\Tools")
+    _keys(display, "key", "Return")
+    # A message says where TraderAdmin goes instead; the page then shows that folder.
+    presses = wine.press_enter_through(display, f"{new.product} Setup", screenshots=screenshots)
+    prefix.wait()
+    # OK on the message, Install on the page showing C:\Tools\TraderAdmin, Finish.
+    assert presses >= 3
+    assert installer.installation_problems(prefix, new, rf"C:\Tools\{new.product}") == []
+    assert (tools / "README.html").read_text() == "<p>my own readme</p>\n"

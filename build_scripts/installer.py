@@ -10,6 +10,7 @@ previous one untouched.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -444,28 +445,42 @@ class CheckReport:
     selftests: dict[str, dict]  # shortcut -> the app's self-test report
 
 
-def check_in_wine(installer: Path, release: Release, *, display: str | None = None) -> CheckReport:
+def check_in_wine(
+    installer: Path,
+    release: Release,
+    *,
+    display: str | None = None,
+    prefix: wine.Prefix | None = None,
+) -> CheckReport:
     """Install silently into a fresh Windows 10 prefix (the default directory), check files,
     shortcuts and registration, start the app through each shortcut (self-test), uninstall and
     check that it is gone. VerificationFailed lists every problem of the failing stage.
+
+    prefix: a fresh prefix to use (the tests copy one), instead of making one.
     """
+    with contextlib.ExitStack() as stack:
+        if prefix is None:
+            prefix = stack.enter_context(wine.fresh_prefix(display=display))
+        return _check_in_prefix(prefix, installer, release)
+
+
+def _check_in_prefix(prefix: wine.Prefix, installer: Path, release: Release) -> CheckReport:
     install_dir = default_install_dir(release)
     exe = rf"{install_dir}\{release.product}.exe"
-    with wine.fresh_prefix(display=display) as prefix:
-        # A release build without the bootstrapper refuses a silent install on a machine
-        # without the runtime (exit 16); Windows 10/11 machines have it.
-        wine.register_webview2_runtime(prefix)
-        code = run_installer(prefix, installer)
-        problems = [] if code == EXIT_OK else [f"the installer exited {code}: {EXIT_CODES[code]}"]
-        _fail_on(problems + installation_problems(prefix, release, install_dir), "installation")
-        reports = {}
-        for index, (where, link) in enumerate(shortcut_paths(release).items()):
-            report = desktop.run_selftest(prefix, exe, rf"C:\selftest-{index}.json", shortcut=link)
-            _fail_on(selftest_problems(report, release, install_dir), f"{where} shortcut")
-            reports[link] = report
-        code = run_uninstaller(prefix, install_dir)
-        problems = [] if code == EXIT_OK else [f"the uninstaller exited {code}"]
-        _fail_on(problems + removal_problems(prefix, release, install_dir), "uninstall")
+    # A release build without the bootstrapper refuses a silent install on a machine
+    # without the runtime (exit 16); Windows 10/11 machines have it.
+    wine.register_webview2_runtime(prefix)
+    code = run_installer(prefix, installer)
+    problems = [] if code == EXIT_OK else [f"the installer exited {code}: {EXIT_CODES[code]}"]
+    _fail_on(problems + installation_problems(prefix, release, install_dir), "installation")
+    reports = {}
+    for index, (where, link) in enumerate(shortcut_paths(release).items()):
+        report = desktop.run_selftest(prefix, exe, rf"C:\selftest-{index}.json", shortcut=link)
+        _fail_on(selftest_problems(report, release, install_dir), f"{where} shortcut")
+        reports[link] = report
+    code = run_uninstaller(prefix, install_dir)
+    problems = [] if code == EXIT_OK else [f"the uninstaller exited {code}"]
+    _fail_on(problems + removal_problems(prefix, release, install_dir), "uninstall")
     return CheckReport(install_dir, reports)
 
 

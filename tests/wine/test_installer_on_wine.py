@@ -57,8 +57,8 @@ def test_a_running_app_stops_upgrade_and_uninstall_with_exit_code_12(builds, pre
     assert not prefix.unix_path(CUSTOM_DIR).exists()
 
 
-def test_installer_check_installs_in_the_default_directory_launches_and_uninstalls(builds, display):
-    report = installer.check_in_wine(builds.new_installer, builds.new, display=display)
+def test_installer_check_installs_in_the_default_directory_launches_and_uninstalls(builds, prefix):
+    report = installer.check_in_wine(builds.new_installer, builds.new, prefix=prefix)
     assert report.install_dir == r"C:\Program Files\TraderAdmin"
     assert len(report.selftests) == 2
     assert {r["version"] for r in report.selftests.values()} == {builds.new.version_text}

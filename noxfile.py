@@ -72,6 +72,7 @@ def installer(session: nox.Session) -> None:
         "python",
         "-m",
         "pytest",
+        "-v",
         "-ra",
         *(session.posargs or ["tests/wine"]),
         external=True,

@@ -6,7 +6,7 @@ The functions live in their concern's module; this file only wires them together
 
 from __future__ import annotations
 
-from build_scripts import desktop, images, installer, manifests, services
+from build_scripts import desktop, images, installer, manifests, services, webview2
 from build_scripts.metadata import Release
 from build_scripts.release import Step
 from build_scripts.signing import SigningConfig
@@ -29,7 +29,13 @@ def _desktop(release: Release) -> list[Artifact]:
 
 
 def _installer(release: Release) -> list[Artifact]:
-    return [installer.build_installer(release, signing_config=SigningConfig.from_env())]
+    return [
+        installer.build_installer(
+            release,
+            signing_config=SigningConfig.from_env(),
+            webview2_bootstrapper=webview2.configured_bootstrapper(),
+        )
+    ]
 
 
 def _images(release: Release) -> list[Artifact]:

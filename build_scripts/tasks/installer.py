@@ -8,7 +8,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from build_scripts import installer, metadata, wine
+from build_scripts import installer, metadata, webview2, wine
 from build_scripts.errors import ReleaseError
 from build_scripts.progress import say
 from build_scripts.signing import SigningConfig
@@ -24,7 +24,8 @@ def _optional_path(value) -> Path | None:
         "version": "override the release version (SemVer, e.g. 1.2.0)",
         "script": "the NSIS script (default: build_scripts/windows_installer.nsi)",
         "webview2-bootstrapper": "a MicrosoftEdgeWebview2Setup.exe to embed; the installer runs "
-        "it when the WebView2 Runtime is missing (default: installer.webview2_bootstrapper)",
+        "it when the WebView2 Runtime is missing (default: $TRADERADMIN_WEBVIEW2_BOOTSTRAPPER, "
+        "then installer.webview2_bootstrapper)",
         "app-exe": "the TraderAdmin.exe to pack (default: the one desktop.build made)",
     }
 )
@@ -35,8 +36,8 @@ def build(c, version=None, script=None, webview2_bootstrapper=None, app_exe=None
         release,
         app_exe=_optional_path(app_exe),
         script=_optional_path(script or c.config.installer.script),
-        webview2_bootstrapper=_optional_path(
-            webview2_bootstrapper or c.config.installer.webview2_bootstrapper
+        webview2_bootstrapper=webview2.configured_bootstrapper(
+            webview2_bootstrapper, c.config.installer.webview2_bootstrapper
         ),
         signing_config=SigningConfig.from_env(),
         max_mb=float(c.config.installer.max_mb),

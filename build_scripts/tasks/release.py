@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from build_scripts import bootstrap as bootstrapping
-from build_scripts import metadata, release_steps, summary
+from build_scripts import metadata, release_steps, summary, webview2
 from build_scripts import release as releasing
 from build_scripts.progress import say
 from build_scripts.tasks._base import release_task
@@ -32,6 +32,8 @@ def release(c, version=None, only=None, bootstrap=True, list_steps=False):
     # The version is checked before anything runs, so bad input writes nothing.
     current = metadata.current_release(version or c.config.release.version)
     ordered = releasing.plan(steps, only or None)
+    if any(item.name == "installer" for item in ordered):
+        webview2.configured_bootstrapper()  # a wrong path fails now, not after the builds
     if bootstrap:
         bootstrapping.bootstrap()
     artifacts = releasing.run(current, ordered)

@@ -401,15 +401,23 @@ Function IsInstDirEmpty
   Pop $0
 FunctionEnd
 
+; A folder named after the product (the default, or one we appended before) is ours even when
+; it is not empty: an uninstall keeps config.toml there, and a reinstall must find it again
+; instead of going one folder deeper.
 Function AppendProductToForeignDir
   Push $R9
+  Push $R8
+  StrLen $R8 "\${PRODUCT_NAME}"
+  StrCpy $R8 $INSTDIR "" -$R8
   ${If} $INSTDIR != $RegisteredDir
   ${AndIfNot} ${FileExists} "$INSTDIR\${APP_EXE_NAME}"
+  ${AndIf} $R8 != "\${PRODUCT_NAME}"
     Call IsInstDirEmpty
     ${If} $R9 == 1
       StrCpy $INSTDIR "$INSTDIR\${PRODUCT_NAME}"
     ${EndIf}
   ${EndIf}
+  Pop $R8
   Pop $R9
 FunctionEnd
 

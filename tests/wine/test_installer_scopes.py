@@ -118,3 +118,20 @@ def test_all_users_lifecycle_in_a_chosen_folder_upgrades_in_place_and_uninstalls
         "file added: TraderAdminTest",
         "file added: TraderAdminTest/config.toml",
     ]
+
+
+def test_a_reinstall_after_uninstall_finds_the_kept_settings_in_the_default_folder(builds, prefix):
+    """Uninstall keeps config.toml in the default folder; installing again must use that folder
+    (it is named after the product, so it is ours), not a TraderAdmin subfolder of it."""
+    old, new = builds.old, builds.new
+    target = installer.default_install_dir(old)
+    assert installer.run_installer(prefix, builds.old_installer, options=("/ALLUSERS",)) == 0
+    settings = 'backend_url = "http://127.0.0.1:9999"\n'
+    (prefix.unix_path(target) / "config.toml").write_text(settings)
+    assert installer.run_uninstaller(prefix, target) == 0
+    assert installer.removal_problems(prefix, old, target, kept=("config.toml",)) == []
+
+    assert installer.run_installer(prefix, builds.new_installer, options=("/ALLUSERS",)) == 0
+    assert installer.installation_problems(prefix, new, target) == []
+    assert not prefix.unix_path(rf"{target}\TraderAdmin").exists()
+    assert (prefix.unix_path(target) / "config.toml").read_text() == settings

@@ -28,7 +28,8 @@ pytestmark = pytest.mark.integration
 
 BACKEND_SOURCE = Path(__file__).resolve().parents[2] / "backend"
 BACKEND_PACKAGE = "./cmd/traderadmin-backend"
-TOKEN = "integration-token"
+TOKEN = "integration-orchestrator-token"
+ADMIN_TOKEN = "integration-admin-token"
 INSTANCE = "orch-integration"
 READY_WITHIN_SECONDS = 10
 
@@ -70,7 +71,8 @@ def start_backend(binary: Path, port: int, data_dir: Path, log_dir: Path, name: 
         **os.environ,
         "BACKEND_LISTEN": f"127.0.0.1:{port}",
         "BACKEND_DATA_DIR": str(data_dir),
-        "BACKEND_TOKEN": TOKEN,
+        "BACKEND_ADMIN_TOKEN": ADMIN_TOKEN,
+        "BACKEND_ORCHESTRATOR_TOKEN": TOKEN,
     }
     return Service([str(binary)], env, log_dir, name)
 
@@ -80,19 +82,22 @@ def readiness_reason(probe: str) -> str:
     return response.json().get("reason", "") if response.status_code == 503 else ""
 
 
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 def backend_status(backend_url: str) -> dict:
-    return httpx.get(f"{backend_url}/api/v1/status", timeout=2).json()
+    return httpx.get(f"{backend_url}/api/v1/status", headers=ADMIN, timeout=2).json()
 
 
 def enable_strategy(backend_url: str) -> str:
     """Enable the first strategy of the backend's default configuration; return its name."""
-    response = httpx.get(f"{backend_url}/api/v1/config", timeout=2)
+    response = httpx.get(f"{backend_url}/api/v1/config", headers=ADMIN, timeout=2)
     response.raise_for_status()
     name = response.json()["strategies"][0]["name"]
     patched = httpx.patch(
         f"{backend_url}/api/v1/strategies/{name}",
         json={"enabled": True},
-        headers={"Authorization": f"Bearer {TOKEN}", "If-Match": response.headers["ETag"]},
+        headers={**ADMIN, "If-Match": response.headers["ETag"]},
         timeout=2,
     )
     assert patched.status_code == 200, patched.text

@@ -6,6 +6,14 @@ certificate; these tests check what `up` would start, without starting anything.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -76,3 +84,69 @@ def test_apiserver_binds_the_node_ip_refuses_anonymous_and_uses_an_etcd_certific
     assert f"--etcd-cafile={etcd_dir / 'ca.crt'}" in argv
     assert SETTINGS.server_url == "https://192.0.2.2:6443"
     assert config.Settings(node_ip="2001:db8::2").server_url == "https://[2001:db8::2]:6443"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def running_etcd(tmp_path):
+    """A real etcd with the cluster's arguments, on free ports in a scratch state dir."""
+    etcd = shutil.which("etcd")
+    assert etcd, "etcd not found — install it with: apt-get install etcd-server"
+    layout = config.Layout(tmp_path / "state")
+    settings = config.Settings(
+        node_ip="192.0.2.2", etcd_client_port=_free_port(), etcd_peer_port=_free_port()
+    )
+    cluster.ensure_pki(layout, settings)  # the cluster's certificates and etcd's
+    layout.etcd_data.mkdir(parents=True, mode=0o700)
+    with open(tmp_path / "etcd.log", "wb") as log:
+        process = subprocess.Popen(
+            cluster_etcd.argv(etcd, layout, settings), stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(httpx.HTTPError, OSError):
+                if cluster_etcd.healthy(layout, settings):
+                    break
+            assert process.poll() is None, (tmp_path / "etcd.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "etcd.log").read_text()
+            time.sleep(0.2)
+        yield layout, settings
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_running_etcd_answers_only_clients_with_its_certificate(running_etcd):
+    layout, settings = running_etcd
+    url = f"{settings.etcd_url}/v2/keys"  # any path: authentication comes first
+    plain = url.replace("https://", "http://")
+    try:
+        answer = httpx.get(plain, timeout=3)
+    except httpx.HTTPError:
+        pass
+    else:
+        assert answer.status_code == 400 and "/registry" not in answer.text, answer.text
+
+    def refused(client_pair=None) -> bool:
+        context = ssl.create_default_context(cafile=str(cluster_etcd.pki_dir(layout) / "ca.crt"))
+        if client_pair is not None:
+            context.load_cert_chain(str(client_pair.cert), str(client_pair.key))
+        try:
+            httpx.get(url, verify=context, timeout=3)
+        except (httpx.HTTPError, ssl.SSLError):
+            return True
+        return False
+
+    assert refused(), "etcd answered a client without a certificate"
+    # A certificate from the cluster CA (what the controller-manager signs for CSRs) is no key.
+    admin = cluster_pki.CertPair(layout.pki / "admin.crt", layout.pki / "admin.key")
+    assert refused(admin), "etcd answered a client certificate of the cluster CA"
+    # The control: with etcd's own client certificate the same request is answered.
+    assert not refused(cluster_etcd.ensure_pki(layout).healthcheck_client)
+    assert cluster_etcd.healthy(layout, settings)

@@ -8,6 +8,10 @@ kube-controller-manager, kube-scheduler, kubelet and kube-proxy built from the K
 module (cluster_build.py). Cluster DNS is CoreDNS built from its Go module and run as a pod; the
 default StorageClass is served by a small host-path provisioner (cluster_storage.py).
 
+etcd speaks TLS on 127.0.0.1 to clients with a certificate from its own CA (cluster_etcd.py);
+kube-apiserver listens on the node IP only (pods reach it there through the `kubernetes`
+Service) with anonymous auth off. The README's *The local cluster* lists what listens where.
+
 Every process runs detached with its pid, argv and log under the state directory; `down` stops
 exactly those pids (after checking each one still runs the recorded argv), then removes pod
 sandboxes through CRI so no container, shim, netns or mount is left behind.
@@ -35,7 +39,15 @@ from pathlib import Path
 import httpx
 import yaml
 
-from build_scripts import cluster_build, cluster_isolation, cluster_pki, cmd, paths, tools
+from build_scripts import (
+    cluster_build,
+    cluster_etcd,
+    cluster_isolation,
+    cluster_pki,
+    cmd,
+    paths,
+    tools,
+)
 from build_scripts import cluster_config as config
 from build_scripts.cluster_config import (
     CNI_BRIDGE,
@@ -407,6 +419,7 @@ def ensure_pki(layout: Layout, settings: Settings) -> Pki:
         name: cluster_pki.ensure_client(ca, directory, identity)
         for name, identity in CLIENT_IDENTITIES.items()
     }
+    cluster_etcd.ensure_pki(layout)
     return Pki(ca, apiserver, kubelet_serving, service_account, clients)
 
 
@@ -464,8 +477,6 @@ def processes(
     pki = layout.pki
     cfg = layout.config
     k8s = toolset.path
-    etcd_name = "traderadmin-local"
-    peer = f"http://127.0.0.1:{settings.etcd_peer_port}"
     specs = {
         "containerd": Process(
             "containerd",
@@ -475,38 +486,18 @@ def processes(
                 str(cfg / "containerd.toml"),
             ],
         ),
-        "etcd": Process(
-            "etcd",
-            [
-                tools.require("etcd"),
-                "--name",
-                etcd_name,
-                "--data-dir",
-                str(layout.etcd_data),
-                "--listen-client-urls",
-                settings.etcd_url,
-                "--advertise-client-urls",
-                settings.etcd_url,
-                "--listen-peer-urls",
-                peer,
-                "--initial-advertise-peer-urls",
-                peer,
-                "--initial-cluster",
-                f"{etcd_name}={peer}",
-                "--initial-cluster-state",
-                "new",
-                "--log-level",
-                "warn",
-            ],
-        ),
+        "etcd": Process("etcd", cluster_etcd.argv(tools.require("etcd"), layout, settings)),
         "kube-apiserver": Process(
             "kube-apiserver",
             [
                 str(k8s("kube-apiserver")),
                 f"--advertise-address={settings.node_ip}",
-                "--bind-address=0.0.0.0",
+                f"--bind-address={settings.node_ip}",
                 f"--secure-port={settings.api_port}",
-                f"--etcd-servers={settings.etcd_url}",
+                # Every client has a certificate or a service-account token; kubelet probes
+                # go to the pods, not here.
+                "--anonymous-auth=false",
+                *cluster_etcd.apiserver_flags(layout, settings),
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
                 f"--client-ca-file={pki / 'ca.crt'}",
@@ -599,6 +590,7 @@ def processes(
     kubeconfig = layout.component_kubeconfig
     inputs = {
         "containerd": (cfg / "containerd.toml",),
+        "etcd": cluster_etcd.inputs(layout),
         "kube-apiserver": (
             cfg / "admission.yaml",
             pki / "apiserver.crt",
@@ -860,7 +852,11 @@ def _up(options: ClusterOptions) -> UpResult:
         )
         import_images(layout, images)
         wait_for(
-            "etcd", lambda: _etcd_healthy(settings), layout=layout, watch=("etcd",), timeout=30
+            "etcd",
+            lambda: cluster_etcd.healthy(layout, settings),
+            layout=layout,
+            watch=("etcd",),
+            timeout=30,
         )
     with step("cluster: control plane"):
         ensure("kube-apiserver")
@@ -915,11 +911,6 @@ def _unix_socket_answers(path: Path) -> bool:
         return False
     finally:
         probe.close()
-
-
-def _etcd_healthy(settings: Settings) -> bool:
-    response = httpx.get(f"{settings.etcd_url}/health", timeout=2)
-    return response.status_code == 200 and response.json().get("health") == "true"
 
 
 # --- down -------------------------------------------------------------------------------------
@@ -1195,9 +1186,13 @@ def status(options: ClusterOptions) -> ClusterStatus:
 
 
 def _current_settings(layout: Layout) -> Settings:
-    """Settings as the running cluster was started (the node IP is in the kubelet's argv)."""
-    argv = recorded_argv(layout, "kubelet") or []
-    node_ip = next((a.split("=", 1)[1] for a in argv if a.startswith("--node-ip=")), None)
+    """Settings as the running cluster was started (the node IP is in the argv of
+    kube-apiserver and the kubelet)."""
+    argv = (recorded_argv(layout, "kube-apiserver") or []) + (
+        recorded_argv(layout, "kubelet") or []
+    )
+    flags = ("--advertise-address=", "--node-ip=")
+    node_ip = next((a.split("=", 1)[1] for a in argv if a.startswith(flags)), None)
     return Settings(node_ip=node_ip or "127.0.0.1")
 
 

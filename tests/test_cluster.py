@@ -173,7 +173,7 @@ def test_merging_the_kubeconfig_keeps_other_entries_and_the_current_context(pki)
     assert merged["current-context"] == "work"
     assert [c["name"] for c in merged["clusters"]] == ["work", "traderadmin-local"]
     ours_cluster = next(c for c in merged["clusters"] if c["name"] == "traderadmin-local")
-    assert ours_cluster["cluster"]["server"] == "https://127.0.0.1:6443"
+    assert ours_cluster["cluster"]["server"] == "https://192.0.2.2:6443"  # the node IP
     assert {c["name"] for c in merged["contexts"]} == {"work", "traderadmin-local"}
     assert cluster_pki.merge_kubeconfig(None, ours)["current-context"] == "traderadmin-local"
     trimmed = cluster_pki.remove_from_kubeconfig(merged, ours)

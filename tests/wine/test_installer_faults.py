@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from machine_state import differences, snapshot
 
 from build_scripts.core import cmd
 from build_scripts.windows import installer, installer_check, wine
+from tests.wine.machine_state import differences, snapshot
 
 TA, TB, TOOLS = r"C:\TA", r"C:\TB", r"C:\Tools"  # no spaces: Wine would quote /D=
 

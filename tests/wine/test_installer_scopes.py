@@ -5,9 +5,8 @@ uninstall; with a snapshot of the machine before, compared after each step.
 
 import getpass
 
-from machine_state import differences, snapshot
-
 from build_scripts.windows import installer, installer_check, selftest, signing
+from tests.wine.machine_state import differences, snapshot
 
 CUSTOM_DIR = r"C:\TraderAdminTest"  # no spaces: Wine would quote /D= and NSIS ignore it
 USER = getpass.getuser()  # Wine's Windows user is the Linux user

@@ -9,7 +9,7 @@ that builds it, so a change to how something is built rebuilds it.
 from __future__ import annotations
 
 from build_scripts.core import artifacts
-from build_scripts.core.artifacts import Artifact
+from build_scripts.core.artifacts import Artifact, sha256_of
 from build_scripts.core.metadata import Release, python_version
 from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
@@ -19,7 +19,7 @@ from build_scripts.release import sbom
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.services import build as services
-from build_scripts.windows import installer
+from build_scripts.windows import installer, webview2
 from build_scripts.windows.signing import ENV_CERT, ENV_KEY, ENV_TIMESTAMP_URL, SigningConfig
 
 TESTS = ("*_test.go", "*/tests/*", "*/testdata/*")
@@ -46,8 +46,15 @@ def _installer(release: Release) -> list[Artifact]:
             release,
             app_exe=desktop.binary_path(release, "windows/amd64"),
             signing_config=SigningConfig.from_env(),
+            webview2_bootstrapper=webview2.configured_bootstrapper(),
         )
     ]
+
+
+def _bootstrapper_identity() -> str:
+    """The embedded WebView2 bootstrapper by content: another file reruns the installer step."""
+    bootstrapper = webview2.configured_bootstrapper()
+    return sha256_of(bootstrapper) if bootstrapper else "none"
 
 
 def _images(release: Release) -> list[Artifact]:
@@ -196,6 +203,7 @@ def standard_steps() -> list[Step]:
                     **_identity(r),
                     "uninstall_key": r.windows_uninstall_key,
                     "signing": _signing(),
+                    "webview2_bootstrapper": _bootstrapper_identity(),
                 },
             ),
             outputs=lambda r: [installer.installer_path(r)],

@@ -38,8 +38,9 @@ def apply(c, environment=None, version=None, context=None, kubeconfig=None, time
         if values.get("load_images_into_local_cluster"):
             cluster_images.load_release_images(release, COMPONENTS)
         namespace = deploying.ensure_namespace(api, path)
-        if deploying.ensure_token_secret(api, namespace, values["token_secret"]):
-            say(f"  created Secret {namespace}/{values['token_secret']} with a new API token")
+        for role, key in manifests.TOKEN_SECRET_VALUES.items():
+            if deploying.ensure_token_secret(api, namespace, values[key]):
+                say(f"  created Secret {namespace}/{values[key]} with a new {role} token")
         deploying.apply_manifests(target, path)
         deploying.wait_until_ready(api, path, float(timeout))
 

@@ -10,9 +10,10 @@ from build_scripts.core import bootstrap as bootstrapping
 from build_scripts.core import metadata
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.progress import say
-from build_scripts.release import pipeline, reproducible, summary
+from build_scripts.release import graph, pipeline, reproducible, summary
 from build_scripts.release import steps as release_steps
 from build_scripts.tasks._base import release_task
+from build_scripts.windows import webview2
 
 
 @release_task(
@@ -50,6 +51,8 @@ def release(
         raise ConfigError(f"--jobs {jobs}: must be 1 or more")
     # The version and release.toml are checked before anything runs: bad input writes nothing.
     current = metadata.current_release(version or c.config.release.version)
+    if not dry_run and any(item.name == "installer" for item in graph.plan(steps, only or None)):
+        webview2.configured_bootstrapper()  # a wrong path fails now, not after the builds
     result = pipeline.run_release(
         current,
         steps,

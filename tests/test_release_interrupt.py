@@ -31,8 +31,15 @@ def _invoke(env, *args, **kwargs):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # As in a terminal: Ctrl-C interrupts. A test run started as a background job of a
+        # non-interactive shell inherits SIGINT ignored, and Python would then keep ignoring it.
+        preexec_fn=_default_sigint,
         **kwargs,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_line(process, needle, seen, timeout=300):

@@ -50,6 +50,9 @@ def _stop_when_orphaned(parent: int) -> None:
 
 def main(argv: list[str]) -> int:
     factory, name, release_file, result_file = argv
+    # The scheduler stops a step with SIGINT; a release started where SIGINT is ignored (a
+    # background job of a non-interactive shell) would otherwise pass that on to its workers.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
     release = release_from_json(Path(release_file).read_text())
     step = next(s for s in load_steps(factory) if s.name == name)

@@ -33,6 +33,10 @@ def write_manifest(release: Release, artifacts: list[Artifact]) -> list[Path]:
     """SHA256SUMS (sha256sum -c compatible) and release.json in the release directory."""
     root = release.dist_dir
     sums = "".join(f"{a.sha256}  {_relative(a.path, root)}\n" for a in artifacts)
+    digests = {
+        where: recorded_image_digests(release, where)
+        for where in _recorded_places(root / "release.json")
+    }
     manifest = {
         "product": release.product,
         "version": release.version_text,
@@ -42,6 +46,7 @@ def write_manifest(release: Release, artifacts: list[Artifact]) -> list[Path]:
             {"path": _relative(a.path, root), "size": a.size, "sha256": a.sha256, "note": a.note}
             for a in artifacts
         ],
+        **({"image_digests": digests} if digests else {}),
     }
     return [
         atomic.write_text(root / "SHA256SUMS", sums),
@@ -54,3 +59,38 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def record_image_digests(release: Release, where: str, digests: dict[str, str]) -> Path:
+    """Record the images' digests in release.json under "image_digests"[where].
+
+    where is "local" (the local cluster's containerd) or the registry pushed to. Deploy pins
+    the manifests to exactly these (kube/manifests.py), never re-deriving them.
+    """
+    path = release.dist_dir / "release.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        manifest = {
+            "product": release.product,
+            "version": release.version_text,
+            "commit": release.commit,
+        }
+    manifest.setdefault("image_digests", {})[where] = dict(sorted(digests.items()))
+    return atomic.write_text(path, json.dumps(manifest, indent=2) + "\n")
+
+
+def recorded_image_digests(release: Release, where: str) -> dict[str, str]:
+    """The digests record_image_digests stored for `where` ({} if none)."""
+    try:
+        manifest = json.loads((release.dist_dir / "release.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return dict(manifest.get("image_digests", {}).get(where, {}))
+
+
+def _recorded_places(path: Path) -> list[str]:
+    try:
+        return list(json.loads(path.read_text()).get("image_digests", {}))
+    except (OSError, ValueError):
+        return []

@@ -1,0 +1,44 @@
+"""The digests of images in the local cluster's containerd, for manifests that pin them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from build_scripts.cluster.config import Layout
+from build_scripts.cluster.options import default_state_dir
+from build_scripts.core import cmd
+from build_scripts.core.errors import ReleaseError
+
+
+def normalized(reference: str) -> str:
+    """containerd's full name of a Docker-style reference: traderadmin/x:1 -> docker.io/…"""
+    first = reference.split("/", 1)[0]
+    if "/" not in reference or not ("." in first or ":" in first or first == "localhost"):
+        return f"docker.io/{reference if '/' in reference else 'library/' + reference}"
+    return reference
+
+
+def digest_from_listing(listing: str, reference: str) -> str | None:
+    """The DIGEST column of `ctr images ls` for exactly this reference."""
+    wanted = normalized(reference)
+    for line in listing.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] == wanted and fields[2].startswith("sha256:"):
+            return fields[2]
+    return None
+
+
+def imported_digest(reference: str, *, state_dir: Path | None = None) -> str:
+    """The manifest digest containerd holds for an imported image (kubelet resolves it)."""
+    layout = Layout(state_dir or default_state_dir())
+    listing = cmd.output_of(
+        ["ctr", "--address", layout.containerd_socket, "--namespace", "k8s.io", "images", "ls"],
+        step="ctr images",
+    )
+    digest = digest_from_listing(listing, reference)
+    if digest is None:
+        raise ReleaseError(
+            f"{reference} is not in the local cluster's containerd after the import",
+            "run: invoke images.build, then invoke deploy again",
+        )
+    return digest

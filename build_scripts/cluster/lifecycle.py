@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from build_scripts.cluster import build as cluster_build
+from build_scripts.cluster import network_policy
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.components import COMPONENTS, STOP_ORDER, processes, write_configs
 from build_scripts.cluster.config import (
@@ -100,6 +101,7 @@ def _up(options: ClusterOptions) -> UpResult:
             jobs=options.build_jobs,
         )
         kubectl = cluster_build.install_kubectl(toolset.bin_dir)
+        network_policy.build_kube_router(options.kubernetes_version)
         images = ensure_images(options, toolset)
     settings = Settings(node_ip=options.node_ip or detect_node_ip())
     with step("cluster: certificates and configuration"):
@@ -162,6 +164,7 @@ def _up(options: ClusterOptions) -> UpResult:
             kubectl_args=("--kubeconfig", str(layout.kubeconfig)),
         )
         ensure("storage-provisioner")
+        ensure(network_policy.COMPONENT)
     with step("cluster: node Ready"):
         wait_for(
             f"node {NODE_NAME} Ready",
@@ -234,6 +237,7 @@ def _down(options: ClusterOptions, *, wipe: bool = False) -> DownResult:
     with step("cluster: stop the control plane"):
         for name in STOP_ORDER[1:]:
             stopped[name] = stop_process(layout, name)
+        network_policy.remove_rules()
         if kube_proxy.exists() and any(line.startswith("KUBE-") for line in iptables_chains()):
             # kube-proxy's own cleanup removes its Service rules (KUBE-* chains).
             cmd.run(

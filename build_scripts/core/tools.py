@@ -225,6 +225,14 @@ CATALOGUE: tuple[Tool, ...] = (
         apt_package="conntrack",
     ),
     Tool(
+        "ipset",
+        "local cluster NetworkPolicy engine (kube-router)",
+        _apt("ipset"),
+        ("ipset",),
+        ("version",),
+        apt_package="ipset",
+    ),
+    Tool(
         "registry",
         "local image registry (images.push tests)",
         f"GOBIN=~/.cache/traderadmin/bin go install {REGISTRY_MODULE}@{REGISTRY_VERSION} "
@@ -270,6 +278,7 @@ APT_PACKAGES: tuple[str, ...] = (
     "containernetworking-plugins",
     "iptables",
     "conntrack",
+    "ipset",
     "runc",
     "git",
     "openssl",

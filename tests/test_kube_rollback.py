@@ -63,9 +63,12 @@ def test_first_install_has_nothing_to_roll_back_to():
 
 
 def test_the_previous_version_is_named():
-    assert rollback.previous_version(_previous(OLD)) == "1.0.0"
+    assert rollback.previous_version(_previous(OLD)) == (
+        "1.0.0 (backend revision 3, orchestrator revision 3)"
+    )
     mixed = {"backend": OLD["backend"], "orchestrator": _deployment("orchestrator", "0.9.0", "o")}
-    assert rollback.previous_version(_previous(mixed)) == "0.9.0/1.0.0"
+    assert rollback.previous_version(_previous(mixed)).startswith("0.9.0/1.0.0 (")
+    assert rollback.previous_version(_previous({})) == "nothing"
 
 
 def test_the_recorded_template_is_a_copy():

@@ -174,3 +174,19 @@ def test_rendered_manifests_pass_the_offline_schema_check(release, environment, 
     path.write_text(manifests.render(release, environment))
     problems, version = validate.schema_problems(path)
     assert problems == [] and version == "1.34"
+
+
+def test_image_overrides_are_used_as_given_and_bad_ones_refused(release):
+    overrides = manifests.parse_image_overrides(["orchestrator=x/o:1"], ("backend", "orchestrator"))
+    docs = manifests.validate(
+        manifests.render(release, "local", {"backend": "sha256:1"}, overrides)
+    )
+    images = [
+        c["image"]
+        for d in _kind(docs, "Deployment")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images == ["traderadmin/backend:1.2.3@sha256:1", "x/o:1"]
+    for bad in ("frontend=x", "orchestrator=", "orchestrator"):
+        with pytest.raises(ConfigError):
+            manifests.parse_image_overrides([bad], ("backend", "orchestrator"))

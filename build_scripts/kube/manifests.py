@@ -71,15 +71,29 @@ def _flow(value: object) -> str:
 
 
 def pinned_image(
-    release: Release, component: str, registry: str | None, digests: dict[str, str] | None
+    release: Release,
+    component: str,
+    registry: str | None,
+    digests: dict[str, str] | None,
+    overrides: dict[str, str] | None = None,
 ) -> str:
-    """The image reference, pinned to the digest deploy was given (`name:tag@sha256:…`)."""
+    """The image reference, pinned to the digest deploy was given (`name:tag@sha256:…`).
+
+    An override (deploy --image COMPONENT=REFERENCE) is used exactly as given.
+    """
+    if overrides and component in overrides:
+        return overrides[component]
     reference = image_reference(release, component, registry)
     digest = (digests or {}).get(component)
     return f"{reference}@{digest}" if digest else reference
 
 
-def render(release: Release, environment: str, digests: dict[str, str] | None = None) -> str:
+def render(
+    release: Release,
+    environment: str,
+    digests: dict[str, str] | None = None,
+    overrides: dict[str, str] | None = None,
+) -> str:
     """All manifests of one environment as one multi-document YAML text, validated.
 
     digests (component -> sha256:…) pin the images; without them images are named by tag.
@@ -105,7 +119,9 @@ def render(release: Release, environment: str, digests: dict[str, str] | None = 
         **values,
         "storage_class": values.get("storage_class"),
         "labels": labels,
-        "image": lambda c: pinned_image(release, c, values.get("image_registry"), digests),
+        "image": lambda c: pinned_image(
+            release, c, values.get("image_registry"), digests, overrides
+        ),
         "dns": {**values["dns"], "pod_labels": _flow(values["dns"]["pod_labels"])},
         "admin_ingress": _flow(values["admin_ingress"]) if values["admin_ingress"] else "",
         "pod_security_context": _flow(
@@ -168,7 +184,26 @@ def manifests_path(release: Release, environment: str) -> Path:
     return release.dist_dir / "deploy" / f"{environment}.yaml"
 
 
-def write(release: Release, environment: str, digests: dict[str, str] | None = None) -> Path:
+def write(
+    release: Release,
+    environment: str,
+    digests: dict[str, str] | None = None,
+    overrides: dict[str, str] | None = None,
+) -> Path:
     return atomic.write_text(
-        manifests_path(release, environment), render(release, environment, digests)
+        manifests_path(release, environment), render(release, environment, digests, overrides)
     )
+
+
+def parse_image_overrides(items: list[str] | None, components: tuple[str, ...]) -> dict[str, str]:
+    """`COMPONENT=REFERENCE` items (deploy --image) as a dict; bad input is a ConfigError."""
+    overrides = {}
+    for item in items or []:
+        component, _, reference = item.partition("=")
+        if component not in components or not reference.strip():
+            raise ConfigError(
+                f"invalid --image {item!r}",
+                f"give COMPONENT=REFERENCE with COMPONENT one of: {', '.join(components)}",
+            )
+        overrides[component] = reference.strip()
+    return overrides

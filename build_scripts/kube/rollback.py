@@ -75,9 +75,14 @@ def nothing_to_roll_back(previous: dict[str, Previous]) -> bool:
 
 
 def previous_version(previous: dict[str, Previous]) -> str:
-    """The version the release returns to, e.g. "1.2.0" (or "1.2.0/1.1.0" if they differ)."""
-    versions = sorted({p.version or "unknown" for p in previous.values() if p.existed})
-    return "/".join(versions) if versions else "nothing"
+    """The version the release returns to, e.g. "1.2.0 (backend revision 3, orchestrator
+    revision 5)"; versions joined by "/" if the Deployments carried different ones."""
+    existed = {n: p for n, p in sorted(previous.items()) if p.existed}
+    if not existed:
+        return "nothing"
+    versions = "/".join(sorted({p.version or "unknown" for p in existed.values()}))
+    revisions = ", ".join(f"{n} revision {p.revision or '?'}" for n, p in existed.items())
+    return f"{versions} ({revisions})"
 
 
 def restore(api: kr8s.Api, namespace: str, actions: list[Restore]) -> None:

@@ -90,7 +90,10 @@ def _ask(question: str) -> bool:
         "timeout": "seconds the whole rollout may take (default: deploy.timeout in config)",
         "rollback": "roll the release back if a Deployment fails (--no-rollback keeps it)",
         "confirm": "show the server-side diff and ask before applying",
+        "image": "COMPONENT=REFERENCE: run this image as given for a component (already on the "
+        "nodes or in the registry: not imported, not pinned); repeatable",
     },
+    iterable=["image"],
     default=True,
 )
 def apply(
@@ -102,15 +105,18 @@ def apply(
     timeout=None,
     rollback=True,
     confirm=False,
+    image=None,
 ):
     """Validate, apply and judge the rollout; a failed release is rolled back as a whole."""
     environment = environment or c.config.deploy.environment
     release = _release(c, version)
     values = manifests.load_values(environment)
+    overrides = manifests.parse_image_overrides(image, COMPONENTS)
     target = _target(c, context, kubeconfig)
     api = target.api()
     with step(f"deploy {release.version_text} to {target.describe()}"):
-        path = manifests.write(release, environment, _deploy_digests(release, values, environment))
+        digests = _deploy_digests(release, values, environment, overrides)
+        path = manifests.write(release, environment, digests, overrides)
         release_deploy.deploy(
             api,
             target,

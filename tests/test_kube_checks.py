@@ -158,3 +158,10 @@ def test_a_file_that_is_no_backup_is_refused(tmp_path):
     with pytest.raises(ConfigError) as caught:
         backup.read_archive(path)
     assert str(path) in caught.value.one_line()
+
+
+def test_the_config_digest_of_a_manifest_is_dockers_image_id():
+    from build_scripts.cluster.image_digests import config_digest
+
+    assert config_digest('{"config": {"digest": "sha256:c"}, "layers": []}') == "sha256:c"
+    assert config_digest("not json") is None

@@ -31,14 +31,42 @@ def digest_from_listing(listing: str, reference: str) -> str | None:
 def imported_digest(reference: str, *, state_dir: Path | None = None) -> str:
     """The manifest digest containerd holds for an imported image (kubelet resolves it)."""
     layout = Layout(state_dir or default_state_dir())
-    listing = cmd.output_of(
-        ["ctr", "--address", layout.containerd_socket, "--namespace", "k8s.io", "images", "ls"],
-        step="ctr images",
-    )
-    digest = digest_from_listing(listing, reference)
+    digest = digest_from_listing(_ctr(layout, "images", "ls"), reference)
     if digest is None:
         raise ReleaseError(
             f"{reference} is not in the local cluster's containerd after the import",
             "run: invoke images.build, then invoke deploy again",
         )
     return digest
+
+
+def _ctr(layout: Layout, *arguments: str) -> str:
+    return cmd.output_of(
+        ["ctr", "--address", layout.containerd_socket, "--namespace", "k8s.io", *arguments],
+        step="ctr",
+    )
+
+
+def config_digest(manifest: str) -> str | None:
+    """The config digest (= Docker's image id) named by an image manifest's JSON."""
+    import json
+
+    try:
+        return json.loads(manifest)["config"]["digest"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def digest_if_current(
+    reference: str, image_id: str, *, state_dir: Path | None = None
+) -> str | None:
+    """The manifest digest of `reference` in containerd if it holds the image `image_id`
+    (Docker's id, the config digest) already; None if it must be imported (again)."""
+    layout = Layout(state_dir or default_state_dir())
+    try:
+        digest = digest_from_listing(_ctr(layout, "images", "ls"), reference)
+        if digest is None:
+            return None
+        return digest if config_digest(_ctr(layout, "content", "get", digest)) == image_id else None
+    except ReleaseError:
+        return None

@@ -48,11 +48,30 @@ def _where(values: dict) -> str:
     return values.get("image_registry") or ""
 
 
-def _import_local_images(release: Release) -> dict[str, str]:
-    """Copy the release's images into the local cluster; record and return their digests."""
-    cluster_images.load_release_images(release, COMPONENTS)
-    digests = {c: image_digests.imported_digest(image_reference(release, c)) for c in COMPONENTS}
-    summary.record_image_digests(release, "local", digests)
+def _import_local_images(release: Release, components: tuple[str, ...]) -> dict[str, str]:
+    """Copy the release's images into the local cluster (those it does not hold yet); record
+    and return the digests containerd holds for them."""
+    from python_on_whales import DockerException, docker
+
+    digests = {}
+    for component in components:
+        reference = image_reference(release, component)
+        try:
+            image_id = docker.image.inspect(reference).id
+        except DockerException as exc:
+            raise ConfigError(
+                f"there is no image {reference} in Docker",
+                f"build it first: invoke images.build --version {release.version_text}",
+            ) from exc
+        digest = image_digests.digest_if_current(reference, image_id)
+        if digest:
+            say(f"  {reference}: already in the cluster as {digest[:19]}")
+        else:
+            cluster_images.import_docker_image(reference)
+            digest = image_digests.imported_digest(reference)
+        digests[component] = digest
+    if digests:
+        summary.record_image_digests(release, "local", digests)
     return digests
 
 

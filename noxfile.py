@@ -19,11 +19,15 @@ def _install_engine(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """Ruff lint and format check of the release engine, tests and scenarios."""
-    session.install("ruff==0.17.5")
+    """Ruff lint and format check, the engine's import layers, actionlint on the workflows."""
+    session.install("ruff==0.17.5", "import-linter==2.16")
     targets = session.posargs or ["."]
     session.run("ruff", "check", *targets)
     session.run("ruff", "format", "--check", *targets)
+    # The contracts in pyproject.toml: tasks -> release -> wings -> core, no import circles.
+    session.run("lint-imports")
+    # Standard library only: builds actionlint into ~/.cache/traderadmin/tools on first use.
+    session.run("python", "-m", "build_scripts.release.workflow_lint")
 
 
 @nox.session(python=PYTHON)

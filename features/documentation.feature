@@ -8,3 +8,4 @@ Feature: Accessing Deployment and Installation Documentation
     Then DEPLOYMENT.md has the sections "Prerequisites", "Build the images", "Deploy", "logs", "Update" and "Back up and restore"
     And every invoke command in the documentation is a task that accepts the flags shown
     And every deploy environment named in DEPLOYMENT.md exists in deploy/environments
+    And every repository path the documents name exists

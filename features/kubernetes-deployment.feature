@@ -21,8 +21,22 @@ Feature: Deploying TraderAdmin to Kubernetes and verifying its health checks
     Then the probes consistently succeed for healthy pods
     When the backend is scaled to zero replicas
     Then the orchestrator pod is marked not ready and leaves its Service's endpoints within 60 seconds
+    And a connection from the orchestrator pod to "backend.traderadmin.svc:8080" is refused at once
+    And conntrack on the node shows no connection from the pod network to outside this machine
     When the backend is scaled back to one replica
     Then the orchestrator pod is ready again within 90 seconds
     When the backend process stops responding
     Then Kubernetes restarts the backend container within 120 seconds
     And the backend pod is ready again within 60 seconds
+
+  Scenario: The orchestrator follows a backend rollout at once
+    Given the TraderAdmin services are deployed and running in Kubernetes
+    When the backend is rolled out again
+    Then a new backend pod is ready within 120 seconds
+    And the orchestrator pod is ready within 15 seconds of the new backend pod
+
+  Scenario: A fresh deploy reaches all-Ready within 60 seconds
+    Given Docker images for all services are built and available
+    And the "traderadmin" namespace does not exist
+    When the user applies the Kubernetes manifests to the target cluster
+    Then the deploy took at most 60 seconds and every TraderAdmin pod is Running and Ready

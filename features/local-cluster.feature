@@ -12,6 +12,7 @@ Feature: A local Kubernetes cluster for validating deployments
     And the output contains "Ready"
     And the node is Ready
     And every component of the cluster is running
+    And the rules that keep pod traffic on this machine are installed
 
   Scenario: Starting the cluster again changes nothing
     When I run "invoke cluster.up"
@@ -59,11 +60,22 @@ Feature: A local Kubernetes cluster for validating deployments
     Then it exits with status 0
     And every component of the cluster is running
 
+  Scenario: Pod traffic stays on this machine: a Service without endpoints and another host refuse
+    Given a namespace of its own
+    And the image "traderadmin.local/echo:scenario" built with Docker and imported into the cluster
+    And a client pod running that image
+    And a Service "nobody" whose selector matches no pod
+    And a host outside the pod network, listening on port 8080
+    Then the client pod's request to the Service "nobody" is refused at once
+    And the client pod's request to that host is refused at once
+    And conntrack on the node shows no connection from the pod network to outside this machine
+
   Scenario: The cluster goes down clean
     When I run "invoke cluster.down"
     Then it exits with status 0
     And no process of the local cluster is left
     And nothing is mounted under the cluster's state directory
+    And the rules that keep pod traffic on this machine are gone
 
   Scenario: Down with --wipe also removes the cluster's state
     When I run "invoke cluster.down --wipe"

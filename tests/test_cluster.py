@@ -6,6 +6,7 @@ real short-lived child processes.
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 import sys
@@ -19,7 +20,18 @@ import yaml
 from cryptography.x509.oid import NameOID
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import components, config, credentials, host, render, status, supervise
+from build_scripts.cluster import (
+    components,
+    config,
+    credentials,
+    host,
+    isolation,
+    probes,
+    render,
+    status,
+    supervise,
+)
+from build_scripts.cluster import images as cluster_images
 from build_scripts.cluster import lifecycle as cluster
 from build_scripts.cluster import options as cluster_options
 from build_scripts.cluster import pki as cluster_pki
@@ -77,19 +89,11 @@ def test_only_bare_v0_0_0_placeholders_count_as_unreplaced():
 def test_scratch_image_archive_is_a_loadable_docker_archive(tmp_path):
     binary = tmp_path / "server"
     binary.write_bytes(b"\x7fELF pretend")
-    first = cluster_build.scratch_image_archive(
-        binary,
-        "traderadmin.local/x:1",
-        tmp_path / "a.tar",
-        entrypoint=["/server"],
-        user="65532:65532",
-    )
-    second = cluster_build.scratch_image_archive(
-        binary,
-        "traderadmin.local/x:1",
-        tmp_path / "b.tar",
-        entrypoint=["/server"],
-        user="65532:65532",
+    first, second = (
+        cluster_images.scratch_image_archive(
+            binary, "traderadmin.local/x:1", output, entrypoint=["/server"], user="65532:65532"
+        )
+        for output in (tmp_path / "a.tar", tmp_path / "b.tar")
     )
     assert first.read_bytes() == second.read_bytes(), "same binary, same archive"
     with tarfile.open(first) as archive:
@@ -106,7 +110,7 @@ def test_scratch_image_archive_is_a_loadable_docker_archive(tmp_path):
     with tarfile.open(fileobj=io.BytesIO(layer)) as files:
         member = files.getmember("server")
         assert member.mode == 0o755
-    assert cluster_build.image_id(first).startswith("sha256:")
+    assert cluster_images.image_id(first).startswith("sha256:")
 
 
 # --- certificates and kubeconfigs -------------------------------------------------------------
@@ -413,27 +417,21 @@ def test_only_released_volumes_we_provisioned_are_deleted(tmp_path):
     assert not cluster_storage._within(tmp_path, tmp_path.parent / "elsewhere")
 
 
-def test_mounts_under_are_listed_deepest_first(monkeypatch, tmp_path):
+def test_mounts_under_are_listed_deepest_first(tmp_path):
     root = tmp_path / "state"
     mountinfo = "\n".join(
         [
             f"1 0 0:1 / {root}/kubelet/pods/a rw - tmpfs tmpfs rw",
             f"2 0 0:1 / {root}/kubelet/pods/a/volumes/x rw - tmpfs tmpfs rw",
             "3 0 0:1 / /elsewhere rw - tmpfs tmpfs rw",
+            f"4 0 0:1 / {root}/with\\040space rw - tmpfs tmpfs rw",
         ]
     )
-    real_read = Path.read_text
-
-    def fake_read(self, *args, **kwargs):
-        if str(self) == "/proc/self/mountinfo":
-            return mountinfo
-        return real_read(self, *args, **kwargs)
-
     root.mkdir()
-    monkeypatch.setattr(Path, "read_text", fake_read)
-    assert host.mounts_under(root) == [
+    assert host.mount_points_under(mountinfo, root) == [
         f"{root}/kubelet/pods/a/volumes/x",
         f"{root}/kubelet/pods/a",
+        f"{root}/with space",
     ]
 
 
@@ -544,3 +542,51 @@ def test_the_network_policy_engine_runs_only_its_firewall(tmp_path):
     assert "--run-firewall=true" in argv
     for part in ("--run-router=false", "--run-service-proxy=false", "--enable-cni=false"):
         assert part in argv
+
+
+def test_node_readiness_counts_only_a_heartbeat_after_the_kubelet_started():
+    node = {
+        "status": {
+            "conditions": [
+                {"type": "MemoryPressure", "status": "False"},
+                {"type": "Ready", "status": "True", "lastHeartbeatTime": "2026-01-01T00:00:10Z"},
+            ]
+        }
+    }
+    started = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC).timestamp()
+    assert probes.node_is_ready(node)
+    assert probes.node_is_ready(node, since=started + 10)
+    assert not probes.node_is_ready(node, since=started + 11)
+    assert not probes.node_is_ready({"status": {"conditions": []}})
+
+
+def test_dns_counts_a_ready_coredns_pod_whose_container_started_after_the_kubelet():
+    pod = {
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"state": {"running": {"startedAt": "2026-01-01T00:01:00Z"}}}],
+        }
+    }
+    started = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC).timestamp()
+    assert probes.dns_pods_ready([pod])
+    assert probes.dns_pods_ready([pod], since=started + 60)
+    assert not probes.dns_pods_ready([pod], since=started + 61)
+    unready = {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}
+    assert not probes.dns_pods_ready([unready])
+
+
+def test_pod_isolation_rejects_untranslated_service_traffic_then_anything_leaving_the_bridge():
+    untranslated, leaving = isolation.isolation_rules("10.96.0.0/16", "tacni0")
+    assert untranslated[:2] == ["-d", "10.96.0.0/16"]
+    assert leaving[:5] == ["-i", "tacni0", "!", "-o", "tacni0"]
+    for rule in (untranslated, leaving):
+        # REJECT, not DROP: the client gets "connection refused" at once instead of a timeout.
+        assert rule[-4:] == ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
+
+
+def test_coredns_forwards_nothing_off_the_machine():
+    documents = list(yaml.safe_load_all(render.bootstrap_manifests(SETTINGS)))
+    (config_map,) = [d for d in documents if d["kind"] == "ConfigMap"]
+    corefile = config_map["data"]["Corefile"]
+    assert "kubernetes cluster.local" in corefile
+    assert "forward" not in corefile

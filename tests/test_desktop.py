@@ -4,7 +4,6 @@ The real `wails build` runs in `nox -s validate` (features/desktop-build.feature
 `nox -s installer`; here the functions around it are tested fast.
 """
 
-import dataclasses
 import hashlib
 import json
 import struct
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.core import metadata
 from build_scripts.core.errors import (
     ConfigError,
     ReleaseError,
@@ -22,16 +20,9 @@ from build_scripts.core.errors import (
 from build_scripts.desktop import build as desktop
 from build_scripts.desktop import smoke
 from build_scripts.windows import dll, installer, pe
+from tests.support import pinned_release
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
-
-
-def _release(version: str = "1.4.2-rc.1") -> metadata.Release:
-    return dataclasses.replace(
-        metadata.current_release(version),
-        commit="c0ffee" * 6 + "beef",
-        source_date_epoch=1_700_000_000,
-    )
 
 
 def _tree_digest(root: Path) -> str:
@@ -50,7 +41,7 @@ def nsis_exe(tmp_path_factory) -> Path:
     stub = root / "TraderAdmin.exe"
     stub.write_bytes(b"MZ" + bytes(510))
     artifact = installer.build_installer(
-        _release(), app_exe=stub, root=root, icon=NSIS_ICON, verify_app=False
+        pinned_release("1.4.2-rc.1"), app_exe=stub, root=root, icon=NSIS_ICON, verify_app=False
     )
     return artifact.path
 
@@ -76,14 +67,14 @@ def test_an_unknown_platform_names_the_choices():
 
 
 def test_ldflags_strip_and_stamp_version_and_commit():
-    release = _release()
+    release = pinned_release("1.4.2-rc.1")
     flags = desktop.ldflags(release).split()
     assert flags[:3] == ["-s", "-w", "-buildid="]
     assert "main.version=1.4.2-rc.1" in flags and f"main.commit={release.commit}" in flags
 
 
 def test_windows_version_resource_comes_from_release_metadata():
-    release = _release()
+    release = pinned_release("1.4.2-rc.1")
     info = desktop.windows_version_info(release)
     assert info["fixed"] == {"file_version": "1.4.2.0", "product_version": "1.4.2.0"}
     strings = info["info"]["0409"]
@@ -117,7 +108,7 @@ def _fake_desktop(root: Path) -> Path:
 def test_staging_stamps_a_copy_and_leaves_the_working_tree_alone(tmp_path):
     source = _fake_desktop(tmp_path)
     before = _tree_digest(source)
-    staged = desktop.stage_sources(_release(), tmp_path / "stage", source)
+    staged = desktop.stage_sources(pinned_release("1.4.2-rc.1"), tmp_path / "stage", source)
 
     project = json.loads((staged / "wails.json").read_text())
     assert project["info"]["productVersion"] == "1.4.2-rc.1"
@@ -138,7 +129,7 @@ def test_staging_without_front_end_packages_says_run_bootstrap(tmp_path):
     (source / "frontend" / "node_modules" / "vite").rmdir()
     (source / "frontend" / "node_modules").rmdir()
     with pytest.raises(ReleaseError) as caught:
-        desktop.stage_sources(_release(), tmp_path / "stage", source)
+        desktop.stage_sources(pinned_release("1.4.2-rc.1"), tmp_path / "stage", source)
     assert "invoke bootstrap" in caught.value.one_line()
 
 
@@ -146,7 +137,7 @@ def test_version_resource_is_read_back_from_the_file(nsis_exe):
     info = pe.read_version_info(nsis_exe)
     assert info.file_version == info.product_version == "1.4.2.0"
     assert info.strings["ProductVersion"] == "1.4.2-rc.1"
-    assert info.strings["CompanyName"] == _release().publisher
+    assert info.strings["CompanyName"] == pinned_release("1.4.2-rc.1").publisher
 
 
 def test_the_icon_is_extracted_as_an_ico_file_with_the_same_images(nsis_exe):
@@ -166,9 +157,9 @@ def test_the_icon_is_extracted_as_an_ico_file_with_the_same_images(nsis_exe):
 
 def test_verifying_an_exe_lists_every_mismatch(nsis_exe):
     # The stub installer carries 1.4.2-rc.1; checked against another release, both versions differ.
-    pe.verify_windows_exe(nsis_exe, _release())
+    pe.verify_windows_exe(nsis_exe, pinned_release("1.4.2-rc.1"))
     with pytest.raises(VerificationFailed) as caught:
-        pe.verify_windows_exe(nsis_exe, _release("2.0.0"))
+        pe.verify_windows_exe(nsis_exe, pinned_release("2.0.0"))
     message = caught.value.message
     assert "ProductVersion is '1.4.2-rc.1', expected '2.0.0'" in message
     assert "file version 1.4.2.0, expected 2.0.0.0" in message
@@ -189,7 +180,12 @@ def test_a_binary_over_budget_fails_clearly_and_the_previous_one_stays(tmp_path)
     destination.write_bytes(b"previous good build")
     with pytest.raises(VerificationFailed) as caught:
         desktop.publish_binary(
-            built, destination, "linux/arm64", _release(), signing_config=None, max_mb=1
+            built,
+            destination,
+            "linux/arm64",
+            pinned_release("1.4.2-rc.1"),
+            signing_config=None,
+            max_mb=1,
         )
     assert "TraderAdmin is 2.0 MB, over its 1 MB budget" in caught.value.message
     assert destination.read_bytes() == b"previous good build"
@@ -201,7 +197,12 @@ def test_within_budget_the_summary_note_shows_size_and_budget(tmp_path):
     built.write_bytes(b"\0" * 1_500_000)
     destination = tmp_path / "out" / "TraderAdmin"
     artifact = desktop.publish_binary(
-        built, destination, "linux/arm64", _release(), signing_config=None, max_mb=15
+        built,
+        destination,
+        "linux/arm64",
+        pinned_release("1.4.2-rc.1"),
+        signing_config=None,
+        max_mb=15,
     )
     assert artifact.note == "linux/arm64, 1.5 MB of 15 MB budget"
 

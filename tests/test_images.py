@@ -21,6 +21,7 @@ from build_scripts.images import inputs, mirror, rootfs, specs, transfer
 from build_scripts.images import recipe as base_recipe
 from build_scripts.release import steps as release_steps
 from build_scripts.services import build as services
+from build_scripts.services import inputs as service_inputs
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -167,13 +168,13 @@ def test_inputs_digest_changes_with_every_input_and_only_then():
 
 def test_source_digest_skips_caches(tmp_path):
     (tmp_path / "a.py").write_text("1")
-    before = inputs.source_digest(tmp_path, ["v1"])
+    before = service_inputs.source_digest(tmp_path, ["v1"])
     (tmp_path / "__pycache__").mkdir()
     (tmp_path / "__pycache__" / "a.pyc").write_text("junk")
-    assert inputs.source_digest(tmp_path, ["v1"]) == before
-    assert inputs.source_digest(tmp_path, ["v2"]) != before
+    assert service_inputs.source_digest(tmp_path, ["v1"]) == before
+    assert service_inputs.source_digest(tmp_path, ["v2"]) != before
     (tmp_path / "a.py").write_text("2")
-    assert inputs.source_digest(tmp_path, ["v1"]) != before
+    assert service_inputs.source_digest(tmp_path, ["v1"]) != before
 
 
 def test_saved_image_ids_read_the_archive_manifest(tmp_path):

@@ -2,25 +2,19 @@
 what it does on a Windows test environment (Wine, a fresh prefix per test, real desktop builds).
 """
 
-import dataclasses
 import re
 import time
 from pathlib import Path
 
 import pytest
 
-from build_scripts.core import cmd, metadata, paths
+from build_scripts.core import cmd, paths
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
 from build_scripts.windows import installer, installer_check, pe, wine
+from tests.support import pinned_release
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
-
-
-def _release(version: str = "0.7.0") -> metadata.Release:
-    return dataclasses.replace(
-        metadata.current_release(version), commit="0123456789" * 4, source_date_epoch=1_700_000_000
-    )
 
 
 def _stub_exe(directory: Path) -> Path:
@@ -73,7 +67,7 @@ def test_values_are_escaped_for_nsis_strings():
 
 
 def test_the_installer_is_a_64bit_gui_program_carrying_the_release_version(tmp_path):
-    release = _release("0.7.0-rc.2")
+    release = pinned_release("0.7.0-rc.2")
     artifact = _build(release, tmp_path)
     assert artifact.path == tmp_path / "TraderAdmin_Setup_v0.7.0-rc.2.exe"
     described = cmd.output_of(["file", "-b", artifact.path], step="file")
@@ -88,16 +82,16 @@ def test_the_installer_is_a_64bit_gui_program_carrying_the_release_version(tmp_p
 
 
 def test_the_same_inputs_give_the_same_installer_bytes(tmp_path):
-    first = _build(_release(), tmp_path / "one").path
+    first = _build(pinned_release(), tmp_path / "one").path
     time.sleep(1.1)  # a different wall clock must not matter
-    second = _build(_release(), tmp_path / "two").path
+    second = _build(pinned_release(), tmp_path / "two").path
     assert sha256_of(first) == sha256_of(second)
 
 
 def test_a_broken_script_fails_with_makensis_error_line_and_keeps_the_previous_installer(
     tmp_path,
 ):
-    release = _release()
+    release = pinned_release()
     previous = _build(release, tmp_path).path
     before = previous.read_bytes()
     broken = tmp_path / "broken.nsi"
@@ -119,14 +113,14 @@ def test_a_broken_script_fails_with_makensis_error_line_and_keeps_the_previous_i
 
 def test_an_installer_over_budget_is_not_placed(tmp_path):
     with pytest.raises(VerificationFailed) as caught:
-        _build(_release(), tmp_path, max_mb=0.01)
+        _build(pinned_release(), tmp_path, max_mb=0.01)
     assert "over its 0.01 MB budget" in caught.value.message
-    assert not installer.installer_path(_release(), tmp_path).exists()
+    assert not installer.installer_path(pinned_release(), tmp_path).exists()
 
 
 def test_without_a_desktop_build_the_error_names_the_command(tmp_path):
     with pytest.raises(ReleaseError) as caught:
-        installer.build_installer(_release(), root=tmp_path, app_exe=tmp_path / "missing.exe")
+        installer.build_installer(pinned_release(), root=tmp_path, app_exe=tmp_path / "missing.exe")
     assert "invoke desktop.build --platform windows/amd64" in caught.value.one_line()
 
 
@@ -134,7 +128,7 @@ def test_a_webview2_bootstrapper_must_be_a_windows_program(tmp_path):
     text = tmp_path / "MicrosoftEdgeWebview2Setup.exe"
     text.write_text("not a program")
     with pytest.raises(ConfigError, match="not a Windows program"):
-        _build(_release(), tmp_path, webview2_bootstrapper=text)
+        _build(pinned_release(), tmp_path, webview2_bootstrapper=text)
 
 
 def test_reg_query_output_is_parsed_with_dwords_as_numbers():

@@ -6,6 +6,12 @@ from build_scripts.core import metadata
 from build_scripts.core.errors import InvalidVersion
 
 
+def _git(repo, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -32,13 +38,7 @@ def test_parse_version_rejects_with_one_line_and_hint(text):
 
 def test_snapshot_off_a_tag_carries_the_short_commit(git_repo):
     release = metadata.current_release(repo=git_repo)
-    sha = subprocess.run(
-        ["git", "rev-parse", "--short=8", "HEAD"],
-        cwd=git_repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    sha = _git(git_repo, "rev-parse", "--short=8", "HEAD")
     assert release.version_text == f"1.4.0-dev.g{sha}"
     assert release.is_snapshot
     assert release.image_tag == release.version_text
@@ -62,11 +62,5 @@ def test_override_wins_over_tag(git_repo):
 
 
 def test_source_date_epoch_is_the_commit_time(git_repo):
-    epoch = subprocess.run(
-        ["git", "log", "-1", "--format=%ct"],
-        cwd=git_repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    epoch = _git(git_repo, "log", "-1", "--format=%ct")
     assert metadata.current_release(repo=git_repo).source_date_epoch == int(epoch)

@@ -2,7 +2,7 @@ import subprocess
 
 import pytest
 
-from build_scripts.core.metadata import current_release
+from build_scripts.core.metadata import current_release, python_version
 from build_scripts.services import build as services
 
 
@@ -17,7 +17,7 @@ from build_scripts.services import build as services
     ],
 )
 def test_python_version_is_pep440(semver, pep440):
-    assert services.python_version(current_release(semver)) == pep440
+    assert python_version(current_release(semver)) == pep440
 
 
 def test_backend_binary_is_static_and_stamped(tmp_path, monkeypatch):

@@ -1,6 +1,5 @@
 """Authenticode signing with a throwaway self-signed certificate made for each test run."""
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -8,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.core import cmd, metadata, paths
+from build_scripts.core import cmd, paths
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.windows import installer, signing
+from tests.support import pinned_release
 
 NSIS_ICON = Path("/usr/share/nsis/Contrib/Graphics/Icons/modern-install.ico")
 
@@ -20,18 +20,12 @@ def certificate(tmp_path_factory) -> signing.SigningConfig:
     return signing.make_test_certificate(tmp_path_factory.mktemp("certificate"))
 
 
-def _release() -> metadata.Release:
-    return dataclasses.replace(
-        metadata.current_release("0.7.0"), commit="f" * 40, source_date_epoch=1_700_000_000
-    )
-
-
 def _installer(root: Path, **kwargs) -> Path:
     stub = root / "app" / "TraderAdmin.exe"
     stub.parent.mkdir(parents=True)
     stub.write_bytes(b"MZ" + bytes(2046))
     return installer.build_installer(
-        _release(), app_exe=stub, root=root, icon=NSIS_ICON, verify_app=False, **kwargs
+        pinned_release(), app_exe=stub, root=root, icon=NSIS_ICON, verify_app=False, **kwargs
     ).path
 
 
@@ -86,7 +80,7 @@ def test_a_signed_installer_build_signs_the_uninstaller_and_the_installer(
     # makensis ran the signing command twice: !uninstfinalize, then !finalize.
     signed = [line for line in shown.splitlines() if line.startswith("[makensis] signed ")]
     assert len(signed) == 2, shown
-    assert installer.installer_path(_release(), tmp_path).exists()
+    assert installer.installer_path(pinned_release(), tmp_path).exists()
 
 
 def test_signing_from_the_command_line_uses_the_environment(tmp_path, certificate):

@@ -15,18 +15,16 @@ Everything lands under the cache dir keyed by version, and is built once.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import shutil
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core import cmd, paths
+from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import ReleaseError, VerificationFailed
 from build_scripts.core.progress import say, step
 
@@ -295,108 +293,7 @@ def _link_onto_path(kubectl: Path, link_dir: Path = Path("/usr/local/bin")) -> N
 def _same_file_content(a: Path, b: Path) -> bool:
     if a.stat().st_size != b.stat().st_size:
         return False
-    return _sha256(a) == _sha256(b)
-
-
-def _sha256(path: Path) -> str:
-    from build_scripts.core.artifacts import sha256_of
-
-    return sha256_of(path)
+    return sha256_of(a) == sha256_of(b)
 
 
 # --- images -----------------------------------------------------------------------------------
-
-
-def build_pause(version: str, pause_version: str, destination: Path) -> Path:
-    """The pause binary from build/pause/linux/pause.c, static, as Kubernetes' Makefile does."""
-    if os.access(destination, os.X_OK):
-        return destination
-    source = kubernetes_source(version) / "build" / "pause" / "linux" / "pause.c"
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{destination.name}.tmp")
-    cmd.run(
-        [
-            "gcc",
-            "-Os",
-            "-Wall",
-            "-Werror",
-            "-static",
-            f"-DVERSION=v{pause_version}-traderadmin",
-            "-o",
-            tmp,
-            source,
-        ],
-        step="pause",
-    )
-    os.replace(tmp, destination)
-    return destination
-
-
-def _tar_member(name: str, data: bytes, mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes]:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mode = mode
-    info.mtime = 0
-    return info, data
-
-
-def scratch_image_archive(
-    binary: Path,
-    reference: str,
-    destination: Path,
-    *,
-    entrypoint: list[str],
-    user: str = "",
-    exposed_ports: tuple[str, ...] = (),
-) -> Path:
-    """A `docker save`-format archive of a FROM-scratch image holding one static binary.
-
-    Deterministic: the same binary gives the same image ID, so re-importing changes nothing.
-    """
-    layer_buffer = io.BytesIO()
-    with tarfile.open(fileobj=layer_buffer, mode="w", format=tarfile.PAX_FORMAT) as layer:
-        info, data = _tar_member(entrypoint[0].lstrip("/"), binary.read_bytes(), 0o755)
-        layer.addfile(info, io.BytesIO(data))
-    layer_bytes = layer_buffer.getvalue()
-    diff_id = "sha256:" + hashlib.sha256(layer_bytes).hexdigest()
-    config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "created": "1970-01-01T00:00:00Z",
-        "config": {
-            "Entrypoint": entrypoint,
-            "User": user,
-            "ExposedPorts": {p: {} for p in exposed_ports},
-            "Env": ["PATH=/"],
-        },
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        "history": [
-            {
-                "created": "1970-01-01T00:00:00Z",
-                "created_by": f"traderadmin: COPY {binary.name} {entrypoint[0]}",
-            }
-        ],
-    }
-    config_bytes = json.dumps(config, sort_keys=True).encode()
-    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
-    layer_name = diff_id.split(":", 1)[1] + "/layer.tar"
-    manifest = [{"Config": config_name, "RepoTags": [reference], "Layers": [layer_name]}]
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{destination.name}.tmp")
-    with tarfile.open(tmp, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name, data in (
-            (config_name, config_bytes),
-            (layer_name, layer_bytes),
-            ("manifest.json", json.dumps(manifest).encode()),
-        ):
-            info, payload = _tar_member(name, data)
-            archive.addfile(info, io.BytesIO(payload))
-    os.replace(tmp, destination)
-    return destination
-
-
-def image_id(archive: Path) -> str:
-    """The config digest (image ID) of a `docker save`-format archive."""
-    with tarfile.open(archive) as tar:
-        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
-    return "sha256:" + manifest[0]["Config"].removesuffix(".json")

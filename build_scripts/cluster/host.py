@@ -9,7 +9,7 @@ import shlex
 import socket
 from pathlib import Path
 
-from build_scripts.cluster import config
+from build_scripts.cluster import config, isolation
 from build_scripts.cluster.config import (
     Layout,
 )
@@ -80,14 +80,20 @@ def preflight() -> None:
     configure_kernel()
 
 
-def mounts_under(root: Path) -> list[str]:
+def mount_points_under(mountinfo: str, root: Path) -> list[str]:
+    """The mount points below `root` in a /proc/<pid>/mountinfo text, deepest first (the order
+    they can be unmounted in)."""
     prefix = str(root.resolve()) + "/"
     mounts = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+    for line in mountinfo.splitlines():
         point = line.split()[4].replace("\\040", " ")
         if point.startswith(prefix):
             mounts.append(point)
     return sorted(set(mounts), key=lambda p: p.count("/"), reverse=True)
+
+
+def mounts_under(root: Path) -> list[str]:
+    return mount_points_under(Path("/proc/self/mountinfo").read_text(), root)
 
 
 def cluster_leftovers(layout: Layout) -> list[int]:
@@ -134,6 +140,7 @@ HOST_CHAINS = (
     "KUBE-IPTABLES-HINT",
     "CNI-FORWARD",
     "CNI-ADMIN",
+    isolation.ISOLATION_CHAIN,
 )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import network_policy
+from build_scripts.cluster import isolation, network_policy
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.components import COMPONENTS, STOP_ORDER, processes, write_configs
 from build_scripts.cluster.config import (
@@ -118,6 +118,8 @@ def _up(options: ClusterOptions) -> UpResult:
             directory.mkdir(parents=True, exist_ok=True)
         os.chmod(layout.etcd_data, 0o700)
         write_configs(layout, settings, pki)
+        # Before the kubelet (re)starts any pod: no pod packet may leave this machine.
+        isolation.install_pod_isolation(settings.service_cidr, CNI_BRIDGE)
         if options.merge_kubeconfig:
             merge_user_kubeconfig(options.kubeconfig_path, admin_kubeconfig(pki, settings))
     specs = processes(layout, settings, toolset)
@@ -168,7 +170,7 @@ def _up(options: ClusterOptions) -> UpResult:
     with step("cluster: node Ready"):
         wait_for(
             f"node {NODE_NAME} Ready",
-            lambda: node_ready(layout, settings, started_at_epoch.get("kubelet")),
+            lambda: node_ready(layout, started_at_epoch.get("kubelet")),
             layout=layout,
             watch=COMPONENTS,
             timeout=options.timeout,
@@ -178,7 +180,7 @@ def _up(options: ClusterOptions) -> UpResult:
     with step("cluster: DNS"):
         wait_for(
             "CoreDNS Ready",
-            lambda: dns_available(layout, settings, started_at_epoch.get("kubelet")),
+            lambda: dns_available(layout, started_at_epoch.get("kubelet")),
             layout=layout,
             watch=COMPONENTS,
             timeout=options.timeout,
@@ -246,6 +248,7 @@ def _down(options: ClusterOptions, *, wipe: bool = False) -> DownResult:
                 check=False,
                 quiet=True,
             )
+        isolation.remove_pod_isolation()
     leftovers = cluster_leftovers(layout)
     for pid in leftovers:
         warn(f"killing leftover cluster process {pid}: {' '.join(cmdline(pid) or [])}")

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import socket
 import ssl
 from pathlib import Path
 
 import httpx
+import kr8s
+import kr8s.asyncio
 
 from build_scripts.cluster.config import (
+    CONTEXT,
     NODE_NAME,
     Layout,
     Settings,
 )
+
+# What a probe of a cluster that is not (yet) there raises: refused, TLS not ready, 5xx.
+PROBE_ERRORS = (OSError, httpx.HTTPError, ssl.SSLError, kr8s.ServerError, kr8s.APITimeoutError)
 
 
 def _api_client(layout: Layout, timeout: float = 5.0) -> httpx.Client:
@@ -24,47 +31,48 @@ def _api_client(layout: Layout, timeout: float = 5.0) -> httpx.Client:
 
 
 def api_ready(layout: Layout, settings: Settings) -> bool:
+    # /readyz is no API object and kr8s has no call for it, so this one probe is raw httpx,
+    # with the admin's client certificate.
     with _api_client(layout) as client:
         return client.get(f"{settings.server_url}/readyz").status_code == 200
 
 
-def _get_json(layout: Layout, settings: Settings, path: str) -> dict | None:
-    with _api_client(layout) as client:
-        response = client.get(f"{settings.server_url}{path}")
-    return response.json() if response.status_code == 200 else None
+def _objects(layout: Layout, kind: str, *names: str, **selectors) -> list[dict]:
+    """Objects from the API through kr8s, as the admin, with a client of their own.
 
-
-def node_ready(layout: Layout, settings: Settings, since: float | None = None) -> bool:
-    """The node reports Ready; with `since` (epoch seconds), in a heartbeat from after it.
-
-    A restarted kubelet's node keeps its old Ready condition for a while, so `up` waits for a
-    heartbeat of the kubelet it started.
+    Each call runs in its own event loop, so kr8s makes a new client for it: `down --wipe` and
+    `up` make new certificates, and a client kept from before would still hold the old ones.
     """
-    node = _get_json(layout, settings, f"/api/v1/nodes/{NODE_NAME}")
-    if not node:
-        return False
+
+    async def fetch() -> list[dict]:
+        api = await kr8s.asyncio.api(kubeconfig=str(layout.kubeconfig), context=CONTEXT)
+        try:
+            return [item.raw async for item in api.get(kind, *names, **selectors)]
+        except kr8s.NotFoundError:
+            return []
+
+    return asyncio.run(fetch())
+
+
+def _after(timestamp: str, since: float) -> bool:
+    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() >= int(
+        since
+    )
+
+
+def node_is_ready(node: dict, since: float | None = None) -> bool:
+    """The node object reports Ready; with `since` (epoch seconds), in a heartbeat after it."""
     for condition in node.get("status", {}).get("conditions", []):
         if condition["type"] != "Ready" or condition["status"] != "True":
             continue
-        if since is None:
-            return True
-        heartbeat = datetime.datetime.fromisoformat(
-            condition["lastHeartbeatTime"].replace("Z", "+00:00")
-        )
-        return heartbeat.timestamp() >= int(since)
+        return since is None or _after(condition["lastHeartbeatTime"], since)
     return False
 
 
-def dns_available(layout: Layout, settings: Settings, since: float | None = None) -> bool:
-    """A CoreDNS pod is Ready; with `since`, one whose container started after it.
-
-    Right after `up` restarted the node, the Deployment still shows the availability it had
-    before `down`; the pod's container start time tells the truth.
-    """
-    pods = _get_json(
-        layout, settings, "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns"
-    )
-    for pod in (pods or {}).get("items", []):
+def dns_pods_ready(pods: list[dict], since: float | None = None) -> bool:
+    """One of the CoreDNS pod objects is Ready; with `since`, one whose container started
+    after it."""
+    for pod in pods:
         status = pod.get("status", {})
         ready = any(
             c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", [])
@@ -75,11 +83,29 @@ def dns_available(layout: Layout, settings: Settings, since: float | None = None
             return True
         for container in status.get("containerStatuses", []):
             started = container.get("state", {}).get("running", {}).get("startedAt")
-            if started and datetime.datetime.fromisoformat(
-                started.replace("Z", "+00:00")
-            ).timestamp() >= int(since):
+            if started and _after(started, since):
                 return True
     return False
+
+
+def node_ready(layout: Layout, since: float | None = None) -> bool:
+    """The node reports Ready; with `since`, in a heartbeat of the kubelet started then.
+
+    A restarted kubelet's node keeps its old Ready condition for a while, so `up` waits for a
+    heartbeat of the kubelet it started.
+    """
+    nodes = _objects(layout, "nodes", NODE_NAME)
+    return bool(nodes) and node_is_ready(nodes[0], since)
+
+
+def dns_available(layout: Layout, since: float | None = None) -> bool:
+    """A CoreDNS pod is Ready; with `since`, one whose container started after it.
+
+    Right after `up` restarted the node, the Deployment still shows the availability it had
+    before `down`; the pod's container start time tells the truth.
+    """
+    pods = _objects(layout, "pods", namespace="kube-system", label_selector={"k8s-app": "kube-dns"})
+    return dns_pods_ready(pods, since)
 
 
 def unix_socket_answers(path: Path) -> bool:

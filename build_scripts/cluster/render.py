@@ -98,7 +98,12 @@ def corefile(settings: Settings) -> str:
 
 
 def bootstrap_manifests(settings: Settings) -> str:
-    """Objects `up` applies: API-server-to-kubelet RBAC, CoreDNS and the default StorageClass."""
+    """Objects `up` applies: API-server-to-kubelet RBAC, CoreDNS and the default StorageClass.
+
+    CoreDNS answers cluster names only: no `forward` to the host's resolvers, which would send
+    pods' queries off this machine (and pods cannot reach another host anyway, see
+    isolation.py). Other names get SERVFAIL at once.
+    """
     return render(
         "bootstrap.yaml.j2",
         settings=settings,

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import httpx
 
 from build_scripts.cluster.components import COMPONENTS
 from build_scripts.cluster.config import (
@@ -17,7 +14,7 @@ from build_scripts.cluster.config import (
     Settings,
 )
 from build_scripts.cluster.options import ClusterOptions
-from build_scripts.cluster.probes import api_ready, dns_available, node_ready
+from build_scripts.cluster.probes import PROBE_ERRORS, api_ready, dns_available, node_ready
 from build_scripts.cluster.supervise import recorded_argv, running_pid
 from build_scripts.core.daemon import log_tail, read_pid
 from build_scripts.core.errors import ReleaseError, VerificationFailed
@@ -83,10 +80,10 @@ def status(options: ClusterOptions) -> ClusterStatus:
         c.state == "running" for c in components if c.name == "kube-apiserver"
     ):
         settings = _current_settings(layout)
-        with contextlib.suppress(OSError, httpx.HTTPError, ssl.SSLError):
+        with contextlib.suppress(*PROBE_ERRORS):
             api = api_ready(layout, settings)
-            node = api and node_ready(layout, settings)
-            dns = api and dns_available(layout, settings)
+            node = api and node_ready(layout)
+            dns = api and dns_available(layout)
     return ClusterStatus(components, api, node, dns, layout.kubeconfig)
 
 

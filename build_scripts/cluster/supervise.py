@@ -7,17 +7,15 @@ import contextlib
 import hashlib
 import json
 import os
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from build_scripts.cluster.config import (
     Layout,
 )
+from build_scripts.cluster.probes import PROBE_ERRORS
 from build_scripts.core import cmd
 from build_scripts.core.daemon import cmdline, log_tail, read_pid, terminate
 from build_scripts.core.errors import ReleaseError
@@ -142,7 +140,7 @@ def wait_for(
         try:
             if check():
                 return time.monotonic() - started
-        except (OSError, httpx.HTTPError, ssl.SSLError):
+        except PROBE_ERRORS:
             pass
         for name in watch:
             if running_pid(layout, name) is None:

@@ -7,6 +7,9 @@ exit code; everything below raises.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 
 class ReleaseError(Exception):
     """A failure with a message for the user and, where there is one, the next action."""
@@ -66,3 +69,14 @@ class VerificationFailed(ReleaseError):
     """A produced artifact or a running system does not meet its specification."""
 
     exit_code = 5
+
+
+def exit_code_of(body: Callable[[], object]) -> int:
+    """For `python -m build_scripts.…` entry points: run `body`; a ReleaseError becomes one
+    line on stderr and its exit code, as at the task boundary."""
+    try:
+        body()
+    except ReleaseError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return error.exit_code
+    return 0

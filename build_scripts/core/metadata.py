@@ -176,3 +176,23 @@ def current_release(override: str | None = None, repo: Path | None = None) -> Re
         commit=commit,
         source_date_epoch=epoch,
     )
+
+
+def python_version(release: Release) -> str:
+    """The release version as PEP 440 (wheels cannot carry SemVer pre-release syntax).
+
+    1.2.0 -> 1.2.0; 1.2.0-rc.1 -> 1.2.0rc1; 1.2.0-dev.gabc -> 1.2.0.dev0+gabc;
+    1.2.0-x.1 -> 1.2.0.dev0+x.1.
+    """
+    v = release.version
+    base = f"{v.major}.{v.minor}.{v.patch}"
+    pre = v.prerelease
+    if not pre:
+        return base
+    match = re.fullmatch(r"(a|alpha|b|beta|rc)\.?(\d+)", pre)
+    if match:
+        kind = {"alpha": "a", "beta": "b"}.get(match.group(1), match.group(1))
+        return f"{base}{kind}{match.group(2)}"
+    parts = [part for part in re.split(r"[^0-9A-Za-z]+", pre) if part]
+    local = ".".join(parts[1:] if parts[:1] == ["dev"] else parts)
+    return f"{base}.dev0+{local}" if local else f"{base}.dev0"

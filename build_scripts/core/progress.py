@@ -34,3 +34,16 @@ def step(name: str) -> Iterator[None]:
         say(f"✗ {name} failed after {format_seconds(time.monotonic() - started)}")
         raise
     say(f"✓ {name} {format_seconds(time.monotonic() - started)}")
+
+
+def table(rows: list[tuple[str, ...]], *, rule: bool = False) -> str:
+    """Columns padded to their widest cell, two spaces apart; the last column is not padded.
+    The first row is the header; `rule` puts a line of dashes under it."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])), row[-1]]).rstrip()
+        for row in rows
+    ]
+    if rule:
+        lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

@@ -2,13 +2,13 @@
 
 Every step that needs a program asks `require(name)` (cmd.run does it for argv[0]), so a
 missing tool always fails the same way: its name and the exact command that installs it.
-`invoke doctor` prints the whole catalogue.
+`invoke doctor` prints the whole catalogue (doctor.py). This module runs nothing, so cmd.py
+can use it.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,37 +258,23 @@ CATALOGUE: tuple[Tool, ...] = (
         ("version",),
         apt_package="openssl",
     ),
+    Tool(
+        "shellcheck",
+        "checking the workflows' run: scripts (actionlint, nox -s lint)",
+        _apt("shellcheck"),
+        ("shellcheck",),
+        apt_package="shellcheck",
+    ),
 )
 
-APT_PACKAGES: tuple[str, ...] = (
-    "nsis",
-    "wine",
-    "wine64",
-    "xvfb",
-    "xauth",
-    "docker.io",
-    "pkg-config",
-    "build-essential",
-    "libgtk-3-dev",
-    "libwebkit2gtk-4.0-dev",
-    "debootstrap",
-    "osslsigncode",
-    "containerd",
-    "etcd-server",
-    "containernetworking-plugins",
-    "iptables",
-    "conntrack",
-    "ipset",
-    "runc",
-    "git",
-    "openssl",
-    "file",
-    # Builds the Wine-only bcryptprimitives.dll stand-in (desktop/tools/wine/).
-    "gcc-mingw-w64-x86-64-win32",
-    "imagemagick",
-    "x11-apps",
-    "x11-utils",
-    "xdotool",
+# Packages no catalogue entry names: `file` (tests inspect binaries), the MinGW compiler that
+# builds the Wine-only bcryptprimitives.dll stand-in (desktop/tools/wine/), x11-apps (xwd).
+EXTRA_APT_PACKAGES = ("file", "gcc-mingw-w64-x86-64-win32", "x11-apps")
+# What `invoke bootstrap` installs: every catalogue entry's package, then the extras.
+APT_PACKAGES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [tool.apt_package for tool in CATALOGUE if tool.apt_package] + list(EXTRA_APT_PACKAGES)
+    )
 )
 
 
@@ -328,12 +314,11 @@ def missing_error(name: str) -> ToolMissing:
 
 
 def require(name: str) -> str:
-    """The path of the named tool, or ToolMissing naming the install command."""
+    """The path of the named program, or ToolMissing naming the install command.
+
+    Libraries (the pkg-config entries) are no programs: doctor.py checks those.
+    """
     tool = by_name(name)
-    if tool is not None and tool.pkg_config:
-        if library_version(tool) is None:
-            raise missing_error(name)
-        return tool.pkg_config
     found = find(tool) if tool else find(Tool(name, "", "", (name,)))
     if not found:
         raise missing_error(name)
@@ -347,86 +332,3 @@ def resolve_program(program: str) -> str:
             raise ReleaseError(f"{program} is not an executable file")
         return program
     return require(program)
-
-
-def library_version(tool: Tool) -> str | None:
-    from build_scripts.core import cmd  # cmd imports this module
-
-    if not shutil.which("pkg-config"):
-        return None
-    probe = cmd.run(
-        ["pkg-config", "--modversion", tool.pkg_config],
-        step="doctor",
-        capture=True,
-        quiet=True,
-        check=False,
-    )
-    return probe.output.strip() if probe.returncode == 0 else None
-
-
-def program_version(tool: Tool, path: str) -> str:
-    from build_scripts.core import cmd
-
-    try:
-        probe = cmd.run(
-            [path, *tool.version_args],
-            step="doctor",
-            capture=True,
-            quiet=True,
-            check=False,
-            timeout=20,
-        )
-    except ReleaseError:
-        return "?"
-    for line in probe.output.splitlines():
-        match = re.search(r"v?\d+\.\d+(\.\d+)?[\w.+~-]*", line)
-        if match:
-            return match.group(0)
-    return "?"
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    tool: Tool
-    path: str | None
-    version: str | None
-
-    @property
-    def found(self) -> bool:
-        return self.path is not None
-
-
-def diagnose(names: list[str] | None = None) -> list[Diagnosis]:
-    """Look up every tool in the catalogue (or the named ones)."""
-    rows = []
-    for tool in CATALOGUE:
-        if names and tool.name not in names:
-            continue
-        if tool.pkg_config:
-            version = library_version(tool)
-            rows.append(
-                Diagnosis(tool, f"pkg-config:{tool.pkg_config}" if version else None, version)
-            )
-            continue
-        path = find(tool)
-        rows.append(Diagnosis(tool, path, program_version(tool, path) if path else None))
-    return rows
-
-
-def doctor_table(rows: list[Diagnosis]) -> str:
-    header = ("tool", "status", "version", "path / how to install")
-    lines = [header]
-    for row in rows:
-        if row.found:
-            lines.append((row.tool.name, "ok", row.version or "?", row.path or ""))
-        elif row.tool.built_by:
-            lines.append((row.tool.name, "on demand", "-", f"built by {row.tool.built_by}"))
-        else:
-            lines.append((row.tool.name, "MISSING", "-", f"{row.tool.install}"))
-    widths = [max(len(line[i]) for line in lines) for i in range(3)]
-    out = []
-    for line in lines:
-        out.append(
-            "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:3])) + "  " + line[3]
-        )
-    return "\n".join(out)

@@ -59,16 +59,20 @@ def _free_display_number(start: int = 90) -> int:
     raise ReleaseError("no free X display number between :90 and :189")
 
 
-def window_titles(display: str) -> list[str]:
-    """Titles of the named top-level windows on a display."""
-    tree = cmd.run(
-        ["xwininfo", "-display", display, "-root", "-children"],
+def window_tree(display: str, *, recursive: bool = False) -> str:
+    """`xwininfo -root -children` (or `-tree`): one line per window, id, title and geometry."""
+    return cmd.run(
+        ["xwininfo", "-display", display, "-root", "-tree" if recursive else "-children"],
         step="xwininfo",
         capture=True,
         quiet=True,
         check=False,
     ).output
-    return re.findall(r'^\s*0x[0-9a-f]+ "([^"]*)":', tree, re.M)
+
+
+def window_titles(display: str) -> list[str]:
+    """Titles of the named top-level windows on a display."""
+    return re.findall(r'^\s*0x[0-9a-f]+ "([^"]*)":', window_tree(display), re.M)
 
 
 def press_enter_through(

@@ -10,35 +10,29 @@ size budget. `smoke_test_linux` opens the real window under Xvfb and saves a scr
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import platform as host
-import re
 import shutil
-import signal
-import struct
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import atomic, daemon
-from build_scripts.core import bootstrap
-from build_scripts.core import cmd
-from build_scripts.core import paths
-from build_scripts.windows import signing
-from build_scripts.windows import wine
-from build_scripts.core.errors import ConfigError, ReleaseError, UnsupportedPlatform, VerificationFailed
+from build_scripts.core import atomic, bootstrap, cmd, paths
+from build_scripts.core.artifacts import Artifact, check_budget
+from build_scripts.core.errors import (
+    ConfigError,
+    ReleaseError,
+    UnsupportedPlatform,
+    VerificationFailed,
+)
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.windows.signing import SigningConfig
-from build_scripts.core.artifacts import Artifact
-from build_scripts.core.artifacts import check_budget
+from build_scripts.desktop import macos, wails
 from build_scripts.desktop.smoke import verify_linux_binary
+from build_scripts.windows import signing
 from build_scripts.windows.pe import verify_windows_exe
+from build_scripts.windows.signing import SigningConfig
 
 DEFAULT_PLATFORMS = ("linux/amd64", "windows/amd64")
 # What `wails build -platform` accepts and this engine knows how to name.
@@ -184,21 +178,7 @@ def stage_sources(release: Release, destination: Path, source: Path | None = Non
 
 def wails_build(staged: Path, platform: str, release: Release, *, first: bool) -> Path:
     """Run `wails build` in the stage; returns the binary it wrote under build/bin."""
-    argv = [
-        "wails",
-        "build",
-        "-platform",
-        platform,
-        "-clean",
-        "-trimpath",
-        "-m",  # no `go mod tidy`: go.mod/go.sum are the source of truth
-        "-nocolour",
-        "-ldflags",
-        ldflags(release),
-    ]
-    if not first:
-        # The front end and its Go bindings do not depend on the platform: built once.
-        argv += ["-s", "-skipbindings"]
+    argv = wails.wails_argv(platform, ldflags(release), first=first)
     goos = platform.split("/")[0]
     env = {"CGO_ENABLED": "1" if goos == "linux" else "0", "GOFLAGS": "-mod=readonly"}
     cmd.run(
@@ -233,6 +213,19 @@ def build(
         staged = stage_sources(release, Path(scratch) / "desktop", source)
         say(f"Building the desktop app {release.version_text} from a copy in {staged}")
         for index, platform in enumerate(platforms):
+            if platform.startswith("darwin/"):  # an .app bundle and its zip: macos.py
+                artifacts.append(
+                    macos.build_app(
+                        staged,
+                        platform,
+                        release,
+                        ldflags=ldflags(release),
+                        first=index == 0,
+                        root=root,
+                        signing=macos.MacSigning.from_env(),
+                    )
+                )
+                continue
             built = wails_build(staged, platform, release, first=index == 0)
             artifacts.append(
                 publish_binary(
@@ -279,5 +272,3 @@ def publish_binary(
 
 
 # --- Running the builds ---------------------------------------------------------------------------
-
-

@@ -1,32 +1,20 @@
 """`desktop.smoke`: run the Linux build, open its window under Xvfb, save a screenshot."""
 
 from __future__ import annotations
+
 import contextlib
-import json
-import os
-import platform as host
 import re
-import shutil
-import signal
-import struct
-import sys
 import tempfile
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from build_scripts.core import atomic, daemon
-from build_scripts.core import bootstrap
-from build_scripts.core import cmd
-from build_scripts.core import paths
-from build_scripts.windows import signing
-from build_scripts.windows import wine
-from build_scripts.core.errors import ConfigError, ReleaseError, UnsupportedPlatform, VerificationFailed
+
+from build_scripts.core import atomic, cmd, daemon, paths, x11
+from build_scripts.core.errors import (
+    VerificationFailed,
+)
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.windows.signing import SigningConfig
-from build_scripts.core.artifacts import Artifact
-from build_scripts.core import x11
 
 
 def verify_linux_binary(path: Path, release: Release) -> str:
@@ -39,7 +27,6 @@ def verify_linux_binary(path: Path, release: Release) -> str:
     return output
 
 
-
 @dataclass(frozen=True)
 class SmokeResult:
     version_output: str
@@ -47,7 +34,6 @@ class SmokeResult:
     window_size: tuple[int, int]
     screenshot: Path
     colours: int
-
 
 
 def smoke_test_linux(
@@ -96,9 +82,7 @@ def smoke_test_linux(
     return SmokeResult(version_output, title, size, screenshot, colours)
 
 
-
 _WINDOW_LINE = re.compile(r'^\s*(0x[0-9a-f]+) "([^"]*)": \(.*\)\s+(\d+)x(\d+)\+')
-
 
 
 def _wait_for_window(
@@ -111,14 +95,7 @@ def _wait_for_window(
                 f"{title} exited before opening a window",
                 f"see {paths.state_dir() / 'desktop-smoke' / 'app.log'}",
             )
-        tree = cmd.run(
-            ["xwininfo", "-display", display, "-root", "-tree"],
-            step="xwininfo",
-            capture=True,
-            quiet=True,
-            check=False,
-        ).output
-        for line in tree.splitlines():
+        for line in x11.window_tree(display, recursive=True).splitlines():
             match = _WINDOW_LINE.match(line)
             if match and match.group(2) == title:
                 width, height = int(match.group(3)), int(match.group(4))
@@ -126,7 +103,6 @@ def _wait_for_window(
                     return match.group(1), title, (width, height)
         time.sleep(0.5)
     raise VerificationFailed(f"no {title} window appeared within {timeout:.0f}s")
-
 
 
 def _wait_until_rendered(
@@ -154,7 +130,6 @@ def _wait_until_rendered(
     )
 
 
-
 def _distinct_colours(ppm: bytes) -> int:
     """Distinct colours of a binary PPM (P6) image, sampled on every 3rd pixel."""
     fields = ppm.split(maxsplit=4)
@@ -164,4 +139,3 @@ def _distinct_colours(ppm: bytes) -> int:
     pixels = fields[4]
     step = 9
     return len({pixels[i : i + 3] for i in range(0, min(len(pixels), width * height * 3), step)})
-

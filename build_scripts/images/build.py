@@ -1,6 +1,6 @@
 """Container images of the backend and the orchestrator: hermetic builds, tags, budgets, transfer.
 
-The inputs are made on the host first (services.py: the static backend binary, the orchestrator
+The inputs are made on the host first (services/: the static backend binary, the orchestrator
 wheelhouse), so nothing inside `docker build` fetches anything, and every build runs with the
 network disabled to prove it. The build context is dist/<version>/, cut down to those inputs by
 docker/context.dockerignore. Base images are build arguments: by default the local ones from
@@ -16,20 +16,20 @@ from __future__ import annotations
 import datetime
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from python_on_whales import Image, docker
 
-from build_scripts.core import atomic, docker_engine
+from build_scripts.core import atomic, docker_engine, progress
 from build_scripts.core.artifacts import MB
 from build_scripts.core.errors import VerificationFailed
-from build_scripts.core.metadata import Release
+from build_scripts.core.metadata import Release, python_version
 from build_scripts.core.progress import format_seconds, say
 from build_scripts.images import bases as base_images
 from build_scripts.images.bases import docker_errors
 from build_scripts.images.builder import docker_build, select_builder
-from build_scripts.images.inputs import INPUTS_LABEL, context_digests, inputs_digest, prepare_inputs
+from build_scripts.images.inputs import INPUTS_LABEL, context_digests, inputs_digest
 from build_scripts.images.specs import (
     BuiltImage,
     Component,
@@ -38,7 +38,6 @@ from build_scripts.images.specs import (
     dockerignore_path,
     image_tags,
 )
-from build_scripts.services import build as services
 
 # --- names and labels ---------------------------------------------------------------------
 
@@ -133,7 +132,7 @@ def smoke_version(release: Release, item: Component, image_id: str) -> str:
             cap_drop=["ALL"],
             security_options=["no-new-privileges"],
         )
-    expected = release.version_text if item.name == "backend" else services.python_version(release)
+    expected = release.version_text if item.name == "backend" else python_version(release)
     if expected not in str(output):
         raise VerificationFailed(
             f"{item.name} image prints {str(output).strip()!r} for --version, not {expected}",
@@ -229,10 +228,7 @@ def sizes_table(results: Iterable[BuiltImage], settings: Settings) -> str:
                 how,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
-    )
+    return progress.table(rows)
 
 
 def prune_build_stages() -> None:
@@ -246,11 +242,16 @@ def prune_build_stages() -> None:
 
 
 def build_images(
-    release: Release, names: Iterable[str], settings: Settings, *, prepare: bool = True
+    release: Release,
+    names: Iterable[str],
+    settings: Settings,
+    *,
+    prepare: Callable[[Release, list[str]], None] | None = None,
 ) -> list[BuiltImage]:
     """Build (or find up to date) the images of the named components; check and measure them.
 
-    prepare makes the host-side inputs first (the release graph has made them already).
+    The host-side inputs are made by whoever needs them first: the release graph's backend and
+    orchestrator steps, or the `prepare` function `invoke images.build` passes.
     """
     items = [component(name) for name in names]
     docker_engine.ensure_running()
@@ -259,8 +260,8 @@ def build_images(
     classic = " (docker build without BuildKit; buildx is not installed)"
     say(f"builder: {builder}{classic if builder == 'classic' else ''}")
     bases = resolve_bases(release, items, settings)
-    if prepare:
-        prepare_inputs(release, items)
+    if prepare is not None:
+        prepare(release, [item.name for item in items])
     write_dockerignore(release.dist_dir)
     results = [build_one(release, item, bases, settings, builder) for item in items]
     if any(result.built for result in results):

@@ -97,33 +97,23 @@ def docker_build(
     say(f"+ docker build ({builder} builder) --network none --file {dockerfile} {shown} {context}")
     prefixer = _LinePrefixer(step, sys.stdout)
     started = time.monotonic()
+    # Both builders: the same inputs, and no network (the build must not fetch anything).
+    common = {
+        "file": dockerfile,
+        "tags": tags,
+        "build_args": dict(args),
+        "labels": dict(labels),
+        "network": "none",
+    }
     try:
         with contextlib.redirect_stdout(prefixer):
             if builder == "buildx":
-                image = docker.buildx.build(
-                    context,
-                    file=dockerfile,
-                    tags=tags,
-                    build_args=dict(args),
-                    labels=dict(labels),
-                    network="none",
-                    load=True,
-                    progress="plain",
-                )
+                image = docker.buildx.build(context, load=True, progress="plain", **common)
             else:
                 # The classic builder: the client would otherwise insist on BuildKit when
                 # DOCKER_BUILDKIT=1 is set in the environment.
                 with _environment(DOCKER_BUILDKIT="0"):
-                    image = docker.legacy_build(
-                        context,
-                        file=dockerfile,
-                        tags=tags,
-                        build_args=dict(args),
-                        labels=dict(labels),
-                        network="none",
-                        pull=False,
-                        quiet=False,
-                    )
+                    image = docker.legacy_build(context, pull=False, quiet=False, **common)
     except DockerException as exc:
         if prefixer.last_container:
             # The classic builder keeps the container of a failed RUN step (no --force-rm).

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from build_scripts.core import artifacts, paths
+from build_scripts.core import artifacts, paths, progress
 from build_scripts.core.components import image_reference
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
@@ -158,10 +158,7 @@ def table(figures: list[Figure]) -> str:
     for f in figures:
         measured = "-" if f.value is None else f"{f.value:.1f} {f.unit}"
         rows.append((f.name, measured, f"≤ {f.target:g} {f.unit}", f.verdict, f.note))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return progress.table(rows, rule=True)
 
 
 def run(release: Release, timings: list[str], runs: int) -> list[Figure]:

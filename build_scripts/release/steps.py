@@ -45,9 +45,8 @@ def _installer(release: Release) -> list[Artifact]:
 
 
 def _images(release: Release) -> list[Artifact]:
-    # The inputs come from the backend and orchestrator steps; images.build_images would
-    # otherwise make them itself.
-    built = images.build_images(release, specs.COMPONENTS, specs.Settings(), prepare=False)
+    # The inputs come from the backend and orchestrator steps this step needs.
+    built = images.build_images(release, specs.COMPONENTS, specs.Settings())
     archives = transfer.save_images(release, specs.COMPONENTS)
     return [
         Artifact(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from build_scripts.core import atomic
+from build_scripts.core import atomic, progress
 from build_scripts.core.artifacts import Artifact, human_size
 from build_scripts.core.metadata import Release
 
@@ -21,12 +21,7 @@ def table(artifacts: list[Artifact], root: Path) -> str:
                 artifact.note,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return progress.table(rows, rule=True)
 
 
 def write_manifest(release: Release, artifacts: list[Artifact]) -> list[Path]:

@@ -5,14 +5,13 @@ copied into the images; nothing inside `docker build` fetches anything.
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from build_scripts.core import atomic, cmd, paths
-from build_scripts.core.metadata import Release
+from build_scripts.core.metadata import Release, python_version
 
 BACKEND_PACKAGE = "./cmd/traderadmin-backend"
 BACKEND_BUILDINFO = "traderadmin/backend/internal/buildinfo"
@@ -58,26 +57,6 @@ def build_backend(release: Release, goos: str = "linux", goarch: str = "amd64") 
             env={"CGO_ENABLED": "0", "GOOS": goos, "GOARCH": goarch, "GOFLAGS": "-mod=readonly"},
         )
     return destination
-
-
-def python_version(release: Release) -> str:
-    """The release version as PEP 440 (wheels cannot carry SemVer pre-release syntax).
-
-    1.2.0 -> 1.2.0; 1.2.0-rc.1 -> 1.2.0rc1; 1.2.0-dev.gabc -> 1.2.0.dev0+gabc;
-    1.2.0-x.1 -> 1.2.0.dev0+x.1.
-    """
-    v = release.version
-    base = f"{v.major}.{v.minor}.{v.patch}"
-    pre = v.prerelease
-    if not pre:
-        return base
-    match = re.fullmatch(r"(a|alpha|b|beta|rc)\.?(\d+)", pre)
-    if match:
-        kind = {"alpha": "a", "beta": "b"}.get(match.group(1), match.group(1))
-        return f"{base}{kind}{match.group(2)}"
-    parts = [part for part in re.split(r"[^0-9A-Za-z]+", pre) if part]
-    local = ".".join(parts[1:] if parts[:1] == ["dev"] else parts)
-    return f"{base}.dev0+{local}" if local else f"{base}.dev0"
 
 
 def wheelhouse_path(release: Release) -> Path:

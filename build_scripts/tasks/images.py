@@ -13,6 +13,7 @@ from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
 from build_scripts.images import registry, specs, transfer
 from build_scripts.release import summary
+from build_scripts.services import inputs as service_inputs
 from build_scripts.tasks._base import release_task
 
 COMPONENT_HELP = "only this image: backend or orchestrator (repeatable; default: both)"
@@ -70,7 +71,9 @@ def build(c, component=None, version=None, force=False, builder=None):
     release = _release(c, version)
     settings = _settings(c, builder=builder, force=force or None)
     with step(f"images: build {release.version_text}"):
-        images.build_images(release, _components(c, component), settings)
+        images.build_images(
+            release, _components(c, component), settings, prepare=service_inputs.prepare_inputs
+        )
 
 
 @release_task(

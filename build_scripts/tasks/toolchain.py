@@ -5,7 +5,8 @@ from __future__ import annotations
 from invoke import Collection, Exit
 
 from build_scripts.core import bootstrap as bootstrapping
-from build_scripts.core import metadata, tools
+from build_scripts.core import doctor as diagnosing
+from build_scripts.core import metadata
 from build_scripts.tasks._base import release_task
 
 
@@ -23,8 +24,8 @@ def bootstrap(c, apt=True, docker=True):
 @release_task(help={"tool": "check only these tools (repeatable)"}, iterable=["tool"])
 def doctor(c, tool=None):
     """Show every external tool: found or missing, version, path, and how to install it."""
-    rows = tools.diagnose(tool or None)
-    print(tools.doctor_table(rows))
+    rows = diagnosing.diagnose(tool or None)
+    print(diagnosing.doctor_table(rows))
     missing = [r for r in rows if not r.found and not r.tool.built_by]
     if missing:
         for row in missing:

@@ -30,10 +30,13 @@ _STRING_FLAGS = (
 
 
 def read_shortcut(path: Path) -> Shortcut:
-    """The target, working directory, arguments and icon of a Windows .lnk file."""
-    data = path.read_bytes()
+    return parse_shortcut(path.read_bytes(), str(path))
+
+
+def parse_shortcut(data: bytes, name: str = "the file") -> Shortcut:
+    """The target, working directory, arguments and icon of a Windows .lnk file's bytes."""
     if len(data) < 0x4C or struct.unpack_from("<I", data, 0)[0] != 0x4C:
-        raise VerificationFailed(f"{path} is not a Windows shortcut (.lnk)")
+        raise VerificationFailed(f"{name} is not a Windows shortcut (.lnk)")
     flags = struct.unpack_from("<I", data, 0x14)[0]
     offset = 0x4C
     if flags & _HAS_ID_LIST:

@@ -39,12 +39,16 @@ class PeFile:
 
 
 def read_pe(path: Path) -> PeFile:
-    data = path.read_bytes()
+    return parse_pe(path.read_bytes(), path.name)
+
+
+def parse_pe(data: bytes, name: str = "the file") -> PeFile:
+    """The headers, sections and data directories of a PE file's bytes (`name` for errors)."""
     if data[:2] != b"MZ":
-        raise VerificationFailed(f"{path.name} is not a Windows executable (no MZ header)")
+        raise VerificationFailed(f"{name} is not a Windows executable (no MZ header)")
     pe = struct.unpack_from("<I", data, 0x3C)[0]
     if data[pe : pe + 4] != b"PE\0\0":
-        raise VerificationFailed(f"{path.name} is not a PE file")
+        raise VerificationFailed(f"{name} is not a PE file")
     machine, count = struct.unpack_from("<HH", data, pe + 4)
     optional_size = struct.unpack_from("<H", data, pe + 20)[0]
     optional = pe + 24

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core import cmd, paths
-from build_scripts.core.errors import ConfigError, ReleaseError, VerificationFailed
+from build_scripts.core.errors import ConfigError, VerificationFailed, exit_code_of
 
 ENV_CERT = "TRADERADMIN_SIGN_CERT"
 ENV_KEY = "TRADERADMIN_SIGN_KEY"
@@ -214,7 +214,8 @@ def main(argv: list[str]) -> int:
     if not argv:
         print("usage: python -m build_scripts.windows.signing FILE...", file=sys.stderr)
         return 2
-    try:
+
+    def sign_all() -> None:
         config = SigningConfig.from_env()
         if config is None:
             raise ConfigError(f"{ENV_CERT} is not set", "nothing to sign with")
@@ -226,10 +227,8 @@ def main(argv: list[str]) -> int:
                 url=os.environ.get(ENV_URL) or None,
             )
             print(f"signed {name}")
-    except ReleaseError as error:
-        print(f"error: {error.one_line()}", file=sys.stderr)
-        return error.exit_code
-    return 0
+
+    return exit_code_of(sign_all)
 
 
 if __name__ == "__main__":

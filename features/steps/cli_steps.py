@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
-import sys
 from pathlib import Path
 
+from _support import run, shown
 from behave import given, then, when
 
 
@@ -27,30 +25,10 @@ def _path_without(program: str, scratch: Path) -> str:
     return str(shadow)
 
 
-def run_cli(context, command: str) -> subprocess.CompletedProcess:
-    argv = shlex.split(command)
-    if argv[0] == "invoke":
-        # The interpreter by absolute path, so the scenario does not depend on PATH.
-        argv = [sys.executable, "-m", "invoke", *argv[1:]]
-    env = {**os.environ, **context.env_overrides}
-    result = subprocess.run(
-        argv, cwd=context.repo, env=env, capture_output=True, text=True, timeout=3600
-    )
-    context.result = result
-    return result
-
-
-def _shown(result: subprocess.CompletedProcess) -> str:
-    return (
-        f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n"
-        f"--- stderr ---\n{result.stderr}"
-    )
-
-
 @given("the machine has been bootstrapped")
 def step_bootstrapped(context):
-    result = run_cli(context, "invoke bootstrap")
-    assert result.returncode == 0, _shown(result)
+    result = run(context, "invoke bootstrap")
+    assert result.returncode == 0, shown(result)
 
 
 @given('a PATH on which "{program}" is missing')
@@ -62,39 +40,39 @@ def step_path_without(context, program):
 
 @when('I run "{command}"')
 def step_run(context, command):
-    run_cli(context, command)
+    run(context, command)
 
 
 @then("it exits with status {code:d}")
 def step_exit_code(context, code):
-    assert context.result.returncode == code, _shown(context.result)
+    assert context.result.returncode == code, shown(context.result)
 
 
 @then("it exits with a non-zero status")
 def step_nonzero(context):
-    assert context.result.returncode != 0, _shown(context.result)
+    assert context.result.returncode != 0, shown(context.result)
 
 
 @then('the output contains "{text}"')
 def step_output_contains(context, text):
     both = context.result.stdout + context.result.stderr
-    assert text in both, _shown(context.result)
+    assert text in both, shown(context.result)
 
 
 @then('the output lists "{tool}" as "{status}"')
 def step_doctor_row(context, tool, status):
     rows = [line.split() for line in context.result.stdout.splitlines()]
     matching = [row for row in rows if row and row[0] == tool]
-    assert matching and matching[0][1] == status, _shown(context.result)
+    assert matching and matching[0][1] == status, shown(context.result)
 
 
 @then('stderr is one line that contains "{text}"')
 def step_one_line(context, text):
     lines = [line for line in context.result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and text in lines[0], _shown(context.result)
+    assert len(lines) == 1 and text in lines[0], shown(context.result)
 
 
 @then("the output shows no traceback")
 def step_no_traceback(context):
     both = context.result.stdout + context.result.stderr
-    assert "Traceback" not in both, _shown(context.result)
+    assert "Traceback" not in both, shown(context.result)

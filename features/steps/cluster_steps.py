@@ -11,18 +11,17 @@ import contextlib
 import os
 import secrets
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import kr8s
+from _support import cluster_api, cluster_layout, run, shown, wait_until
 from behave import given, then, when
 from kr8s.objects import Deployment, Namespace, PersistentVolumeClaim, Pod, Service
 
 from build_scripts.cluster import host, status, supervise
 from build_scripts.cluster import images as cluster_images
 from build_scripts.cluster import options as cluster_options
-from build_scripts.cluster.config import CONTEXT, Layout
 from build_scripts.core import daemon, paths
 
 # A tiny static HTTP server (and client, for probing from inside another pod) as the "locally
@@ -111,45 +110,21 @@ RESTRICTED_CONTAINER_SECURITY = {
 }
 
 
-def _layout() -> Layout:
-    return Layout(cluster_options.default_state_dir())
-
-
-def _api(context) -> kr8s.Api:
-    if getattr(context, "kube", None) is None:
-        context.kube = kr8s.api(kubeconfig=str(_layout().kubeconfig), context=CONTEXT)
-    return context.kube
-
-
-def _run(context, argv: list[str], timeout: float = 1800) -> subprocess.CompletedProcess:
-    if argv[0] == "invoke":
-        argv = [sys.executable, "-m", "invoke", *argv[1:]]
-    env = {**os.environ, **context.env_overrides}
-    result = subprocess.run(
-        argv, cwd=context.repo, env=env, capture_output=True, text=True, timeout=timeout
+def _pod(context, name: str, spec: dict) -> Pod:
+    """A Pod object (not created yet) in the scenario's namespace."""
+    return Pod(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": context.namespace},
+            "spec": spec,
+        },
+        api=cluster_api(context),
     )
-    context.result = result
-    return result
-
-
-def _shown(result: subprocess.CompletedProcess) -> str:
-    return (
-        f"exit {result.returncode}\n--- stdout ---\n{result.stdout[-6000:]}\n"
-        f"--- stderr ---\n{result.stderr[-3000:]}"
-    )
-
-
-def _wait(what: str, check, timeout: float, describe=lambda: "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{describe()}")
 
 
 def _pod_report(context, selector: dict | None = None, name: str | None = None) -> str:
-    api = _api(context)
+    api = cluster_api(context)
     if name:
         pods = [Pod.get(name, namespace=context.namespace, api=api)]
     else:
@@ -173,45 +148,45 @@ def step_cluster_up(context):
         [os.environ.get("PATH", ""), str(paths.bin_dir())]
     )
     started = time.monotonic()
-    result = _run(context, ["invoke", "cluster.up"])
-    assert result.returncode == 0, _shown(result)
+    result = run(context, ["invoke", "cluster.up"])
+    assert result.returncode == 0, shown(result, limit=6000)
     context.cluster_up_seconds = time.monotonic() - started
     context.kube = None
 
 
 @then("the node is Ready")
 def step_node_ready(context):
-    node = next(iter(_api(context).get("nodes")))
+    node = next(iter(cluster_api(context).get("nodes")))
     conditions = {c["type"]: c["status"] for c in node.raw["status"]["conditions"]}
     assert conditions.get("Ready") == "True", node.raw["status"]
 
 
 @then("every component of the cluster is running")
 def step_every_component_running(context):
-    result = status.status(cluster_options.ClusterOptions(state_dir=_layout().root))
+    result = status.status(cluster_options.ClusterOptions(state_dir=cluster_layout().root))
     assert result.healthy, status.format_status(result)
 
 
 @given('the cluster component "{name}" has crashed')
 def step_component_crashed(context, name):
-    layout = _layout()
+    layout = cluster_layout()
     pid = supervise.running_pid(layout, name)
     assert pid is not None, f"{name} is not running"
     # SIGKILL, so nothing is cleaned up: the pid file stays, as after a real crash.
     os.kill(pid, 9)
-    _wait(f"{name} to die", lambda: supervise.running_pid(layout, name) is None, 30)
+    wait_until(f"{name} to die", lambda: supervise.running_pid(layout, name) is None, 30)
 
 
 @then('the output shows the last line of the "{name}" log')
 def step_output_shows_log_tail(context, name):
-    last = daemon.log_tail(_layout().log(name), 1)
+    last = daemon.log_tail(cluster_layout().log(name), 1)
     assert last, f"the {name} log is empty"
-    assert f"| {last[0]}" in context.result.stdout, _shown(context.result)
+    assert f"| {last[0]}" in context.result.stdout, shown(context.result, limit=6000)
 
 
 @then("no process of the local cluster is left")
 def step_no_cluster_process(context):
-    layout = _layout()
+    layout = cluster_layout()
     bin_dir = paths.cache_dir() / "kubernetes"
     survivors = []
     for entry in Path("/proc").iterdir():
@@ -235,14 +210,14 @@ def step_no_cluster_process(context):
 
 @then("nothing is mounted under the cluster's state directory")
 def step_nothing_mounted(context):
-    root = _layout().root
+    root = cluster_layout().root
     mounts = host.mounts_under(root) if root.exists() else []
     assert not mounts, "\n".join(mounts)
 
 
 @then("the cluster's state directory is gone")
 def step_state_gone(context):
-    assert not _layout().root.exists(), sorted(os.listdir(_layout().root))
+    assert not cluster_layout().root.exists(), sorted(os.listdir(cluster_layout().root))
 
 
 @then('the user\'s kubeconfig has no "{name}" context')
@@ -264,7 +239,8 @@ def step_no_context(context, name):
 def step_namespace(context):
     name = f"scenario-{secrets.token_hex(3)}"
     namespace = Namespace(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, api=_api(context)
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+        api=cluster_api(context),
     )
     namespace.create()
     context.namespace = name
@@ -344,7 +320,7 @@ def _deployment(name: str, image: str, probe_path: str) -> dict:
 @when('I deploy "{name}" from that image with a readiness probe on "{path}"')
 @given('"{name}" is deployed from that image with a readiness probe on "{path}"')
 def step_deploy(context, name, path):
-    api = _api(context)
+    api = cluster_api(context)
     body = _deployment(name, context.image, path)
     body["metadata"]["namespace"] = context.namespace
     Deployment(body, api=api).create()
@@ -362,14 +338,14 @@ def step_deploy(context, name, path):
 
 @then('the Deployment "{name}" becomes Available within {seconds:d} seconds')
 def step_deployment_available(context, name, seconds):
-    deployment = Deployment.get(name, namespace=context.namespace, api=_api(context))
+    deployment = Deployment.get(name, namespace=context.namespace, api=cluster_api(context))
 
     def available() -> bool:
         deployment.refresh()
         conditions = deployment.raw.get("status", {}).get("conditions", [])
         return any(c["type"] == "Available" and c["status"] == "True" for c in conditions)
 
-    _wait(
+    wait_until(
         f"Deployment {name} Available",
         available,
         seconds,
@@ -380,7 +356,7 @@ def step_deployment_available(context, name, seconds):
 @then('its pod is Running with the readiness probe on "{path}" passing')
 def step_pod_ready(context, path):
     pods = list(
-        _api(context).get(
+        cluster_api(context).get(
             "pods", namespace=context.namespace, label_selector={"app": context.deployment}
         )
     )
@@ -397,23 +373,19 @@ def step_pod_ready(context, path):
 
 @when("I create a pod that runs as root without a security context")
 def step_violating_pod(context):
-    pod = Pod(
+    pod = _pod(
+        context,
+        "runs-as-root",
         {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "runs-as-root", "namespace": context.namespace},
-            "spec": {
-                "containers": [
-                    {
-                        "name": "root",
-                        "image": context.image,
-                        "imagePullPolicy": "Never",
-                        "securityContext": {"runAsUser": 0},
-                    }
-                ]
-            },
+            "containers": [
+                {
+                    "name": "root",
+                    "image": context.image,
+                    "imagePullPolicy": "Never",
+                    "securityContext": {"runAsUser": 0},
+                }
+            ]
         },
-        api=_api(context),
     )
     context.rejection = None
     try:
@@ -436,7 +408,7 @@ def step_rejected(context, level):
             "kind": "Pod",
             "metadata": {"name": "runs-as-root", "namespace": context.namespace},
         },
-        api=_api(context),
+        api=cluster_api(context),
     ).exists()
 
 
@@ -458,14 +430,10 @@ def _run_once(context, name: str, args: list[str], claim: str | None = None) -> 
     if claim:
         spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
         spec["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
-    pod = Pod(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": name, "namespace": context.namespace},
-            "spec": spec,
-        },
-        api=_api(context),
+    pod = _pod(
+        context,
+        name,
+        spec,
     )
     pod.create()
 
@@ -473,7 +441,7 @@ def _run_once(context, name: str, args: list[str], claim: str | None = None) -> 
         pod.refresh()
         return pod.raw.get("status", {}).get("phase") in ("Succeeded", "Failed")
 
-    _wait(f"pod {name} to finish", finished, 120, lambda: _pod_report(context, name=name))
+    wait_until(f"pod {name} to finish", finished, 120, lambda: _pod_report(context, name=name))
     output = "".join(pod.logs())
     assert pod.raw["status"]["phase"] == "Succeeded", f"{output}\n{_pod_report(context, name=name)}"
     return output
@@ -481,28 +449,24 @@ def _run_once(context, name: str, args: list[str], claim: str | None = None) -> 
 
 @given("a client pod running that image")
 def step_client_pod(context):
-    pod = Pod(
+    pod = _pod(
+        context,
+        "client",
         {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "client", "namespace": context.namespace},
-            "spec": {
-                "securityContext": RESTRICTED_POD_SECURITY,
-                "containers": [
-                    {
-                        "name": "client",
-                        "image": context.image,
-                        "imagePullPolicy": "Never",
-                        "args": ["sleep"],
-                        "securityContext": RESTRICTED_CONTAINER_SECURITY,
-                    }
-                ],
-            },
+            "securityContext": RESTRICTED_POD_SECURITY,
+            "containers": [
+                {
+                    "name": "client",
+                    "image": context.image,
+                    "imagePullPolicy": "Never",
+                    "args": ["sleep"],
+                    "securityContext": RESTRICTED_CONTAINER_SECURITY,
+                }
+            ],
         },
-        api=_api(context),
     )
     pod.create()
-    _wait(
+    wait_until(
         "the client pod Ready",
         lambda: pod.refresh() or pod.ready(),
         120,
@@ -517,7 +481,7 @@ def _get_from_client(context, url: str):
 
 @then('the Service "{name}" answers on its ClusterIP from the client pod')
 def step_cluster_ip_answers(context, name):
-    service = Service.get(name, namespace=context.namespace, api=_api(context))
+    service = Service.get(name, namespace=context.namespace, api=cluster_api(context))
     address = service.raw["spec"]["clusterIP"]
     result = _get_from_client(context, f"http://{address}/")
     output = result.stdout.decode() + result.stderr.decode()
@@ -544,28 +508,28 @@ def step_claim(context, size, name):
                 "resources": {"requests": {"storage": size}},
             },
         },
-        api=_api(context),
+        api=cluster_api(context),
     ).create()
 
 
 @then('the claim "{name}" is Bound within {seconds:d} seconds')
 def step_claim_bound(context, name, seconds):
-    claim = PersistentVolumeClaim.get(name, namespace=context.namespace, api=_api(context))
+    claim = PersistentVolumeClaim.get(name, namespace=context.namespace, api=cluster_api(context))
 
     def bound() -> bool:
         claim.refresh()
         return claim.raw.get("status", {}).get("phase") == "Bound"
 
-    _wait(f"claim {name} Bound", bound, seconds, lambda: str(claim.raw))
+    wait_until(f"claim {name} Bound", bound, seconds, lambda: str(claim.raw))
     assert claim.raw["spec"]["storageClassName"] == "local-path", claim.raw["spec"]
 
 
 @when('a pod writes "{text}" to the claim "{name}" and is deleted')
 def step_write_claim(context, text, name):
     _run_once(context, "writer", ["write", "/data/message", text], claim=name)
-    writer = Pod.get("writer", namespace=context.namespace, api=_api(context))
+    writer = Pod.get("writer", namespace=context.namespace, api=cluster_api(context))
     writer.delete()
-    _wait("the writer pod to be gone", lambda: not writer.exists(), 60)
+    wait_until("the writer pod to be gone", lambda: not writer.exists(), 60)
 
 
 @then('a new pod mounting the claim "{name}" reads "{text}"')

@@ -8,9 +8,8 @@ import re
 import time
 
 import httpx
+from _support import cluster_api, run, shown
 from behave import given, then, when
-from cli_steps import _shown, run_cli
-from cluster_steps import _api
 from deployment_steps import NAMESPACE, PORTS, _cli, _cluster_ip
 from kr8s.objects import Pod, Secret
 from python_on_whales import docker
@@ -46,7 +45,7 @@ def _orchestrator_version(context) -> dict:
 
 
 def _deployments(context) -> dict[str, dict]:
-    return snapshot(_api(context), NAMESPACE).deployments
+    return snapshot(cluster_api(context), NAMESPACE).deployments
 
 
 def _images(context) -> dict[str, str]:
@@ -75,7 +74,7 @@ def step_crashing_release(context, version):
 
 def _deploy_expecting_failure(context, command: str) -> None:
     started = time.monotonic()
-    context.deploy_result = run_cli(context, command)
+    context.deploy_result = run(context, command)
     context.deploy_seconds = time.monotonic() - started
 
 
@@ -95,20 +94,20 @@ def step_deploy_image(context, reference):
 )
 def step_deploy_refused(context, seconds, component, reason, outcome):
     result = context.deploy_result
-    assert result.returncode != 0, _shown(result)
+    assert result.returncode != 0, shown(result)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, _shown(result)
+    assert len(errors) == 1, shown(result)
     line = errors[0]
     for part in (component, reason, outcome, context.previous_version):
-        assert part in line, f"{part!r} not in the error line {line!r}\n{_shown(result)}"
+        assert part in line, f"{part!r} not in the error line {line!r}\n{shown(result)}"
     assert context.deploy_seconds <= seconds, (
-        f"reported after {context.deploy_seconds:.0f}s (limit {seconds}s)\n{_shown(result)}"
+        f"reported after {context.deploy_seconds:.0f}s (limit {seconds}s)\n{shown(result)}"
     )
 
 
 @then("every TraderAdmin Deployment is rolled out with the previous version")
 def step_previous_version(context):
-    state = snapshot(_api(context), NAMESPACE)
+    state = snapshot(cluster_api(context), NAMESPACE)
     from datetime import UTC, datetime
 
     for name in COMPONENTS:
@@ -152,7 +151,7 @@ def _etag(context) -> str:
 
 def _token(context) -> str:
     values = manifests.load_values("local")
-    secret = Secret.get(values["token_secret"], namespace=NAMESPACE, api=_api(context))
+    secret = Secret.get(values["token_secret"], namespace=NAMESPACE, api=cluster_api(context))
     return base64.b64decode(secret.raw["data"]["token"]).decode().strip()
 
 
@@ -179,7 +178,7 @@ def step_change_configuration(context):
 def step_backup(context):
     result = _cli(context, f"invoke deploy.backup --directory {context.scratch / 'backups'}")
     (archive,) = (context.scratch / "backups").glob("traderadmin-backup-*.tar.gz")
-    assert str(archive) in result.stdout, _shown(result)
+    assert str(archive) in result.stdout, shown(result)
     context.backup = archive
 
 
@@ -212,8 +211,8 @@ def step_undeploy(context):
 
 @then('no TraderAdmin pod is left but the claim "{claim}" and the API token Secret are')
 def step_kept(context, claim):
-    api = _api(context)
-    assert not list(api.get("pods", namespace=NAMESPACE)), _shown(context.undeploy_result)
+    api = cluster_api(context)
+    assert not list(api.get("pods", namespace=NAMESPACE)), shown(context.undeploy_result)
     assert not list(api.get("deployments", namespace=NAMESPACE))
     claims = [c.name for c in api.get("persistentvolumeclaims", namespace=NAMESPACE)]
     assert claims == [claim], claims
@@ -225,7 +224,7 @@ def step_kept(context, claim):
 
 
 def _backend_pod_ip(context) -> str:
-    (pod,) = _api(context).get(
+    (pod,) = cluster_api(context).get(
         "pods", namespace=NAMESPACE, label_selector={"app.kubernetes.io/name": "backend"}
     )
     return pod.raw["status"]["podIP"]
@@ -252,7 +251,7 @@ def step_client_refused(context):
 def step_orchestrator_reaches_backend(context):
     (pod,) = [
         p
-        for p in _api(context).get(
+        for p in cluster_api(context).get(
             "pods", namespace=NAMESPACE, label_selector={"app.kubernetes.io/name": "orchestrator"}
         )
         if p.raw["status"].get("phase") == "Running"

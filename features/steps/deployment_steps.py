@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
 
 import httpx
+from _support import cluster_api, cluster_layout, run, shown, wait_until
 from behave import given, then, when
-from cli_steps import _shown, run_cli
-from cluster_steps import _api
 from kr8s.objects import Deployment
 
-from build_scripts.cluster import lifecycle as cluster
-from build_scripts.cluster import options as cluster_options
 from build_scripts.core import cmd
 from build_scripts.core.components import COMPONENTS
 from build_scripts.core.metadata import current_release
@@ -26,24 +24,13 @@ PORTS = {"backend": 8080, "orchestrator": 8081}
 
 
 def _cli(context, command: str):
-    result = run_cli(context, command)
-    assert result.returncode == 0, _shown(result)
+    result = run(context, command)
+    assert result.returncode == 0, shown(result)
     return result
 
 
-def _wait(condition, seconds: float, what: str, interval: float = 2.0):
-    deadline = time.monotonic() + seconds
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what} did not happen within {seconds:.0f}s (last: {last!r})")
-
-
 def _pods(context, app):
-    return pod_states(_api(context), NAMESPACE, app)
+    return pod_states(cluster_api(context), NAMESPACE, app)
 
 
 def _all_ready(context) -> bool:
@@ -75,12 +62,37 @@ def step_manifests(context):
 
 @when("the user applies the Kubernetes manifests to the target cluster")
 def step_apply(context):
+    started = time.monotonic()
     context.deploy_result = _cli(context, "invoke deploy --environment local")
+    context.deploy_seconds = time.monotonic() - started
+
+
+@given('the "{name}" namespace does not exist')
+def step_no_namespace(context, name):
+    api = cluster_api(context)
+    for namespace in api.get("namespaces"):
+        if namespace.name == name:
+            namespace.delete()
+    wait_until(
+        f"namespace {name} deleted",
+        lambda: not [n for n in cluster_api(context).get("namespaces") if n.name == name],
+        180,
+        interval=1,
+    )
+
+
+@then("the deploy took at most {seconds:d} seconds and every TraderAdmin pod is Running and Ready")
+def step_fresh_deploy_fast(context, seconds):
+    assert _all_ready(context), [(a, _pods(context, a)) for a in COMPONENTS]
+    assert context.deploy_seconds <= seconds, (
+        f"invoke deploy took {context.deploy_seconds:.1f}s (limit {seconds}s)\n"
+        + shown(context.deploy_result)
+    )
 
 
 @then("all required Deployments, Services, and PVCs are created")
 def step_objects(context):
-    api = _api(context)
+    api = cluster_api(context)
     found = {
         kind: sorted(o.name for o in api.get(kind, namespace=NAMESPACE))
         for kind in ("deployments", "services", "persistentvolumeclaims")
@@ -96,14 +108,18 @@ def step_objects(context):
 
 @then('all Pods eventually reach the "Running" state and pass their readiness probes')
 def step_running_ready(context):
-    _wait(lambda: _all_ready(context), 180, "every TraderAdmin pod Running and Ready")
+    wait_until(
+        "every TraderAdmin pod Running and Ready", lambda: _all_ready(context), 180, interval=2
+    )
     for app in COMPONENTS:
         for state in _pods(context, app):
             assert state.phase == "Running" and state.ready, state
 
 
 def _cluster_ip(context, service: str) -> str:
-    (svc,) = [s for s in _api(context).get("services", namespace=NAMESPACE) if s.name == service]
+    (svc,) = [
+        s for s in cluster_api(context).get("services", namespace=NAMESPACE) if s.name == service
+    ]
     return svc.raw["spec"]["clusterIP"]
 
 
@@ -117,11 +133,13 @@ def step_cluster_ip(context, service, path, code):
 
 @given("the TraderAdmin services are deployed and running in Kubernetes")
 def step_deployed(context):
-    api = _api(context)
+    api = cluster_api(context)
     if not [d for d in api.get("deployments", namespace=NAMESPACE)] or not _all_ready(context):
         _cli(context, "invoke images.build")
         _cli(context, "invoke deploy --environment local")
-    _wait(lambda: _all_ready(context), 180, "every TraderAdmin pod Running and Ready")
+    wait_until(
+        "every TraderAdmin pod Running and Ready", lambda: _all_ready(context), 180, interval=2
+    )
 
 
 def _restarts(context) -> dict[str, int]:
@@ -130,7 +148,7 @@ def _restarts(context) -> dict[str, int]:
 
 def _unhealthy_events(context) -> list[str]:
     names = {s.name for app in COMPONENTS for s in _pods(context, app)}
-    events = _api(context).get("events", namespace=NAMESPACE)
+    events = cluster_api(context).get("events", namespace=NAMESPACE)
     return [
         f"{e.raw['involvedObject']['name']}: {e.raw.get('message')}"
         for e in events
@@ -167,7 +185,7 @@ def step_consistent(context):
 
 
 def _scale(context, name: str, replicas: int) -> None:
-    Deployment.get(name, namespace=NAMESPACE, api=_api(context)).scale(replicas)
+    Deployment.get(name, namespace=NAMESPACE, api=cluster_api(context)).scale(replicas)
 
 
 @when("the backend is scaled to zero replicas")
@@ -181,7 +199,7 @@ def step_scale_one(context):
 
 
 def _endpoint_addresses(context, service: str) -> tuple[list[str], list[str]]:
-    (endpoints,) = list(_api(context).get("endpoints", service, namespace=NAMESPACE))
+    (endpoints,) = list(cluster_api(context).get("endpoints", service, namespace=NAMESPACE))
     raw = endpoints.raw
     ready, not_ready = [], []
     for subset in raw.get("subsets", []) or []:
@@ -200,30 +218,33 @@ def step_orchestrator_unready(context, seconds):
         ready, _ = _endpoint_addresses(context, "orchestrator")
         return bool(states) and not any(s.ready for s in states) and not ready
 
-    _wait(unready, seconds, "orchestrator NotReady and out of the Service endpoints")
+    wait_until(
+        "orchestrator NotReady and out of the Service endpoints", unready, seconds, interval=2
+    )
     # Not ready is not unhealthy: liveness still passes, so Kubernetes does not restart it.
     assert all(s.phase == "Running" for s in _pods(context, "orchestrator"))
 
 
 @then("the orchestrator pod is ready again within {seconds:d} seconds")
 def step_orchestrator_ready(context, seconds):
-    _wait(
+    wait_until(
+        "orchestrator Ready and back in its Service endpoints",
         lambda: (
             any(s.ready for s in _pods(context, "orchestrator"))
             and _endpoint_addresses(context, "orchestrator")[0]
         ),
         seconds,
-        "orchestrator Ready and back in its Service endpoints",
+        interval=2,
     )
 
 
 def _backend_pid(context) -> int:
     """The host pid of the backend container's process, from the cluster's containerd."""
-    (pod,) = _api(context).get(
+    (pod,) = cluster_api(context).get(
         "pods", namespace=NAMESPACE, label_selector={"app.kubernetes.io/name": "backend"}
     )
     container_id = pod.raw["status"]["containerStatuses"][0]["containerID"].split("://")[-1]
-    layout = cluster.Layout(cluster_options.default_state_dir())
+    layout = cluster_layout()
     listing = cmd.output_of(
         ["ctr", "--address", layout.containerd_socket, "--namespace", "k8s.io", "task", "ls"],
         step="ctr",
@@ -251,10 +272,10 @@ def step_restarted(context, seconds):
     def restarted():
         return any(s.restarts > before.get(s.name, 0) for s in _pods(context, "backend"))
 
-    _wait(restarted, seconds, "a liveness restart of the backend container", interval=3)
+    wait_until("a liveness restart of the backend container", restarted, seconds, interval=3)
     reasons = [
         e.raw.get("message", "")
-        for e in _api(context).get("events", namespace=NAMESPACE)
+        for e in cluster_api(context).get("events", namespace=NAMESPACE)
         if e.raw.get("reason") == "Unhealthy"
     ]
     assert any("Liveness probe failed" in r for r in reasons), reasons
@@ -262,8 +283,98 @@ def step_restarted(context, seconds):
 
 @then("the backend pod is ready again within {seconds:d} seconds")
 def step_backend_ready(context, seconds):
-    _wait(
+    wait_until(
+        "backend Ready after its restart",
         lambda: any(s.ready for s in _pods(context, "backend")),
         seconds,
-        "backend Ready after its restart",
+        interval=2,
     )
+
+
+@then('a connection from the orchestrator pod to "{address}" is refused at once')
+def step_orchestrator_connection_refused(context, address):
+    host, port = address.rsplit(":", 1)
+    (pod,) = [
+        p
+        for p in cluster_api(context).get(
+            "pods",
+            namespace=NAMESPACE,
+            label_selector={"app.kubernetes.io/name": "orchestrator"},
+        )
+        if p.raw["status"].get("phase") == "Running"
+    ]
+    probe = (
+        "import socket, time\n"
+        "started = time.monotonic()\n"
+        "try:\n"
+        f"    socket.create_connection(({host!r}, {int(port)}), timeout=5)\n"
+        "    print('connected')\n"
+        "except OSError as error:\n"
+        "    print(type(error).__name__, error)\n"
+        "print(f'after {time.monotonic() - started:.2f}s')\n"
+    )
+    result = pod.exec(["python3", "-c", probe], check=False)
+    output = result.stdout.decode() + result.stderr.decode()
+    assert "ConnectionRefusedError" in output, f"{address} from the orchestrator pod: {output}"
+    seconds = float(output.rsplit("after ", 1)[1].rstrip("s\n"))
+    assert seconds < 2, f"refused only after {seconds}s: {output}"
+
+
+@when("the backend is rolled out again")
+def step_rollout_backend(context):
+    context.backends_before = {s.name for s in _pods(context, "backend")}
+    # What `kubectl rollout restart` does: a new pod template, so a new ReplicaSet (Recreate).
+    Deployment.get("backend", namespace=NAMESPACE, api=cluster_api(context)).patch(
+        {
+            "spec": {
+                "template": {
+                    "metadata": {
+                        "annotations": {
+                            "kubectl.kubernetes.io/restartedAt": time.strftime(
+                                "%Y-%m-%dT%H:%M:%SZ", time.gmtime()
+                            )
+                        }
+                    }
+                }
+            }
+        }
+    )
+
+
+@then("a new backend pod is ready within {seconds:d} seconds")
+def step_new_backend_ready(context, seconds):
+    def new_ready():
+        return [
+            s.name
+            for s in _pods(context, "backend")
+            if s.name not in context.backends_before and s.ready
+        ]
+
+    wait_until("a new backend pod Ready", new_ready, seconds, interval=0.5)
+    context.backend_ready_at = time.monotonic()
+
+
+@then("the orchestrator pod is ready within {seconds:d} seconds of the new backend pod")
+def step_orchestrator_follows(context, seconds):
+    """Its own /readyz (no probe lag) answers 200 and its pod is Ready, both in time."""
+
+    def orchestrator_answers_ready():
+        for pod in cluster_api(context).get(
+            "pods", namespace=NAMESPACE, label_selector={"app.kubernetes.io/name": "orchestrator"}
+        ):
+            address = pod.raw["status"].get("podIP")
+            with contextlib.suppress(httpx.HTTPError):
+                url = f"http://{address}:{PORTS['orchestrator']}/readyz"
+                if address and httpx.get(url, timeout=2).status_code == 200:
+                    return True
+        return False
+
+    wait_until("orchestrator /readyz 200", orchestrator_answers_ready, seconds, interval=0.5)
+    wait_until(
+        "orchestrator pod Ready",
+        lambda: any(s.ready for s in _pods(context, "orchestrator")),
+        seconds,
+        interval=0.5,
+    )
+    lag = time.monotonic() - context.backend_ready_at
+    assert lag <= seconds, f"orchestrator Ready {lag:.1f}s after the backend"

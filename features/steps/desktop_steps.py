@@ -7,30 +7,15 @@ import struct
 import time
 from pathlib import Path
 
+from _support import current_release, describe_file, run, shown
 from behave import given, then, when
-from cli_steps import run_cli
 
-from build_scripts.core import cmd, metadata
+from build_scripts.core import cmd
 from build_scripts.desktop import build as desktop
 from build_scripts.windows import pe, selftest
 
 # Written by builds (here and by `wails dev`), not part of the sources.
 GENERATED = ("build/bin", "frontend/node_modules", "frontend/dist", "frontend/package.json.md5")
-
-
-def shown(result) -> str:
-    """The captured output of a CLI run, as the failure message of an assertion."""
-    return (
-        f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n"
-        f"--- stderr ---\n{result.stderr}"
-    )
-
-
-def current_release(context) -> metadata.Release:
-    """The release the CLI builds in this checkout (no override)."""
-    if not hasattr(context, "release"):
-        context.release = metadata.current_release()
-    return context.release
 
 
 def source_digest(root: Path) -> str:
@@ -45,10 +30,6 @@ def source_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def describe_file(path: Path) -> str:
-    return cmd.output_of(["file", "-b", path], step="file")
-
-
 @given("the TraderAdmin source code is finalized")
 def step_source_finalized(context):
     source = desktop.desktop_dir()
@@ -61,7 +42,7 @@ def step_source_finalized(context):
 
 @when("the `wails build` command is executed for Windows")
 def step_wails_build_windows(context):
-    result = run_cli(context, "invoke desktop.build --platform windows/amd64")
+    result = run(context, "invoke desktop.build --platform windows/amd64")
     assert result.returncode == 0, shown(result)
 
 

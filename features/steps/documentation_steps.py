@@ -6,10 +6,13 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 from behave import given, then, when
 
-DOCUMENTS = ("README.md", "DEPLOYMENT.md")
+DOCUMENTS = ("README.md", "DEPLOYMENT.md", "ARCHITECTURE.md")
+# Build output and tool caches: a clean clone has none of them.
+IGNORED_ROOTS = {".git", ".nox", "dist", "reports", ".pytest_cache", ".ruff_cache"}
 
 
 def invoke_commands(text: str) -> list[list[str]]:
@@ -85,7 +88,9 @@ def step_commands_exist(context):
                 continue
             # Flags before the task name are invoke's own (--help, --debug); check the task's.
             for flag in (w.split("=")[0] for w in words[position:] if w.startswith("--")):
-                if flag not in shown.stdout:
+                # invoke lists a boolean that defaults to true as --[no-]name.
+                negatable = "--[no-]" + flag.removeprefix("--").removeprefix("no-")
+                if flag not in shown.stdout and negatable not in shown.stdout:
                     problems.append(f"{name}: `invoke {' '.join(words)}`: {task} has no {flag}")
     assert checked >= 5, f"only {checked} invoke commands found in the documentation"
     assert not problems, "\n".join(problems)
@@ -98,3 +103,32 @@ def step_environments(context):
         e for e in named if not (context.repo / "deploy/environments" / f"{e}.yaml").exists()
     ]
     assert named and not missing, f"named {sorted(named)}, missing {missing}"
+
+
+def named_paths(text: str, roots: list[str]) -> list[str]:
+    """Repository paths a document names: below a top-level folder, and either a folder
+    (trailing /), a file (an extension) or nested; placeholders (<version>, *) are left out.
+    `kubectl logs deploy/backend` names a resource, not a path, and is no match."""
+    roots_pattern = "|".join(re.escape(root) for root in roots)
+    found = []
+    for match in re.finditer(rf"(?<![\w./~<-])((?:{roots_pattern})/[\w./<>*{{}}-]*)", text):
+        path = match.group(1).rstrip(".,:;")
+        last = path.rstrip("/").rsplit("/", 1)[-1]
+        if any(c in path for c in "<>*{}"):
+            continue
+        if path.endswith("/") or "." in last or path.count("/") >= 2:
+            found.append(path)
+    return found
+
+
+@then("every repository path the documents name exists")
+def step_paths_exist(context):
+    repo: Path = context.repo
+    roots = [p.name for p in repo.iterdir() if p.is_dir() and p.name not in IGNORED_ROOTS]
+    missing = [
+        f"{name}: {path}"
+        for name, text in context.documents.items()
+        for path in named_paths(text, roots)
+        if not (repo / path).exists()
+    ]
+    assert not missing, "paths named in the documentation that do not exist:\n" + "\n".join(missing)

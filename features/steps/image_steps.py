@@ -11,17 +11,15 @@ import functools
 import http.server
 import ipaddress
 import json
-import os
 import re
 import secrets
-import subprocess
-import sys
 import tarfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
+from _support import run, shown
 from behave import given, then, when
 from python_on_whales import docker
 
@@ -39,25 +37,6 @@ LOCKED_DOWN = {
 }
 
 
-def _shown(result: subprocess.CompletedProcess) -> str:
-    return (
-        f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n"
-        f"--- stderr ---\n{result.stderr}"
-    )
-
-
-def _invoke(context, command: str) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "invoke", *command.split()[1:]]
-    env = {**os.environ, **context.env_overrides}
-    started = time.monotonic()
-    result = subprocess.run(
-        argv, cwd=context.repo, env=env, capture_output=True, text=True, timeout=3600
-    )
-    context.elapsed = time.monotonic() - started
-    context.result = result
-    return result
-
-
 def _reference(context, component: str) -> str:
     return f"traderadmin/{component}:{context.image_version}"
 
@@ -71,30 +50,30 @@ def _made(context, kind: str, name: str) -> None:
 
 @given('the images have been built with "{command}"')
 def step_images_built(context, command):
-    result = _invoke(context, command)
-    assert result.returncode == 0, _shown(result)
+    result = run(context, command)
+    assert result.returncode == 0, shown(result)
     match = re.search(r"▶ images: build (\S+)", result.stdout)
-    assert match, _shown(result)
+    assert match, shown(result)
     context.image_version = match.group(1)
     context.build_output = result.stdout
 
 
 @when('I time "{command}"')
 def step_time(context, command):
-    _invoke(context, command)
+    run(context, command)
 
 
 @then("no docker build ran")
 def step_no_build(context):
     out = context.result.stdout
-    assert "+ docker build" not in out, _shown(context.result)
+    assert "+ docker build" not in out, shown(context.result)
     for name in specs.COMPONENTS:
-        assert f"{name}: up to date" in out, _shown(context.result)
+        assert f"{name}: up to date" in out, shown(context.result)
 
 
 @then("it took less than {seconds:d} seconds")
 def step_took(context, seconds):
-    assert context.elapsed < seconds, f"took {context.elapsed:.1f}s\n{_shown(context.result)}"
+    assert context.elapsed < seconds, f"took {context.elapsed:.1f}s\n{shown(context.result)}"
 
 
 # --- what the images are ------------------------------------------------------------------
@@ -320,7 +299,7 @@ def step_archive(context, relative, component):
 
 @when("I push the images to the local registry")
 def step_push(context):
-    _invoke(context, f"invoke images.push --registry {context.registry.address}")
+    run(context, f"invoke images.push --registry {context.registry.address}")
 
 
 @then('pulling "{component}" back from the registry gives the digest that was pushed')
@@ -328,7 +307,7 @@ def step_pull_back(context, component):
     match = re.search(
         rf"^{component}: pushed .* as (sha256:[0-9a-f]{{64}})$", context.result.stdout, re.M
     )
-    assert match, _shown(context.result)
+    assert match, shown(context.result)
     pushed = match.group(1)
     remote = f"{context.registry.address}/{_reference(context, component)}"
     docker.image.pull(remote, quiet=True)

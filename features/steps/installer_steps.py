@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 import time
 
+from _support import current_release, describe_file, run, shown
 from behave import given, then, when
-from cli_steps import run_cli
-from desktop_steps import current_release, describe_file, shown
 
 from build_scripts.core import cmd, tools
 from build_scripts.core.artifacts import sha256_of
@@ -28,7 +27,7 @@ def step_nsis_ready(context):
 
 @given("the Wails-built `TraderAdmin.exe` and other assets are available")
 def step_exe_available(context):
-    result = run_cli(context, "invoke desktop.build --platform windows/amd64")
+    result = run(context, "invoke desktop.build --platform windows/amd64")
     assert result.returncode == 0, shown(result)
     release = current_release(context)
     assert desktop.binary_path(release, "windows/amd64").is_file()
@@ -39,7 +38,7 @@ def step_exe_available(context):
 @when("the NSIS script is compiled")
 def step_compile(context):
     context.started = getattr(context, "started", time.time())
-    result = run_cli(context, "invoke installer.build")
+    result = run(context, "invoke installer.build")
     assert result.returncode == 0, shown(result)
 
 
@@ -107,7 +106,7 @@ def step_installer_built(context):
     release = current_release(context)
     path = installer.installer_path(release)
     if not path.is_file():
-        result = run_cli(context, "invoke installer.build")
+        result = run(context, "invoke installer.build")
         assert result.returncode == 0, shown(result)
     context.installer = path
     context.installer_digest = sha256_of(path)
@@ -126,7 +125,7 @@ def step_broken_copy(context):
 
 @when("I build the installer from that copy")
 def step_build_broken(context):
-    run_cli(context, f"invoke installer.build --script {context.broken_script}")
+    run(context, f"invoke installer.build --script {context.broken_script}")
 
 
 @then("stderr names the broken line of the copy")

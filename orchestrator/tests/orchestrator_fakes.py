@@ -76,14 +76,23 @@ class FakeBackend:
 class FakeBackendServer:
     """A real HTTP server speaking the backend contract, for client and process tests."""
 
-    def __init__(self, token: str = "s3cret") -> None:
+    def __init__(self, token: str = "s3cret", *, keep_alive: bool = False) -> None:
         self.token = token
+        self.keep_alive = keep_alive
         self.config: dict[str, Any] = json.loads(json.dumps(SAMPLE_CONFIG))
         self.heartbeats: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.config_status: int | None = None  # force an error status for /api/v1/config
+        # Statuses for the next /api/v1/config requests, one each, before config_status applies.
+        self.next_config_statuses: list[int] = []
+        self.server_header = "fake-backend"
+        # The client's (address, port) of each request: a new port is a new connection.
+        self.peers: list[tuple[str, int]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        # Kept-alive connections park their handler threads; they must not block stop().
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -107,6 +116,12 @@ class FakeBackendServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 keeps connections open between requests, as the Go backend does.
+            protocol_version = "HTTP/1.1" if fake.keep_alive else "HTTP/1.0"
+
+            def version_string(self) -> str:
+                return fake.server_header
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -123,8 +138,12 @@ class FakeBackendServer:
             def do_GET(self) -> None:
                 with fake._lock:
                     fake.requests.append(("GET", self.path, dict(self.headers)))
+                    fake.peers.append(self.client_address[:2])
+                    forced = fake.next_config_statuses.pop(0) if fake.next_config_statuses else None
                 if self.path == "/api/v1/config":
-                    if fake.config_status is not None:
+                    if forced is not None:
+                        self._send(forced)
+                    elif fake.config_status is not None:
                         self._send(fake.config_status, {"error": "forced"})
                     elif self.headers.get("If-None-Match") == fake.etag():
                         self._send(304)

@@ -136,3 +136,66 @@ def test_token_file_is_reread_when_it_changes(tmp_path):
     assert source.current() == "two"
     token_file.unlink()
     assert source.current() == "two"  # unreadable: keep the last good token
+
+
+@pytest.fixture
+def keep_alive_server():
+    from orchestrator_fakes import FakeBackendServer
+
+    server = FakeBackendServer(keep_alive=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_healthy_backend_keeps_one_connection(keep_alive_server):
+    client = client_for(keep_alive_server.url)
+    client.fetch_configuration()
+    keep_alive_server.config["strategies"][0]["enabled"] = False
+    client.fetch_configuration()
+    first, second = keep_alive_server.peers
+    assert first == second, "keep-alive should reuse the connection while answers are good"
+
+
+def test_an_unexpected_answer_drops_the_connection(keep_alive_server):
+    """A server answering 404 on a kept-alive connection must not be asked again on it."""
+    keep_alive_server.next_config_statuses = [404]
+    client = client_for(keep_alive_server.url)
+    with pytest.raises(BackendRejected, match="HTTP 404"):
+        client.fetch_configuration()
+    configuration = client.fetch_configuration()
+    assert configuration.strategies
+    first, second = keep_alive_server.peers
+    assert first != second, "the request after a 404 must use a new connection"
+
+
+def test_a_server_error_drops_the_connection_before_retrying(keep_alive_server):
+    keep_alive_server.next_config_statuses = [503]
+    client = client_for(keep_alive_server.url, sleep=lambda _s: None)
+    client.fetch_configuration()
+    first, second = keep_alive_server.peers
+    assert first != second
+
+
+def test_the_error_names_the_answering_address_and_server(keep_alive_server):
+    keep_alive_server.next_config_statuses = [404]
+    keep_alive_server.server_header = "stranger/1.0"
+    client = client_for(keep_alive_server.url)
+    port = keep_alive_server.url.rsplit(":", 1)[1]
+    with pytest.raises(BackendRejected) as excinfo:
+        client.fetch_configuration()
+    assert f"from 127.0.0.1:{port} (Server: stranger/1.0)" in str(excinfo.value)
+
+
+def test_a_body_that_breaks_the_contract_drops_the_connection(keep_alive_server):
+    keep_alive_server.config = {"strategies": "not a list", "risk_limits": {}}
+    client = client_for(keep_alive_server.url)
+    with pytest.raises(BackendProtocolError, match=r"config.strategies.*from 127\.0\.0\.1:"):
+        client.fetch_configuration()
+    keep_alive_server.config = {
+        "strategies": [],
+        "risk_limits": {"max_position": 1, "max_order_value": 1, "max_daily_loss": 1},
+    }
+    client.fetch_configuration()
+    first, second = keep_alive_server.peers
+    assert first != second

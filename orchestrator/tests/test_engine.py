@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from orchestrator_fakes import FakeBackend, FakeClock
-from traderadmin_orchestrator.engine import Orchestrator
+from traderadmin_orchestrator.engine import REPEAT_LOG_SECONDS, Orchestrator
 from traderadmin_orchestrator.errors import (
     BackendProtocolError,
     BackendRejected,
@@ -241,3 +241,36 @@ def test_a_recurring_error_is_logged_once_until_it_changes(fake_backend, fake_cl
     fake_backend.heartbeat_error = None
     run_ticks(orchestrator, fake_clock, 1)
     assert "heartbeats delivered again" in caplog.text
+
+
+def test_a_persisting_error_is_logged_again_every_minute(fake_backend, fake_clock, caplog):
+    fake_backend.heartbeat_error = BackendRejected("HTTP 404", 404)
+    orchestrator, _ = make(fake_backend, fake_clock)
+    caplog.set_level("INFO")
+    run_ticks(orchestrator, fake_clock, 3)
+    fake_clock.advance(REPEAT_LOG_SECONDS)
+    run_ticks(orchestrator, fake_clock, 3)
+    rejected = [r for r in caplog.records if r.getMessage() == "backend rejected the heartbeat"]
+    assert len(rejected) == 2
+
+
+def test_configuration_available_again_is_logged(fake_backend, fake_clock, caplog):
+    fake_backend.fetch_error = BackendRejected("GET /api/v1/config: HTTP 404", 404)
+    orchestrator, _ = make(fake_backend, fake_clock)
+    caplog.set_level("INFO")
+    run_ticks(orchestrator, fake_clock, 2)
+    assert "configuration available again" not in caplog.text
+    fake_backend.fetch_error = None
+    run_ticks(orchestrator, fake_clock, 1)
+    assert "configuration available again" in caplog.text
+
+
+def test_a_persisting_outage_is_logged_again_every_minute(fake_backend, fake_clock, caplog):
+    fake_backend.fetch_error = BackendUnavailable("GET /api/v1/config: ConnectError")
+    orchestrator, _ = make(fake_backend, fake_clock)
+    caplog.set_level("INFO")
+    run_ticks(orchestrator, fake_clock, 3)
+    fake_clock.advance(REPEAT_LOG_SECONDS)
+    run_ticks(orchestrator, fake_clock, 1)
+    outage = [r for r in caplog.records if r.getMessage().startswith("backend unreachable")]
+    assert len(outage) == 2

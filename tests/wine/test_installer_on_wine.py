@@ -14,13 +14,6 @@ from build_scripts.core.artifacts import sha256_of
 from build_scripts.desktop import build as desktop
 from build_scripts.windows import installer, installer_check, selftest, signing, wine
 
-
-def _release(version: str = "0.7.0") -> metadata.Release:
-    return dataclasses.replace(
-        metadata.current_release(version), commit="0123456789" * 4, source_date_epoch=1_700_000_000
-    )
-
-
 CUSTOM_DIR = r"C:\TraderAdminTest"  # no spaces: Wine would quote /D= and NSIS ignore it
 
 

@@ -30,7 +30,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=2.0, read=3.0, write=3.0, pool=2.0)
 class BackendClient:
     """One `httpx.Client` (keep-alive) to the backend. Every public call retries transient
     failures (connection errors, timeouts, 5xx, 429) under `retry_policy`, and raises
-    `BackendUnavailable`, `BackendRejected` or `BackendProtocolError` once it gives up."""
+    `BackendUnavailable`, `BackendRejected` or `BackendProtocolError` once it gives up.
+
+    After a transport error or any answer the contract does not expect, the pooled
+    connections are dropped so that the next call dials afresh: a kept-alive connection to
+    the wrong server (seen when a Service had no endpoints and the packet was routed off the
+    node) would otherwise answer every tick until it happened to close."""
 
     def __init__(
         self,
@@ -42,12 +47,10 @@ class BackendClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._client = httpx.Client(
-            base_url=base_url,
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": f"traderadmin-orchestrator/{__version__}"},
-        )
+        self._base_url = base_url
+        self._timeout = timeout
+        self._transport = transport
+        self._client = self._new_client()
         self._token_source = token_source or TokenSource()
         self._retry_policy = retry_policy or RetryPolicy()
         self._sleep = sleep
@@ -57,6 +60,21 @@ class BackendClient:
 
     def close(self) -> None:
         self._client.close()
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self._base_url,
+            timeout=self._timeout,
+            transport=self._transport,
+            headers={"User-Agent": f"traderadmin-orchestrator/{__version__}"},
+        )
+
+    def _drop_connections(self) -> None:
+        """Close every pooled connection; the next request opens a new one."""
+        if self._transport is None:
+            self._client.close()
+        # An injected transport (tests) belongs to the caller and stays open.
+        self._client = self._new_client()
 
     def fetch_configuration(self) -> Configuration:
         """`GET /api/v1/config`; a 304 for our ETag returns the configuration we already have."""
@@ -84,13 +102,20 @@ class BackendClient:
         if response.status_code == httpx.codes.NOT_MODIFIED:
             if self._configuration is None:
                 self._etag = None
-                raise BackendProtocolError("backend answered 304 but no configuration is cached")
+                raise self._protocol_error(
+                    "backend answered 304 but no configuration is cached", response
+                )
             return self._configuration
         try:
             payload = response.json()
         except ValueError as exc:
-            raise BackendProtocolError(f"GET {CONFIG_PATH}: body is not JSON: {exc}") from exc
-        configuration = parse_configuration(payload)
+            raise self._protocol_error(
+                f"GET {CONFIG_PATH}: body is not JSON: {exc}", response
+            ) from exc
+        try:
+            configuration = parse_configuration(payload)
+        except BackendProtocolError as exc:
+            raise self._protocol_error(str(exc), response) from exc
         self._configuration = configuration
         self._etag = response.headers.get("ETag")
         return configuration
@@ -103,20 +128,32 @@ class BackendClient:
         try:
             response = self._client.request(method, path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
+            self._drop_connections()
             raise BackendUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         except httpx.HTTPError as exc:
+            self._drop_connections()
             raise BackendProtocolError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         status = response.status_code
+        if status < 400:
+            return response
+        # Whatever answered this is not behaving as the backend should; do not ask it again.
+        answered_by = describe_peer(response)
+        self._drop_connections()
         if status >= 500 or status == httpx.codes.TOO_MANY_REQUESTS:
-            raise BackendUnavailable(f"{method} {path}: HTTP {status}")
-        if status >= 400:
-            hint = ""
-            if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
-                hint = " (check ORCHESTRATOR_TOKEN / ORCHESTRATOR_TOKEN_FILE)"
-            raise BackendRejected(
-                f"{method} {path}: HTTP {status}{hint}: {response.text[:200]}", status
-            )
-        return response
+            raise BackendUnavailable(f"{method} {path}: HTTP {status} from {answered_by}")
+        hint = ""
+        if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
+            hint = " (check ORCHESTRATOR_TOKEN / ORCHESTRATOR_TOKEN_FILE)"
+        raise BackendRejected(
+            f"{method} {path}: HTTP {status} from {answered_by}{hint}: {response.text[:200]}",
+            status,
+        )
+
+    def _protocol_error(self, message: str, response: httpx.Response) -> BackendProtocolError:
+        """A 2xx/304 whose body breaks the contract: maybe not our backend either."""
+        answered_by = describe_peer(response)
+        self._drop_connections()
+        return BackendProtocolError(f"{message} (from {answered_by})")
 
     def _with_retries(self, operation: Callable[[], T], what: str) -> T:
         return call_with_retries(
@@ -127,3 +164,25 @@ class BackendClient:
             rng=self._rng,
             what=what,
         )
+
+
+def describe_peer(response: httpx.Response) -> str:
+    """`address:port (Server: …)` of whoever sent `response`, for error messages.
+
+    The address is the socket's peer (for a Service, its ClusterIP), falling back to the URL's
+    host when the connection is already gone or the transport has no socket (tests).
+    """
+    address = None
+    stream = response.extensions.get("network_stream")
+    if stream is not None:
+        try:
+            peer = stream.get_extra_info("server_addr")
+        except OSError:
+            peer = None
+        if peer:
+            address = f"{peer[0]}:{peer[1]}"
+    if address is None:
+        url = response.request.url
+        address = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+    server = response.headers.get("Server")
+    return f"{address} (Server: {server})" if server else f"{address} (no Server header)"

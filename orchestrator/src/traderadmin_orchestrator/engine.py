@@ -19,6 +19,10 @@ from traderadmin_orchestrator.runner import Status, StrategyReport, StrategyRunn
 
 log = logging.getLogger(__name__)
 
+# A persisting error is logged when it appears or changes, then again at this interval, so the
+# log shows it is still there without a line every tick.
+REPEAT_LOG_SECONDS = 60.0
+
 
 class BackendApi(Protocol):
     def fetch_configuration(self) -> Configuration: ...
@@ -58,7 +62,8 @@ class Orchestrator:
         self._day: date | None = None
         self._retired_daily_pnl = 0.0
         self._halted_day: date | None = None
-        self._last_errors: dict[str, str] = {}
+        # topic -> (error text, clock() when it was last logged at its own level)
+        self._last_errors: dict[str, tuple[str, float]] = {}
 
     @property
     def tick_index(self) -> int:
@@ -136,7 +141,8 @@ class Orchestrator:
             )
             return True
         self._set_reachable(True)
-        self._last_errors.pop("config", None)
+        if self._last_errors.pop("config", None) is not None:
+            log.info("configuration available again")
         if configuration != self._configuration:
             log.info(
                 "configuration loaded",
@@ -151,11 +157,19 @@ class Orchestrator:
         return True
 
     def _set_reachable(self, reachable: bool, error: str | None = None) -> None:
-        # Log transitions only: a backend that is down for an hour is one line, not 720.
-        if reachable and self._backend_reachable is not True:
-            log.info("backend reachable")
-        elif not reachable and self._backend_reachable is not False:
-            log.warning("backend unreachable, will keep retrying", extra={"error": error})
+        # Log transitions (and a persisting outage once a minute): a backend that is down for an
+        # hour is about 60 lines, not 720.
+        if reachable:
+            self._last_errors.pop("backend", None)
+            if self._backend_reachable is not True:
+                log.info("backend reachable")
+        else:
+            self._log_on_change(
+                "backend",
+                logging.WARNING,
+                "backend unreachable, will keep retrying",
+                error or "unknown error",
+            )
         self._backend_reachable = reachable
         if reachable:
             self._health.record_backend_reachable()
@@ -200,11 +214,14 @@ class Orchestrator:
             if self._last_errors.pop("heartbeat", None) is not None:
                 log.info("heartbeats delivered again")
 
-    def _log_on_change(self, topic: str, level: int, message: str, error: Exception) -> None:
-        """Log a recurring error when it first appears or changes, not on every tick."""
+    def _log_on_change(self, topic: str, level: int, message: str, error: Exception | str) -> None:
+        """Log a recurring error when it first appears or changes, then once every
+        REPEAT_LOG_SECONDS while it persists; the ticks in between log it at debug level."""
         text = str(error)
-        if self._last_errors.get(topic) != text:
-            self._last_errors[topic] = text
+        now = self._clock()
+        previous = self._last_errors.get(topic)
+        if previous is None or previous[0] != text or now - previous[1] >= REPEAT_LOG_SECONDS:
+            self._last_errors[topic] = (text, now)
             log.log(level, message, extra={"error": text})
         else:
             log.debug(message, extra={"error": text})

@@ -1,0 +1,177 @@
+"""Steps proving that pod traffic of the local cluster stays on this machine.
+
+"Another host" is a network namespace the scenario makes itself, reached from the node through
+a veth pair: if the cluster let pod traffic out, the request would land there (still on this
+machine) and the scenario would fail, instead of a packet leaving for a stranger's address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+from _support import cluster_api
+from behave import given, then
+from kr8s.objects import Service
+
+from build_scripts.cluster.config import Settings
+
+OUTSIDE_NETNS = "ta-outside"
+OUTSIDE_NODE_SIDE = "ta-out0"
+OUTSIDE_HOST_SIDE = "ta-out1"
+# RFC 2544 benchmarking range: never routed on the internet, and not used by this machine.
+OUTSIDE_NETWORK = ipaddress.ip_network("198.18.0.0/30")
+
+
+def _sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} failed: {result.stdout}{result.stderr}")
+    return result
+
+
+def _remove_outside_host() -> None:
+    _sh("ip", "netns", "delete", OUTSIDE_NETNS, check=False)
+    _sh("ip", "link", "delete", OUTSIDE_NODE_SIDE, check=False)
+
+
+@given("a host outside the pod network, listening on port {port:d}")
+def step_outside_host(context, port):
+    node_address, host_address = (str(a) for a in OUTSIDE_NETWORK.hosts())
+    _remove_outside_host()  # a previous run killed before its cleanup
+    _sh("ip", "netns", "add", OUTSIDE_NETNS)
+    context.add_cleanup(_remove_outside_host)
+    _sh("ip", "link", "add", OUTSIDE_NODE_SIDE, "type", "veth", "peer", "name", OUTSIDE_HOST_SIDE)
+    _sh("ip", "link", "set", OUTSIDE_HOST_SIDE, "netns", OUTSIDE_NETNS)
+    _sh("ip", "addr", "add", f"{node_address}/30", "dev", OUTSIDE_NODE_SIDE)
+    _sh("ip", "link", "set", OUTSIDE_NODE_SIDE, "up")
+    inside = ("ip", "netns", "exec", OUTSIDE_NETNS)
+    _sh(*inside, "ip", "addr", "add", f"{host_address}/30", "dev", OUTSIDE_HOST_SIDE)
+    _sh(*inside, "ip", "link", "set", OUTSIDE_HOST_SIDE, "up")
+    _sh(*inside, "ip", "link", "set", "lo", "up")
+    server = subprocess.Popen(
+        [*inside, sys.executable, "-m", "http.server", str(port), "--bind", host_address],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=context.scratch,
+    )
+
+    def stop_server() -> None:
+        server.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=5)
+
+    context.add_cleanup(stop_server)
+    context.outside_url = f"http://{host_address}:{port}/"
+    # The host itself reaches it: a refusal from a pod is then the cluster's doing.
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            assert httpx.get(context.outside_url, timeout=2).status_code == 200
+            break
+        except (httpx.HTTPError, AssertionError):
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the outside host never answered on {context.outside_url}"
+                ) from None
+            time.sleep(0.2)
+
+
+@given('a Service "{name}" whose selector matches no pod')
+def step_service_without_endpoints(context, name):
+    Service(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": context.namespace},
+            "spec": {
+                "selector": {"app": "matches-no-pod"},
+                "ports": [{"port": 80, "targetPort": 8080}],
+            },
+        },
+        api=cluster_api(context),
+    ).create()
+
+
+def _refused_at_once(context, url: str) -> None:
+    started = time.monotonic()
+    result = context.client.exec(["/echo", "get", url], check=False)
+    elapsed = time.monotonic() - started
+    output = result.stdout.decode() + result.stderr.decode()
+    assert result.returncode != 0, f"{url} answered from the pod: {output}"
+    assert "connection refused" in output, f"{url}: expected 'connection refused', got: {output}"
+    # The client's own timeout is 5 s: a black-holed packet would take that long.
+    assert elapsed < 4, f"{url}: refused only after {elapsed:.1f}s"
+
+
+@then('the client pod\'s request to the Service "{name}" is refused at once')
+def step_service_refused(context, name):
+    service = Service.get(name, namespace=context.namespace, api=cluster_api(context))
+    _refused_at_once(context, f"http://{service.raw['spec']['clusterIP']}/")
+    _refused_at_once(context, f"http://{name}.{context.namespace}.svc.cluster.local/")
+
+
+@then("the client pod's request to that host is refused at once")
+def step_outside_refused(context):
+    _refused_at_once(context, context.outside_url)
+
+
+def _local_addresses() -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    listing = _sh("ip", "-o", "addr", "show").stdout
+    return {ipaddress.ip_interface(match).ip for match in re.findall(r"\binet6? (\S+)", listing)}
+
+
+def connections_leaving_the_machine(conntrack_listing: str, pod_cidr: str, local: set) -> list[str]:
+    """conntrack entries from the pod network whose real peer is not on this machine.
+
+    Each line holds the original tuple then the reply tuple; after kube-proxy's DNAT the reply
+    tuple's source is the peer that really answers, so that is the address judged.
+    """
+    pods = ipaddress.ip_network(pod_cidr)
+    leaving = []
+    for line in conntrack_listing.splitlines():
+        sources = re.findall(r"\bsrc=(\S+)", line)
+        if len(sources) < 2:
+            continue
+        original_source, peer = (ipaddress.ip_address(a) for a in sources[:2])
+        if original_source not in pods:
+            continue
+        if peer in pods or peer in local or peer.is_loopback:
+            continue
+        leaving.append(line)
+    return leaving
+
+
+@then("conntrack on the node shows no connection from the pod network to outside this machine")
+def step_conntrack_clean(context):
+    settings = Settings()
+    result = _sh("conntrack", "-L", "-s", settings.pod_cidr, check=False)
+    assert result.returncode == 0, f"conntrack -L failed: {result.stderr}"
+    leaving = connections_leaving_the_machine(result.stdout, settings.pod_cidr, _local_addresses())
+    assert not leaving, "pod connections to outside this machine:\n" + "\n".join(leaving)
+
+
+def _isolation_installed() -> bool:
+    from build_scripts.cluster import isolation as cluster_isolation
+    from build_scripts.cluster.config import CNI_BRIDGE
+
+    return cluster_isolation.pod_isolation_installed(Settings().service_cidr, CNI_BRIDGE)
+
+
+@then("the rules that keep pod traffic on this machine are installed")
+def step_isolation_installed(context):
+    listing = _sh("iptables", "-w", "-S", "CNI-ADMIN", check=False)
+    assert _isolation_installed(), f"CNI-ADMIN:\n{listing.stdout}{listing.stderr}"
+
+
+@then("the rules that keep pod traffic on this machine are gone")
+def step_isolation_gone(context):
+    from build_scripts.cluster import isolation as cluster_isolation
+
+    chain = _sh("iptables", "-w", "-S", cluster_isolation.ISOLATION_CHAIN, check=False)
+    assert chain.returncode != 0, f"still there:\n{chain.stdout}"

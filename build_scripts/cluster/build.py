@@ -294,6 +294,3 @@ def _same_file_content(a: Path, b: Path) -> bool:
     if a.stat().st_size != b.stat().st_size:
         return False
     return sha256_of(a) == sha256_of(b)
-
-
-# --- images -----------------------------------------------------------------------------------

@@ -62,18 +62,6 @@ from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import step, warn
 from build_scripts.kube.apply import server_side_apply
 
-# --- processes --------------------------------------------------------------------------------
-
-
-# --- host -------------------------------------------------------------------------------------
-
-
-# --- the cluster's pieces ---------------------------------------------------------------------
-
-
-# --- talking to the cluster -------------------------------------------------------------------
-
-
 # --- up ---------------------------------------------------------------------------------------
 
 
@@ -306,7 +294,7 @@ def _wipe(layout: Layout, options: ClusterOptions) -> None:
             cluster_pki.write_kubeconfig(options.kubeconfig_path, trimmed)
 
 
-# --- status -----------------------------------------------------------------------------------
+# --- one at a time ----------------------------------------------------------------------------
 
 
 @contextlib.contextmanager

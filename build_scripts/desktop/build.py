@@ -266,9 +266,3 @@ def publish_binary(
     note = ", ".join(part for part in (platform, signed, budget) if part)
     say(f"✓ {destination} ({note})")
     return Artifact(destination, note)
-
-
-# --- Reading a Windows executable -----------------------------------------------------------------
-
-
-# --- Running the builds ---------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def cache_root() -> Path:
     return paths.cache_dir() / "base-images"
 
 
-# --- the recipe ---------------------------------------------------------------------------
+# --- names ----------------------------------------------------------------------------------
 
 
 def image_name(prefix: str, kind: str) -> str:
@@ -58,12 +58,6 @@ def image_name(prefix: str, kind: str) -> str:
 
 def image_ref(prefix: str, kind: str, recipe: Recipe) -> str:
     return f"{image_name(prefix, kind)}:{recipe.key}"
-
-
-# --- ELF: which shared libraries a file loads -----------------------------------------------
-
-
-# --- a root file system as tarball members ----------------------------------------------------
 
 
 # --- debootstrap --------------------------------------------------------------------------

@@ -80,12 +80,6 @@ def is_numeric_non_root(user: str) -> bool:
     return bool(match) and int(match.group(1)) != 0
 
 
-# --- the inputs digest --------------------------------------------------------------------
-
-
-# --- host-side inputs (only remade when their sources changed) -------------------------------
-
-
 # --- building -----------------------------------------------------------------------------
 
 
@@ -277,6 +271,3 @@ def build_images(
             problems[0] + more, "make the image smaller or fix docker/*.Dockerfile"
         )
     return results
-
-
-# --- transfer: save for air-gapped sites, push to a registry ---------------------------------

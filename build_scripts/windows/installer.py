@@ -248,6 +248,3 @@ def verify_installer(path: Path, release: Release, *, signed: bool) -> None:
         problems.append("not signed although a certificate is configured")
     if problems:
         raise VerificationFailed(f"{release.installer_name}: " + "; ".join(problems))
-
-
-# --- What an installer does inside a Wine prefix --------------------------------------------------

@@ -37,9 +37,6 @@ WINE_ENV = {
 }
 
 
-# --- Virtual display ------------------------------------------------------------------------------
-
-
 # --- Prefixes -------------------------------------------------------------------------------------
 
 
@@ -169,12 +166,6 @@ def fresh_prefix(*, display: str | None = None, windows: str = "win10") -> Itera
     finally:
         prefix.shutdown()
         shutil.rmtree(root, ignore_errors=True)
-
-
-# --- Go programs under Wine 8 ---------------------------------------------------------------------
-
-
-# --- Driving a wizard ----------------------------------------------------------------------------
 
 
 # --- Reading back what a Windows program left -----------------------------------------------------

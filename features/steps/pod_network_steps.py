@@ -149,7 +149,7 @@ def connections_leaving_the_machine(conntrack_listing: str, pod_cidr: str, local
 
 @then("conntrack on the node shows no connection from the pod network to outside this machine")
 def step_conntrack_clean(context):
-    settings = Settings()
+    settings = Settings(node_ip="127.0.0.1")  # only the CIDRs are read
     result = _sh("conntrack", "-L", "-s", settings.pod_cidr, check=False)
     assert result.returncode == 0, f"conntrack -L failed: {result.stderr}"
     leaving = connections_leaving_the_machine(result.stdout, settings.pod_cidr, _local_addresses())
@@ -160,7 +160,9 @@ def _isolation_installed() -> bool:
     from build_scripts.cluster import isolation as cluster_isolation
     from build_scripts.cluster.config import CNI_BRIDGE
 
-    return cluster_isolation.pod_isolation_installed(Settings().service_cidr, CNI_BRIDGE)
+    return cluster_isolation.pod_isolation_installed(
+        Settings(node_ip="127.0.0.1").service_cidr, CNI_BRIDGE
+    )
 
 
 @then("the rules that keep pod traffic on this machine are installed")

@@ -74,6 +74,7 @@ def installer(session: nox.Session) -> None:
         "python",
         "-m",
         "pytest",
+        "-v",
         "-ra",
         *(session.posargs or ["tests/wine"]),
         external=True,

@@ -23,13 +23,31 @@
 ;   11 not 64-bit x64 Windows
 ;   12 TraderAdmin is running: close it and run the installer again; nothing was changed
 ;   13 installed, but the embedded WebView2 Runtime setup failed; install WebView2 separately
+;   14 a file, shortcut or registry value could not be written (e.g. TraderAdmin.exe locked);
+;      the previous version, its shortcuts and registration were put back; nothing was changed
+;   15 TraderAdmin is already installed in another folder (for this scope); /D= is refused:
+;      upgrade it in place (leave out /D=) or uninstall it first; nothing was changed
+;   16 the Microsoft Edge WebView2 Runtime is missing and this installer has no bootstrapper
+;      (silent mode only); nothing was changed
+;   17 an all-users install (or uninstall) needs administrator rights this process does not
+;      have; nothing was changed
+;   18 /ALLUSERS and /CURRENTUSER given together; nothing was changed
+;
+; Scope: /CURRENTUSER installs for the current user only, without administrator rights, into
+; %LOCALAPPDATA%\Programs\TraderAdmin (HKCU uninstall key, the user's own shortcuts);
+; /ALLUSERS installs for every user into C:\Program Files\TraderAdmin (HKLM, the common
+; shortcuts). Without either, an installed TraderAdmin keeps its scope (per-user first), else an
+; administrator gets an all-users install and anyone else a per-user one. There is at most one
+; installation per scope: a new version upgrades the registered one in place.
 
 Unicode true
 Target amd64-unicode
 ManifestDPIAware true
-RequestExecutionLevel admin
 SetCompressor /SOLID lzma
 CRCCheck on
+; A file that cannot be written stops the installation instead of being skipped (silent mode
+; would otherwise skip it without asking and report success).
+AllowSkipFiles off
 
 !macro REQUIRE_DEFINE NAME
   !ifndef ${NAME}
@@ -55,13 +73,35 @@ CRCCheck on
 ; The registry key of the Evergreen WebView2 Runtime (Microsoft's documented detection key).
 !define WEBVIEW2_GUID "{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}"
 !define WEBVIEW2_DOWNLOAD "https://developer.microsoft.com/microsoft-edge/webview2/"
+; An upgrade writes the new files here first, and moves the previous ones aside to the backup
+; folder; both are removed when the installation is complete (or rolled back).
+!define STAGE_DIR "$INSTDIR\~${PRODUCT_NAME}.new"
+!define BACKUP_DIR "$INSTDIR\~${PRODUCT_NAME}.old"
 
 !define EXIT_WINDOWS_TOO_OLD 10
 !define EXIT_WRONG_ARCHITECTURE 11
 !define EXIT_APP_RUNNING 12
 !define EXIT_WEBVIEW2_FAILED 13
+!define EXIT_WRITE_FAILED 14
+!define EXIT_OTHER_FOLDER 15
+!define EXIT_WEBVIEW2_MISSING 16
+!define EXIT_NOT_ELEVATED 17
+!define EXIT_CONFLICTING_SCOPES 18
+
+; Per-user or per-machine (NSIS's MultiUser.nsh): "Highest" asks administrators for elevation
+; and lets everyone else install for themselves without it.
+!define MULTIUSER_EXECUTIONLEVEL Highest
+!define MULTIUSER_MUI
+!define MULTIUSER_USE_PROGRAMFILES64
+!define MULTIUSER_INSTALLMODE_INSTDIR "${PRODUCT_NAME}"
+; Each scope's registration says where that scope's installation is (upgrades go there).
+!define MULTIUSER_INSTALLMODE_INSTDIR_REGISTRY_KEY "${UNINST_KEY}"
+!define MULTIUSER_INSTALLMODE_INSTDIR_REGISTRY_VALUENAME "InstallLocation"
+; The uninstaller finds its scope itself (un.onInit).
+!define MULTIUSER_NOUNINSTALL
 
 !include "MUI2.nsh"
+!include "MultiUser.nsh"
 !include "LogicLib.nsh"
 !include "WinVer.nsh"
 !include "x64.nsh"
@@ -70,10 +110,8 @@ CRCCheck on
 Name "${PRODUCT_NAME}"
 OutFile "${OUTFILE}"
 BrandingText "${PRODUCT_NAME} ${PRODUCT_VERSION}"
-; A 64-bit installer reads and writes the 64-bit registry view and Program Files natively.
-InstallDir "$PROGRAMFILES64\${PRODUCT_NAME}"
-; Upgrades go where the previous version was installed.
-InstallDirRegKey HKLM "${UNINST_KEY}" "InstallLocation"
+; No InstallDir: $INSTDIR is empty in .onInit unless /D= was given (ChooseDirectory tells them
+; apart); MultiUser.nsh sets the scope's default (Program Files or %LOCALAPPDATA%\Programs).
 ShowInstDetails show
 ShowUninstDetails show
 
@@ -82,6 +120,14 @@ ShowUninstDetails show
   !uninstfinalize '${SIGN_COMMAND} "%1"' = 0
   !finalize '${SIGN_COMMAND} "%1"' = 0
 !endif
+
+Var CommandLineDir   ; /D=, or empty
+Var RegisteredDir    ; InstallLocation of this scope's installation, or empty
+Var ScopeFixed       ; 1: the command line or an existing installation chose the scope
+Var Phase            ; how far the installation got (see Rollback)
+Var CreatedInstDir   ; 1: this run created $INSTDIR
+Var HadRegistration  ; 1: this scope had an uninstall key before
+Var UnScope          ; the uninstaller's scope: AllUsers or CurrentUser
 
 ;--- Pages --------------------------------------------------------------------------------------
 
@@ -92,6 +138,13 @@ ShowUninstDetails show
 !define MUI_WELCOMEPAGE_TEXT "This will install ${PRODUCT_NAME} ${PRODUCT_VERSION} on your computer.$\r$\n$\r$\nIf ${PRODUCT_NAME} is already installed, it is upgraded in place; your config.toml is kept.$\r$\n$\r$\nClick Next to continue."
 !insertmacro MUI_PAGE_WELCOME
 !insertmacro MUI_PAGE_LICENSE "${PAYLOAD_DIR}\LICENSE.txt"
+; "For anyone who uses this computer" or "Only for me" (administrators only; skipped when the
+; command line or an existing installation already decided).
+!define MULTIUSER_PAGE_CUSTOMFUNCTION_PRE SkipWhenScopeFixed
+!define MULTIUSER_PAGE_CUSTOMFUNCTION_LEAVE ChooseDirectory
+!insertmacro MULTIUSER_PAGE_INSTALLMODE
+!define MUI_PAGE_CUSTOMFUNCTION_PRE SkipWhenUpgrading
+!define MUI_PAGE_CUSTOMFUNCTION_LEAVE LeaveDirectoryPage
 !insertmacro MUI_PAGE_DIRECTORY
 !insertmacro MUI_PAGE_INSTFILES
 ; No "run now" box: the app would run elevated, with the installer's administrator rights.
@@ -177,14 +230,59 @@ Function ${PREFIX}EnsureAppNotRunning
   ${Loop}
   Pop $R0
 FunctionEnd
+
+; An all-users (un)install writes to HKLM and Program Files: check that this process really
+; holds administrator rights (a declined or unavailable elevation leaves a standard token).
+Function ${PREFIX}EnsureElevated
+  Push $0
+  UserInfo::GetAccountType
+  Pop $0
+  ${If} $0 != "Admin"
+    !insertmacro QUIT_WITH ${EXIT_NOT_ELEVATED} \
+      "Installing or removing ${PRODUCT_NAME} for all users needs administrator rights.$\r$\n$\r$\nRun this program as administrator, or install ${PRODUCT_NAME} only for yourself (/CURRENTUSER). Nothing has been changed."
+  ${EndIf}
+  Pop $0
+FunctionEnd
 !macroend
 !insertmacro DEFINE_FIND_RUNNING_APP ""
 !insertmacro DEFINE_FIND_RUNNING_APP "un."
 
-;--- Installer ------------------------------------------------------------------------------------
+; The files the installer puts into $INSTDIR; the program comes last, so that a locked program
+; file is found after the others were moved aside (and they are moved back).
+!macro FOR_EACH_PROGRAM_FILE MACRO
+  !insertmacro ${MACRO} "${UNINSTALLER}"
+  !insertmacro ${MACRO} "LICENSE.txt"
+  !insertmacro ${MACRO} "README.html"
+  !insertmacro ${MACRO} "config.toml.example"
+  !insertmacro ${MACRO} "${APP_EXE_NAME}"
+!macroend
+
+; The registration's values; an upgrade keeps the previous ones until the new files are in place.
+!macro FOR_EACH_REGISTRY_STRING MACRO
+  !insertmacro ${MACRO} DisplayName
+  !insertmacro ${MACRO} DisplayVersion
+  !insertmacro ${MACRO} Publisher
+  !insertmacro ${MACRO} URLInfoAbout
+  !insertmacro ${MACRO} DisplayIcon
+  !insertmacro ${MACRO} InstallLocation
+  !insertmacro ${MACRO} UninstallString
+  !insertmacro ${MACRO} QuietUninstallString
+!macroend
+!macro FOR_EACH_REGISTRY_DWORD MACRO
+  !insertmacro ${MACRO} EstimatedSize
+  !insertmacro ${MACRO} NoModify
+  !insertmacro ${MACRO} NoRepair
+!macroend
+!macro DECLARE_PREVIOUS NAME
+  Var Previous${NAME}
+!macroend
+!insertmacro FOR_EACH_REGISTRY_STRING DECLARE_PREVIOUS
+!insertmacro FOR_EACH_REGISTRY_DWORD DECLARE_PREVIOUS
+
+;--- Installer: decisions before anything is changed ----------------------------------------------
 
 Function .onInit
-  SetShellVarContext all
+  StrCpy $CommandLineDir $INSTDIR
   ${IfNot} ${AtLeastWin10}
     !insertmacro QUIT_WITH ${EXIT_WINDOWS_TOO_OLD} \
       "${PRODUCT_NAME} needs Windows 10 or later. This computer runs an older version of Windows."
@@ -193,7 +291,166 @@ Function .onInit
     !insertmacro QUIT_WITH ${EXIT_WRONG_ARCHITECTURE} \
       "${PRODUCT_NAME} needs 64-bit (x64) Windows. It cannot be installed on this computer."
   ${EndIf}
+  !insertmacro MULTIUSER_INIT
+  Call ChooseScope
+  Call ChooseDirectory
   Call EnsureAppNotRunning
+  !ifndef WEBVIEW2_BOOTSTRAPPER
+    ; The wizard says what to install (EnsureWebView2); a silent install must not report
+    ; success for an app that cannot start.
+    ${If} ${Silent}
+      Push $R0
+      Call FindWebView2
+      ${If} $R0 == ""
+        SetErrorLevel ${EXIT_WEBVIEW2_MISSING}
+        Quit
+      ${EndIf}
+      Pop $R0
+    ${EndIf}
+  !endif
+FunctionEnd
+
+; /ALLUSERS, /CURRENTUSER, else the scope of an existing installation (per-user first), else
+; MultiUser.nsh's default (all users for administrators, per-user for everyone else).
+Function ChooseScope
+  Push $0
+  Push $1
+  Push $2
+  ${GetParameters} $0
+  StrCpy $2 ""
+  ClearErrors
+  ${GetOptions} $0 "/ALLUSERS" $1
+  ${IfNot} ${Errors}
+    StrCpy $2 "AllUsers"
+  ${EndIf}
+  ClearErrors
+  ${GetOptions} $0 "/CURRENTUSER" $1
+  ${IfNot} ${Errors}
+    ${If} $2 != ""
+      !insertmacro QUIT_WITH ${EXIT_CONFLICTING_SCOPES} \
+        "Use either /ALLUSERS or /CURRENTUSER, not both. Nothing has been changed."
+    ${EndIf}
+    StrCpy $2 "CurrentUser"
+  ${EndIf}
+  ${If} $2 == ""
+    ReadRegStr $1 HKCU "${UNINST_KEY}" "InstallLocation"
+    ${If} $1 != ""
+      StrCpy $2 "CurrentUser"
+    ${Else}
+      ReadRegStr $1 HKLM "${UNINST_KEY}" "InstallLocation"
+      ${If} $1 != ""
+        StrCpy $2 "AllUsers"
+      ${EndIf}
+    ${EndIf}
+  ${EndIf}
+  ${If} $2 == "AllUsers"
+    Call EnsureElevated
+    Call MultiUser.InstallMode.AllUsers
+    StrCpy $ScopeFixed 1
+  ${ElseIf} $2 == "CurrentUser"
+    Call MultiUser.InstallMode.CurrentUser
+    StrCpy $ScopeFixed 1
+  ${ElseIf} $MultiUser.InstallMode == "AllUsers"
+    Call EnsureElevated
+  ${EndIf}
+  Pop $2
+  Pop $1
+  Pop $0
+FunctionEnd
+
+; Sets $INSTDIR: the registered installation of the chosen scope (upgrade in place), or /D=, or
+; the scope's default. A non-empty folder that is not a TraderAdmin installation gets
+; \${PRODUCT_NAME} appended; a /D= other than the registered installation is refused.
+Function ChooseDirectory
+  ; SHCTX is HKLM or HKCU, as MultiUser.nsh set the shell context for the scope.
+  ReadRegStr $RegisteredDir SHCTX "${UNINST_KEY}" "InstallLocation"
+  ${If} $CommandLineDir != ""
+    StrCpy $INSTDIR $CommandLineDir
+    Call AppendProductToForeignDir
+    ${If} $RegisteredDir != ""
+    ${AndIf} $INSTDIR != $RegisteredDir
+      !insertmacro QUIT_WITH ${EXIT_OTHER_FOLDER} \
+        "${PRODUCT_NAME} is already installed in $RegisteredDir.$\r$\n$\r$\nRun this installer without /D= to upgrade it there, or uninstall it first. Nothing has been changed."
+    ${EndIf}
+  ${ElseIf} $RegisteredDir != ""
+    StrCpy $INSTDIR $RegisteredDir
+  ${EndIf}
+FunctionEnd
+
+; Sets $R9 to 1 when $INSTDIR holds anything, else 0.
+Function IsInstDirEmpty
+  Push $0
+  Push $1
+  StrCpy $R9 0
+  ClearErrors
+  FindFirst $0 $1 "$INSTDIR\*"
+  ${Do}
+    ${If} ${Errors}
+    ${OrIf} $1 == ""
+      ${Break}
+    ${EndIf}
+    ${If} $1 != "."
+    ${AndIf} $1 != ".."
+      StrCpy $R9 1
+      ${Break}
+    ${EndIf}
+    FindNext $0 $1
+  ${Loop}
+  FindClose $0
+  Pop $1
+  Pop $0
+FunctionEnd
+
+; A folder named after the product (the default, or one we appended before) is ours even when
+; it is not empty: an uninstall keeps config.toml there, and a reinstall must find it again
+; instead of going one folder deeper.
+Function AppendProductToForeignDir
+  Push $R9
+  Push $R8
+  StrLen $R8 "\${PRODUCT_NAME}"
+  StrCpy $R8 $INSTDIR "" -$R8
+  ${If} $INSTDIR != $RegisteredDir
+  ${AndIfNot} ${FileExists} "$INSTDIR\${APP_EXE_NAME}"
+  ${AndIf} $R8 != "\${PRODUCT_NAME}"
+    Call IsInstDirEmpty
+    ${If} $R9 == 1
+      StrCpy $INSTDIR "$INSTDIR\${PRODUCT_NAME}"
+    ${EndIf}
+  ${EndIf}
+  Pop $R8
+  Pop $R9
+FunctionEnd
+
+Function SkipWhenScopeFixed
+  ${If} $ScopeFixed == 1
+    Abort
+  ${EndIf}
+FunctionEnd
+
+Function SkipWhenUpgrading
+  ${If} $RegisteredDir != ""
+    Abort
+  ${EndIf}
+FunctionEnd
+
+; The user's own folder: show the subfolder that will be used and let them confirm it.
+Function LeaveDirectoryPage
+  Push $0
+  Push $1
+  StrCpy $0 $INSTDIR
+  Call AppendProductToForeignDir
+  ${If} $0 != $INSTDIR
+    FindWindow $1 "#32770" "" $HWNDPARENT
+    GetDlgItem $1 $1 1019
+    SendMessage $1 ${WM_SETTEXT} 0 "STR:$INSTDIR"
+    MessageBox MB_OK|MB_ICONINFORMATION \
+      "$0 already holds other files. ${PRODUCT_NAME} gets its own folder in it:$\r$\n$\r$\n$INSTDIR"
+    Pop $1
+    Pop $0
+    Abort
+  ${EndIf}
+  Pop $1
+  Pop $0
 FunctionEnd
 
 ; Sets $R0 to the installed WebView2 Runtime version, or "" when there is none.
@@ -236,34 +493,189 @@ Function EnsureWebView2
   Pop $R0
 FunctionEnd
 
+;--- Installer: the transaction -------------------------------------------------------------------
+;
+; Phases: stage (new files written to STAGE_DIR), aside (previous files moved to BACKUP_DIR),
+; movein (new files moved into $INSTDIR), shortcuts, registry, done. Any failure sets
+; EXIT_WRITE_FAILED and aborts; .onInstFailed then undoes every phase reached (Rollback).
+
+!macro FAIL_UNLESS_OK WHAT
+  ${If} ${Errors}
+    DetailPrint "Could not ${WHAT}."
+    SetErrorLevel ${EXIT_WRITE_FAILED}
+    Abort "Could not ${WHAT}; the previous state is being restored."
+  ${EndIf}
+!macroend
+
+!macro STAGE_FILE NAME
+  ; AllowSkipFiles off: a failed write aborts the installation (.onInstFailed).
+  File "/oname=${NAME}" "${PAYLOAD_DIR}\${NAME}"
+!macroend
+
+!macro MOVE_ASIDE NAME
+  ${If} ${FileExists} "$INSTDIR\${NAME}"
+    ClearErrors
+    Rename "$INSTDIR\${NAME}" "${BACKUP_DIR}\${NAME}"
+    !insertmacro FAIL_UNLESS_OK "replace $INSTDIR\${NAME} (is it locked?)"
+  ${EndIf}
+!macroend
+
+!macro MOVE_IN NAME
+  ClearErrors
+  Rename "${STAGE_DIR}\${NAME}" "$INSTDIR\${NAME}"
+  !insertmacro FAIL_UNLESS_OK "write $INSTDIR\${NAME}"
+!macroend
+
+!macro CHECK_IN_PLACE NAME
+  ClearErrors
+  ${IfNot} ${FileExists} "$INSTDIR\${NAME}"
+    SetErrors
+  ${EndIf}
+  !insertmacro FAIL_UNLESS_OK "find $INSTDIR\${NAME} after writing it"
+!macroend
+
+!macro SAVE_STRING NAME
+  ReadRegStr $Previous${NAME} SHCTX "${UNINST_KEY}" "${NAME}"
+!macroend
+!macro SAVE_DWORD NAME
+  ClearErrors
+  ReadRegDWORD $Previous${NAME} SHCTX "${UNINST_KEY}" "${NAME}"
+  ${If} ${Errors}
+    StrCpy $Previous${NAME} ""
+  ${EndIf}
+!macroend
+!macro RESTORE_STRING NAME
+  ${If} $Previous${NAME} != ""
+    WriteRegStr SHCTX "${UNINST_KEY}" "${NAME}" $Previous${NAME}
+  ${Else}
+    DeleteRegValue SHCTX "${UNINST_KEY}" "${NAME}"
+  ${EndIf}
+!macroend
+!macro RESTORE_DWORD NAME
+  ${If} $Previous${NAME} != ""
+    WriteRegDWORD SHCTX "${UNINST_KEY}" "${NAME}" $Previous${NAME}
+  ${Else}
+    DeleteRegValue SHCTX "${UNINST_KEY}" "${NAME}"
+  ${EndIf}
+!macroend
+
+!macro WRITE_STRING NAME VALUE
+  ClearErrors
+  WriteRegStr SHCTX "${UNINST_KEY}" "${NAME}" `${VALUE}`
+  !insertmacro FAIL_UNLESS_OK "write the registry value ${NAME}"
+!macroend
+!macro WRITE_DWORD NAME VALUE
+  ClearErrors
+  WriteRegDWORD SHCTX "${UNINST_KEY}" "${NAME}" `${VALUE}`
+  !insertmacro FAIL_UNLESS_OK "write the registry value ${NAME}"
+!macroend
+
+!macro DELETE_NEW NAME
+  Delete "$INSTDIR\${NAME}"
+!macroend
+!macro RESTORE_OLD NAME
+  ${If} ${FileExists} "${BACKUP_DIR}\${NAME}"
+    ClearErrors
+    Rename "${BACKUP_DIR}\${NAME}" "$INSTDIR\${NAME}"
+    ${If} ${Errors}
+      DetailPrint "Could not restore $INSTDIR\${NAME} from ${BACKUP_DIR}."
+      SetErrorLevel 2
+    ${EndIf}
+  ${EndIf}
+!macroend
+!macro DELETE_STAGED NAME
+  Delete "${STAGE_DIR}\${NAME}"
+!macroend
+!macro DELETE_BACKUP NAME
+  Delete "${BACKUP_DIR}\${NAME}"
+!macroend
+
+; A shortcut is copied aside before it is replaced, and copied back by a rollback.
+!macro BACK_UP_SHORTCUT LINK NAME
+  ${If} ${FileExists} "${LINK}"
+    ClearErrors
+    System::Call 'kernel32::CopyFileW(w "${LINK}", w "${BACKUP_DIR}\${NAME}", i 0) i .r0'
+    ${If} $0 == 0
+      SetErrors
+    ${EndIf}
+    !insertmacro FAIL_UNLESS_OK "back up ${LINK}"
+  ${EndIf}
+!macroend
+!macro RESTORE_SHORTCUT LINK NAME
+  ${If} ${FileExists} "${BACKUP_DIR}\${NAME}"
+    System::Call 'kernel32::CopyFileW(w "${BACKUP_DIR}\${NAME}", w "${LINK}", i 0) i .r0'
+    Delete "${BACKUP_DIR}\${NAME}"
+  ${Else}
+    Delete "${LINK}"
+  ${EndIf}
+!macroend
+
 Section "${PRODUCT_NAME}" SecApp
   SectionIn RO
   ; The user may have started the app while the wizard was open.
   Call EnsureAppNotRunning
   Call EnsureWebView2
 
-  SetOutPath "$INSTDIR"
+  StrCpy $Phase "stage"
+  ${IfNot} ${FileExists} "$INSTDIR\*.*"
+    ClearErrors
+    CreateDirectory "$INSTDIR"
+    !insertmacro FAIL_UNLESS_OK "create $INSTDIR"
+    StrCpy $CreatedInstDir 1
+  ${EndIf}
+  ; Leftovers of an installation that was cut off (power loss) are not this version's files.
+  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_STAGED
+  ClearErrors
+  CreateDirectory "${STAGE_DIR}"
+  CreateDirectory "${BACKUP_DIR}"
+  !insertmacro FAIL_UNLESS_OK "create ${STAGE_DIR}"
+  SetOutPath "${STAGE_DIR}"
   File "/oname=${APP_EXE_NAME}" "${APP_EXE}"
-  File "${PAYLOAD_DIR}\config.toml.example"
-  File "${PAYLOAD_DIR}\README.html"
-  File "${PAYLOAD_DIR}\LICENSE.txt"
+  !insertmacro STAGE_FILE "config.toml.example"
+  !insertmacro STAGE_FILE "README.html"
+  !insertmacro STAGE_FILE "LICENSE.txt"
   ; Never config.toml: that is the user's file and survives upgrades and uninstalls.
-  WriteUninstaller "$INSTDIR\${UNINSTALLER}"
+  ClearErrors
+  WriteUninstaller "${STAGE_DIR}\${UNINSTALLER}"
+  !insertmacro FAIL_UNLESS_OK "write the uninstaller"
 
-  ; The working directory of both shortcuts is $INSTDIR (the current SetOutPath).
+  StrCpy $Phase "aside"
+  !insertmacro FOR_EACH_PROGRAM_FILE MOVE_ASIDE
+  StrCpy $Phase "movein"
+  !insertmacro FOR_EACH_PROGRAM_FILE MOVE_IN
+  !insertmacro FOR_EACH_PROGRAM_FILE CHECK_IN_PLACE
+  ; The shortcuts' working directory is $INSTDIR (the current SetOutPath).
+  SetOutPath "$INSTDIR"
+
+  StrCpy $Phase "shortcuts"
+  !insertmacro BACK_UP_SHORTCUT "$SMPROGRAMS\${SHORTCUT_NAME}" "StartMenu.lnk"
+  !insertmacro BACK_UP_SHORTCUT "$DESKTOP\${SHORTCUT_NAME}" "Desktop.lnk"
+  ClearErrors
   CreateShortcut "$SMPROGRAMS\${SHORTCUT_NAME}" "$INSTDIR\${APP_EXE_NAME}" "" \
     "$INSTDIR\${APP_EXE_NAME}" 0
+  !insertmacro FAIL_UNLESS_OK "create the Start menu shortcut"
   CreateShortcut "$DESKTOP\${SHORTCUT_NAME}" "$INSTDIR\${APP_EXE_NAME}" "" \
     "$INSTDIR\${APP_EXE_NAME}" 0
+  !insertmacro FAIL_UNLESS_OK "create the desktop shortcut"
 
-  WriteRegStr HKLM "${UNINST_KEY}" "DisplayName" "${PRODUCT_NAME}"
-  WriteRegStr HKLM "${UNINST_KEY}" "DisplayVersion" "${PRODUCT_VERSION}"
-  WriteRegStr HKLM "${UNINST_KEY}" "Publisher" "${PUBLISHER}"
-  WriteRegStr HKLM "${UNINST_KEY}" "URLInfoAbout" "${HOMEPAGE}"
-  WriteRegStr HKLM "${UNINST_KEY}" "DisplayIcon" "$INSTDIR\${APP_EXE_NAME},0"
-  WriteRegStr HKLM "${UNINST_KEY}" "InstallLocation" "$INSTDIR"
-  WriteRegStr HKLM "${UNINST_KEY}" "UninstallString" '"$INSTDIR\${UNINSTALLER}"'
-  WriteRegStr HKLM "${UNINST_KEY}" "QuietUninstallString" '"$INSTDIR\${UNINSTALLER}" /S'
+  ; Registered only now: every file of this version is in place.
+  ClearErrors
+  ReadRegStr $0 SHCTX "${UNINST_KEY}" "DisplayName"
+  StrCpy $HadRegistration 0
+  ${IfNot} ${Errors}
+    StrCpy $HadRegistration 1
+  ${EndIf}
+  !insertmacro FOR_EACH_REGISTRY_STRING SAVE_STRING
+  !insertmacro FOR_EACH_REGISTRY_DWORD SAVE_DWORD
+  StrCpy $Phase "registry"
+  !insertmacro WRITE_STRING DisplayName "${PRODUCT_NAME}"
+  !insertmacro WRITE_STRING DisplayVersion "${PRODUCT_VERSION}"
+  !insertmacro WRITE_STRING Publisher "${PUBLISHER}"
+  !insertmacro WRITE_STRING URLInfoAbout "${HOMEPAGE}"
+  !insertmacro WRITE_STRING DisplayIcon "$INSTDIR\${APP_EXE_NAME},0"
+  !insertmacro WRITE_STRING InstallLocation "$INSTDIR"
+  !insertmacro WRITE_STRING UninstallString '"$INSTDIR\${UNINSTALLER}"'
+  !insertmacro WRITE_STRING QuietUninstallString '"$INSTDIR\${UNINSTALLER}" /S'
   ; What this section installs (KiB, known when the installer is compiled) plus the uninstaller.
   SectionGetSize ${SecApp} $0
   FileOpen $1 "$INSTDIR\${UNINSTALLER}" r
@@ -271,10 +683,63 @@ Section "${PRODUCT_NAME}" SecApp
   FileClose $1
   IntOp $2 $2 / 1024
   IntOp $0 $0 + $2
-  WriteRegDWORD HKLM "${UNINST_KEY}" "EstimatedSize" $0
-  WriteRegDWORD HKLM "${UNINST_KEY}" "NoModify" 1
-  WriteRegDWORD HKLM "${UNINST_KEY}" "NoRepair" 1
+  !insertmacro WRITE_DWORD EstimatedSize $0
+  !insertmacro WRITE_DWORD NoModify 1
+  !insertmacro WRITE_DWORD NoRepair 1
+
+  StrCpy $Phase "done"
+  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_BACKUP
+  Delete "${BACKUP_DIR}\StartMenu.lnk"
+  Delete "${BACKUP_DIR}\Desktop.lnk"
+  RMDir "${BACKUP_DIR}"
+  RMDir "${STAGE_DIR}"
 SectionEnd
+
+; Undoes what the section did, newest first, up to the phase it reached.
+Function Rollback
+  ${If} $Phase == ""
+  ${OrIf} $Phase == "done"
+    Return
+  ${EndIf}
+  DetailPrint "Restoring the previous state…"
+  ; Windows cannot remove a process's current directory (STAGE_DIR or $INSTDIR).
+  SetOutPath "$TEMP"
+  ${If} $Phase == "registry"
+    ${If} $HadRegistration == 1
+      !insertmacro FOR_EACH_REGISTRY_STRING RESTORE_STRING
+      !insertmacro FOR_EACH_REGISTRY_DWORD RESTORE_DWORD
+    ${Else}
+      DeleteRegKey SHCTX "${UNINST_KEY}"
+    ${EndIf}
+  ${EndIf}
+  ${If} $Phase == "registry"
+  ${OrIf} $Phase == "shortcuts"
+    !insertmacro RESTORE_SHORTCUT "$SMPROGRAMS\${SHORTCUT_NAME}" "StartMenu.lnk"
+    !insertmacro RESTORE_SHORTCUT "$DESKTOP\${SHORTCUT_NAME}" "Desktop.lnk"
+  ${EndIf}
+  ; From "movein" on, every previous file is in the backup and $INSTDIR holds only new ones.
+  ${If} $Phase != "stage"
+  ${AndIf} $Phase != "aside"
+    !insertmacro FOR_EACH_PROGRAM_FILE DELETE_NEW
+  ${EndIf}
+  !insertmacro FOR_EACH_PROGRAM_FILE RESTORE_OLD
+  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_STAGED
+  RMDir "${STAGE_DIR}"
+  RMDir "${BACKUP_DIR}"
+  ${If} $CreatedInstDir == 1
+    RMDir "$INSTDIR"
+  ${EndIf}
+  StrCpy $Phase ""
+FunctionEnd
+
+Function .onInstFailed
+  Call Rollback
+  ; A failed write is reported as such (not NSIS's generic 2), unless restoring failed too.
+  GetErrorLevel $0
+  ${If} $0 != 2
+    SetErrorLevel ${EXIT_WRITE_FAILED}
+  ${EndIf}
+FunctionEnd
 
 ;--- Uninstaller ----------------------------------------------------------------------------------
 
@@ -286,38 +751,63 @@ Section "un.${PRODUCT_NAME}" SecUnApp
   Delete "$INSTDIR\config.toml.example"
   Delete "$INSTDIR\README.html"
   Delete "$INSTDIR\LICENSE.txt"
+  ; Left behind only if an installation was interrupted (power loss) mid-way.
+  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_STAGED
+  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_BACKUP
+  Delete "${BACKUP_DIR}\StartMenu.lnk"
+  Delete "${BACKUP_DIR}\Desktop.lnk"
+  RMDir "${STAGE_DIR}"
+  RMDir "${BACKUP_DIR}"
 
   ; Shortcuts and the registration belong to this copy only if it is the registered one (an
   ; older copy elsewhere must not take the newer one's entries with it).
-  ReadRegStr $0 HKLM "${UNINST_KEY}" "InstallLocation"
+  ReadRegStr $0 SHCTX "${UNINST_KEY}" "InstallLocation"
   ${If} $0 == ""
   ${OrIf} $0 == $INSTDIR
     Delete "$SMPROGRAMS\${SHORTCUT_NAME}"
     Delete "$DESKTOP\${SHORTCUT_NAME}"
-    DeleteRegKey HKLM "${UNINST_KEY}"
+    DeleteRegKey SHCTX "${UNINST_KEY}"
   ${EndIf}
 
   Delete "$INSTDIR\${UNINSTALLER}"
   RMDir "$INSTDIR"
 SectionEnd
 
-; Off unless ticked on the components page or /REMOVECONFIG is on the command line.
+; Off unless ticked on the components page or /REMOVECONFIG is on the command line. Only the
+; current user's data: their config.toml and the WebView2 data folder the app created
+; (%APPDATA%\TraderAdmin.exe); other users' profiles are never touched.
 Section /o "un.Remove my settings" SecUnConfig
   Delete "$INSTDIR\config.toml"
   RMDir "$INSTDIR"
   SetShellVarContext current
   Delete "$APPDATA\${PRODUCT_NAME}\config.toml"
   RMDir "$APPDATA\${PRODUCT_NAME}"
-  SetShellVarContext all
+  ; The browser engine's cache and cookies: created by WebView2, not by the user.
+  RMDir /r "$APPDATA\${APP_EXE_NAME}"
+  ${If} $UnScope == "AllUsers"
+    SetShellVarContext all
+  ${EndIf}
 SectionEnd
 
 !insertmacro MUI_UNFUNCTION_DESCRIPTION_BEGIN
   !insertmacro MUI_DESCRIPTION_TEXT ${SecUnApp} "The program files, shortcuts and the Apps & features entry."
-  !insertmacro MUI_DESCRIPTION_TEXT ${SecUnConfig} "Also delete config.toml next to the program and in your %APPDATA%\${PRODUCT_NAME} folder."
+  !insertmacro MUI_DESCRIPTION_TEXT ${SecUnConfig} "Also delete config.toml next to the program and in your %APPDATA%\${PRODUCT_NAME} folder, and the app's WebView2 data in %APPDATA%\${APP_EXE_NAME}."
 !insertmacro MUI_UNFUNCTION_DESCRIPTION_END
 
+; The uninstaller's scope: per-user when this user's registration (or profile) holds this copy.
 Function un.onInit
-  SetShellVarContext all
+  ReadRegStr $0 HKCU "${UNINST_KEY}" "InstallLocation"
+  StrLen $1 $LOCALAPPDATA
+  StrCpy $2 $INSTDIR $1
+  ${If} $0 == $INSTDIR
+  ${OrIf} $2 == $LOCALAPPDATA
+    StrCpy $UnScope "CurrentUser"
+    SetShellVarContext current
+  ${Else}
+    StrCpy $UnScope "AllUsers"
+    Call un.EnsureElevated
+    SetShellVarContext all
+  ${EndIf}
   ${GetParameters} $0
   ClearErrors
   ${GetOptions} $0 "/REMOVECONFIG" $1

@@ -39,7 +39,7 @@ Feature: Container images of the backend and the orchestrator
 
   Scenario: The orchestrator runs read-only, without capabilities, and gets ready against the backend
     Given a Docker network of its own
-    And the backend runs locked down on that network as "backend" with the token "scenario-token"
+    And the backend runs locked down on that network as "backend" with the orchestrator token "scenario-token"
     When the "orchestrator" image runs locked down on that network with the backend "http://backend:8080" and the token "scenario-token"
     Then "/healthz" answers 200 within 30 seconds
     And "/readyz" answers 200 within 60 seconds

@@ -33,11 +33,13 @@ def xvfb(context):
 
 @fixture
 def wine_prefix(context):
-    """@fixture.wine_prefix: a fresh Wine prefix set to Windows 10, deleted afterwards.
+    """@fixture.wine_prefix: a fresh Wine prefix set to Windows 10 with the WebView2 Runtime's
+    detection key (as on current Windows 10/11), deleted afterwards.
 
     Tag @fixture.xvfb first: the prefix's programs use that display.
     """
     with wine.fresh_prefix(display=getattr(context, "display", None)) as prefix:
+        wine.register_webview2_runtime(prefix)
         context.prefix = prefix
         yield prefix
 

@@ -14,6 +14,9 @@ Feature: Deploying TraderAdmin to Kubernetes and verifying its health checks
     And all Pods eventually reach the "Running" state and pass their readiness probes
     And the backend answers "/readyz" with 200 on its ClusterIP
     And the orchestrator answers "/readyz" with 200 on its ClusterIP
+    And the backend on its ClusterIP closes its API to requests without a token
+    And the orchestrator's token reads the configuration but cannot change it
+    And the orchestrator's pod mounts only its own token Secret
 
   Scenario: Verifying Health Checks in Kubernetes
     Given the TraderAdmin services are deployed and running in Kubernetes

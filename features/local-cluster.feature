@@ -14,6 +14,19 @@ Feature: A local Kubernetes cluster for validating deployments
     And every component of the cluster is running
     And the rules that keep pod traffic on this machine are installed
 
+  Scenario: etcd refuses clients without a certificate and the API server refuses anonymous ones
+    When I run "etcdctl --endpoints http://127.0.0.1:2379 get / --prefix --keys-only --dial-timeout=3s --command-timeout=5s"
+    Then it exits with a non-zero status
+    And the output lists no key
+    When I run etcdctl against "https://127.0.0.1:2379" without a client certificate
+    Then it exits with a non-zero status
+    And the output lists no key
+    When I run etcdctl against "https://127.0.0.1:2379" with the health check's client certificate
+    Then it exits with status 0
+    And the output contains "/registry/"
+    And the API server answers an anonymous request on the node IP with 401
+    And the API server accepts no connection on any other local address
+
   Scenario: Starting the cluster again changes nothing
     When I run "invoke cluster.up"
     Then it exits with status 0

@@ -1,7 +1,9 @@
 Feature: Creating and Testing Windows Installer (NSIS)
   Windows users install TraderAdmin with TraderAdmin_Setup_vX.Y.Z.exe, compiled by NSIS from
   build_scripts/windows_installer.nsi. It installs the app with its shortcuts and an entry in
-  Apps & features, and the uninstaller takes all of that away again.
+  Apps & features, and the uninstaller takes all of that away again. (Per-user installs and
+  the faults an installer must survive, each with its exit code, are checked under Wine by
+  `nox -s installer`: tests/wine/.)
 
   Background:
     Given the machine has been bootstrapped

@@ -182,7 +182,7 @@ def test_merging_the_kubeconfig_keeps_other_entries_and_the_current_context(pki)
     assert merged["current-context"] == "work"
     assert [c["name"] for c in merged["clusters"]] == ["work", "traderadmin-local"]
     ours_cluster = next(c for c in merged["clusters"] if c["name"] == "traderadmin-local")
-    assert ours_cluster["cluster"]["server"] == "https://127.0.0.1:6443"
+    assert ours_cluster["cluster"]["server"] == "https://192.0.2.2:6443"  # the node IP
     assert {c["name"] for c in merged["contexts"]} == {"work", "traderadmin-local"}
     assert cluster_pki.merge_kubeconfig(None, ours)["current-context"] == "traderadmin-local"
     trimmed = cluster_pki.remove_from_kubeconfig(merged, ours)
@@ -590,3 +590,29 @@ def test_coredns_forwards_nothing_off_the_machine():
     corefile = config_map["data"]["Corefile"]
     assert "kubernetes cluster.local" in corefile
     assert "forward" not in corefile
+
+
+def test_conntrack_check_flags_a_pod_connection_to_another_host_only():
+    """The scenario's judge of `conntrack -L`: real peers off this machine are flagged."""
+    import ipaddress
+
+    from build_scripts.cluster_isolation import connections_leaving_the_machine
+
+    local = {ipaddress.ip_address(a) for a in ("10.244.0.1", "192.0.2.2")}
+    listing = "\n".join(
+        [
+            # pod -> Service, DNATed to another pod: stays
+            "tcp 6 117 TIME_WAIT src=10.244.0.5 dst=10.96.0.10 sport=1 dport=53 "
+            "src=10.244.0.3 dst=10.244.0.5 sport=53 dport=1",
+            # pod -> the API server behind the kubernetes Service: the node, stays
+            "tcp 6 86399 ESTABLISHED src=10.244.0.5 dst=10.96.0.1 sport=2 dport=443 "
+            "src=192.0.2.2 dst=10.244.0.5 sport=6443 dport=2",
+            # the node's bridge address sending IGMP: not a pod, link-local
+            "unknown 2 592 src=10.244.0.1 dst=224.0.0.22 [UNREPLIED] src=224.0.0.22 dst=10.244.0.1",
+            # pod -> a stranger: flagged
+            "tcp 6 60 SYN_SENT src=10.244.0.5 dst=203.0.113.9 sport=3 dport=80 [UNREPLIED] "
+            "src=203.0.113.9 dst=192.0.2.2 sport=80 dport=3",
+        ]
+    )
+    leaving = connections_leaving_the_machine(listing, "10.244.0.0/16", local)
+    assert len(leaving) == 1 and "203.0.113.9" in leaving[0]

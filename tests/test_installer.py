@@ -38,8 +38,11 @@ def test_the_script_is_a_unicode_amd64_modern_ui_installer():
     text = installer.SCRIPT.read_text(encoding="utf-8")
     for line in ("Unicode true", "Target amd64-unicode", '!include "MUI2.nsh"'):
         assert re.search(rf"^{re.escape(line)}$", text, re.M), line
-    # Uninstall removes what it installed, never a whole directory the user chose.
-    assert not re.search(r"^\s*RMDir\s+/r", text, re.I | re.M)
+    # Uninstall removes what it installed, never a whole directory the user chose; the one
+    # recursive removal is the WebView2 data folder the app itself created in %APPDATA%.
+    recursive = re.findall(r"^\s*RMDir\s+/r\s+(.*)$", text, re.I | re.M)
+    assert recursive == ['"$APPDATA\\${APP_EXE_NAME}"'], recursive
+    assert re.search(r"^AllowSkipFiles off$", text, re.M)
 
 
 def test_exit_codes_agree_between_script_engine_and_readme():
@@ -76,7 +79,7 @@ def test_the_installer_is_a_64bit_gui_program_carrying_the_release_version(tmp_p
     assert info.file_version == "0.7.0.0"
     assert info.strings["ProductVersion"] == "0.7.0-rc.2"
     assert info.strings["CompanyName"] == release.publisher
-    assert artifact.note.startswith("windows/amd64, unsigned, ")
+    assert artifact.note.startswith("windows/amd64, unsigned, no WebView2 bootstrapper, ")
     assert artifact.note.endswith(" MB of 10 MB budget")
     assert [p.name for p in tmp_path.iterdir() if p.is_file()] == [artifact.path.name]
 

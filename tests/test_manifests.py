@@ -190,3 +190,37 @@ def test_image_overrides_are_used_as_given_and_bad_ones_refused(release):
     for bad in ("frontend=x", "orchestrator=", "orchestrator"):
         with pytest.raises(ConfigError):
             manifests.parse_image_overrides([bad], ("backend", "orchestrator"))
+
+
+def _mounted_secrets(deployment):
+    pod = deployment["spec"]["template"]["spec"]
+    return {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+
+
+def test_backend_gets_both_role_tokens_and_the_orchestrator_only_its_own(documents):
+    deployments = {d["metadata"]["name"]: d for d in _kind(documents, "Deployment")}
+    admin, orchestrator = "traderadmin-api-token", "traderadmin-orchestrator-token"
+    assert _mounted_secrets(deployments["backend"]) == {admin, orchestrator}
+    assert _mounted_secrets(deployments["orchestrator"]) == {orchestrator}
+    (backend,) = deployments["backend"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in backend["env"]}
+    assert env["BACKEND_ADMIN_TOKEN_FILE"].endswith("/admin/token")
+    assert env["BACKEND_ORCHESTRATOR_TOKEN_FILE"].endswith("/orchestrator/token")
+    assert not {"BACKEND_TOKEN", "BACKEND_TOKEN_FILE"} & set(env)
+    (container,) = deployments["orchestrator"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["ORCHESTRATOR_TOKEN_FILE"].endswith("/orchestrator/token")
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert not any(m.endswith("/admin") for m in mounts)
+
+
+def test_the_older_token_secret_value_names_the_admin_secret(tmp_path, monkeypatch):
+    environments = tmp_path / "deploy" / "environments"
+    environments.mkdir(parents=True)
+    local = (manifests.deploy_dir() / "environments" / "local.yaml").read_text()
+    old = local.replace("admin_token_secret:", "token_secret:")
+    (environments / "old.yaml").write_text(old)
+    monkeypatch.setattr(manifests, "deploy_dir", lambda: tmp_path / "deploy")
+    values = manifests.load_values("old")
+    assert values["admin_token_secret"] == "traderadmin-api-token"
+    assert "token_secret" not in values

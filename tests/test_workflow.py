@@ -110,7 +110,8 @@ def test_the_lifecycle_script_expects_what_release_toml_and_the_nsis_script_defi
     running = re.search(r"!define EXIT_APP_RUNNING (\d+)", nsis).group(1)
     assert f"$ExitAppRunning = {running}" in script
     for value in ("DisplayName", "DisplayVersion", "Publisher", "InstallLocation", "DisplayIcon"):
-        assert f'WriteRegStr HKLM "${{UNINST_KEY}}" "{value}"' in nsis
+        # Written (per scope, SHCTX) through the script's checked-write macro.
+        assert re.search(rf"!insertmacro WRITE_STRING {value}\b", nsis), value
         assert f"$key.{value}" in script
 
 

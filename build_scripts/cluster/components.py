@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from build_scripts.cluster import build as cluster_build
+from build_scripts.cluster import etcd as cluster_etcd
 from build_scripts.cluster import network_policy, render
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.config import (
@@ -94,8 +95,6 @@ def processes(
     pki = layout.pki
     cfg = layout.config
     k8s = toolset.path
-    etcd_name = "traderadmin-local"
-    peer = f"http://127.0.0.1:{settings.etcd_peer_port}"
     specs = {
         "containerd": Process(
             "containerd",
@@ -105,38 +104,18 @@ def processes(
                 str(cfg / "containerd.toml"),
             ],
         ),
-        "etcd": Process(
-            "etcd",
-            [
-                tools.require("etcd"),
-                "--name",
-                etcd_name,
-                "--data-dir",
-                str(layout.etcd_data),
-                "--listen-client-urls",
-                settings.etcd_url,
-                "--advertise-client-urls",
-                settings.etcd_url,
-                "--listen-peer-urls",
-                peer,
-                "--initial-advertise-peer-urls",
-                peer,
-                "--initial-cluster",
-                f"{etcd_name}={peer}",
-                "--initial-cluster-state",
-                "new",
-                "--log-level",
-                "warn",
-            ],
-        ),
+        "etcd": Process("etcd", cluster_etcd.argv(tools.require("etcd"), layout, settings)),
         "kube-apiserver": Process(
             "kube-apiserver",
             [
                 str(k8s("kube-apiserver")),
                 f"--advertise-address={settings.node_ip}",
-                "--bind-address=0.0.0.0",
+                f"--bind-address={settings.node_ip}",
                 f"--secure-port={settings.api_port}",
-                f"--etcd-servers={settings.etcd_url}",
+                # Every client has a certificate or a service-account token; kubelet probes
+                # go to the pods, not here.
+                "--anonymous-auth=false",
+                *cluster_etcd.apiserver_flags(layout, settings),
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
                 f"--client-ca-file={pki / 'ca.crt'}",
@@ -238,6 +217,7 @@ def processes(
     kubeconfig = layout.component_kubeconfig
     inputs = {
         "containerd": (cfg / "containerd.toml",),
+        "etcd": cluster_etcd.inputs(layout),
         "kube-apiserver": (
             cfg / "admission.yaml",
             pki / "apiserver.crt",

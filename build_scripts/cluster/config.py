@@ -45,11 +45,14 @@ class Settings:
 
     @property
     def server_url(self) -> str:
-        return f"https://127.0.0.1:{self.api_port}"
+        # kube-apiserver listens on the node IP only: pods reach it there through the
+        # `kubernetes` Service, and one bind address cannot also be 127.0.0.1.
+        host = f"[{self.node_ip}]" if ":" in self.node_ip else self.node_ip
+        return f"https://{host}:{self.api_port}"
 
     @property
     def etcd_url(self) -> str:
-        return f"http://127.0.0.1:{self.etcd_client_port}"
+        return f"https://127.0.0.1:{self.etcd_client_port}"
 
 
 @dataclass(frozen=True)

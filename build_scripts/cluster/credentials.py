@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from build_scripts.cluster import etcd as cluster_etcd
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.config import (
     CONTEXT,
@@ -76,6 +77,7 @@ def ensure_pki(layout: Layout, settings: Settings) -> Pki:
         name: cluster_pki.ensure_client(ca, directory, identity)
         for name, identity in CLIENT_IDENTITIES.items()
     }
+    cluster_etcd.ensure_pki(layout)
     return Pki(ca, apiserver, kubelet_serving, service_account, clients)
 
 

@@ -23,6 +23,9 @@ path to close. `cluster.down` removes the chain and its jump.
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from build_scripts.core import cmd
 from build_scripts.core.errors import ReleaseError
 
@@ -31,6 +34,8 @@ ISOLATION_CHAIN = "TRADERADMIN-PODS"
 CNI_ADMIN_CHAIN = "CNI-ADMIN"
 UNTRANSLATED_SERVICE_COMMENT = "traderadmin: Service address kube-proxy did not translate"
 LEAVES_NODE_COMMENT = "traderadmin: pods reach only this machine"
+# Never forwarded off the link by any router (IGMP, mDNS and the like).
+LINK_LOCAL_MULTICAST = ipaddress.ip_network("224.0.0.0/24")
 
 
 def isolation_rules(service_cidr: str, bridge: str) -> list[list[str]]:
@@ -96,3 +101,25 @@ def pod_isolation_installed(service_cidr: str, bridge: str) -> bool:
         _iptables("-C", ISOLATION_CHAIN, *rule, check=False)
         for rule in isolation_rules(service_cidr, bridge)
     )
+
+
+def connections_leaving_the_machine(conntrack_listing: str, pod_cidr: str, local: set) -> list[str]:
+    """conntrack entries from the pod network whose real peer is not on this machine.
+
+    Each line holds the original tuple then the reply tuple; after kube-proxy's DNAT the reply
+    tuple's source is the peer that really answers, so that is the address judged.
+    """
+    pods = ipaddress.ip_network(pod_cidr)
+    leaving = []
+    for line in conntrack_listing.splitlines():
+        sources = re.findall(r"\bsrc=(\S+)", line)
+        if len(sources) < 2:
+            continue
+        original_source, peer = (ipaddress.ip_address(a) for a in sources[:2])
+        # The node's own address on the pod bridge (its gateway) is the node, not a pod.
+        if original_source not in pods or original_source in local:
+            continue
+        if peer in pods or peer in local or peer.is_loopback or peer in LINK_LOCAL_MULTICAST:
+            continue
+        leaving.append(line)
+    return leaving

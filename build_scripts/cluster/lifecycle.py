@@ -8,6 +8,10 @@ kube-controller-manager, kube-scheduler, kubelet and kube-proxy built from the K
 module (cluster_build.py). Cluster DNS is CoreDNS built from its Go module and run as a pod; the
 default StorageClass is served by a small host-path provisioner (cluster_storage.py).
 
+etcd speaks TLS on 127.0.0.1 to clients with a certificate from its own CA (cluster/etcd.py);
+kube-apiserver listens on the node IP only (pods reach it there through the `kubernetes`
+Service) with anonymous auth off. The README's *The local cluster* lists what listens where.
+
 Every process runs detached with its pid, argv and log under the state directory; `down` stops
 exactly those pids (after checking each one still runs the recorded argv), then removes pod
 sandboxes through CRI so no container, shim, netns or mount is left behind.
@@ -26,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from build_scripts.cluster import build as cluster_build
+from build_scripts.cluster import etcd as cluster_etcd
 from build_scripts.cluster import isolation, network_policy
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.components import COMPONENTS, STOP_ORDER, processes, write_configs
@@ -51,7 +56,6 @@ from build_scripts.cluster.options import ClusterOptions
 from build_scripts.cluster.probes import (
     api_ready,
     dns_available,
-    etcd_healthy,
     node_ready,
     unix_socket_answers,
 )
@@ -135,7 +139,13 @@ def _up(options: ClusterOptions) -> UpResult:
             timeout=30,
         )
         import_images(layout, images)
-        wait_for("etcd", lambda: etcd_healthy(settings), layout=layout, watch=("etcd",), timeout=30)
+        wait_for(
+            "etcd",
+            lambda: cluster_etcd.healthy(layout, settings),
+            layout=layout,
+            watch=("etcd",),
+            timeout=30,
+        )
     with step("cluster: control plane"):
         ensure("kube-apiserver")
         wait_for(

@@ -78,12 +78,12 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def ensure_ca(directory: Path) -> CertPair:
+def ensure_ca(directory: Path, common_name: str = CA_NAME) -> CertPair:
     pair = CertPair(directory / "ca.crt", directory / "ca.key")
     if pair.cert.exists() and pair.key.exists():
         return pair
     key = _new_key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
         _builder(name, name, key, ca=True, key_cert_sign=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -174,8 +174,11 @@ def ensure_serving(
     common_name: str,
     dns_names: tuple[str, ...],
     ip_addresses: tuple[str, ...],
+    *,
+    client_too: bool = False,
 ) -> CertPair:
-    """A serving certificate for exactly these names; reissued when the names changed."""
+    """A serving certificate for exactly these names; reissued when the names changed.
+    `client_too` also allows client authentication (an etcd member talks to its peers)."""
     pair = CertPair(directory / f"{stem}.crt", directory / f"{stem}.key")
     if _still_valid(pair, ca):
         dns, ips = serving_names(pair)
@@ -187,7 +190,8 @@ def ensure_serving(
         ca,
         subject,
         key,
-        usages=[ExtendedKeyUsageOID.SERVER_AUTH],
+        usages=[ExtendedKeyUsageOID.SERVER_AUTH]
+        + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client_too else []),
         dns_names=dns_names,
         ip_addresses=ip_addresses,
     )

@@ -119,8 +119,3 @@ def unix_socket_answers(path: Path) -> bool:
         return False
     finally:
         probe.close()
-
-
-def etcd_healthy(settings: Settings) -> bool:
-    response = httpx.get(f"{settings.etcd_url}/health", timeout=2)
-    return response.status_code == 200 and response.json().get("health") == "true"

@@ -88,9 +88,13 @@ def status(options: ClusterOptions) -> ClusterStatus:
 
 
 def _current_settings(layout: Layout) -> Settings:
-    """Settings as the running cluster was started (the node IP is in the kubelet's argv)."""
-    argv = recorded_argv(layout, "kubelet") or []
-    node_ip = next((a.split("=", 1)[1] for a in argv if a.startswith("--node-ip=")), None)
+    """Settings as the running cluster was started (the node IP is in the argv of
+    kube-apiserver and the kubelet)."""
+    argv = (recorded_argv(layout, "kube-apiserver") or []) + (
+        recorded_argv(layout, "kubelet") or []
+    )
+    flags = ("--advertise-address=", "--node-ip=")
+    node_ip = next((a.split("=", 1)[1] for a in argv if a.startswith(flags)), None)
     return Settings(node_ip=node_ip or "127.0.0.1")
 
 

@@ -203,6 +203,14 @@ CATALOGUE: tuple[Tool, ...] = (
     Tool("runc", "local cluster runtime", _apt("runc"), ("runc",), apt_package="runc"),
     Tool("etcd", "local cluster store", _apt("etcd-server"), ("etcd",), apt_package="etcd-server"),
     Tool(
+        "etcdctl",
+        "inspecting the local cluster store",
+        _apt("etcd-client"),
+        ("etcdctl",),
+        ("version",),
+        apt_package="etcd-client",
+    ),
+    Tool(
         "cni-bridge",
         "local cluster pod network",
         _apt("containernetworking-plugins"),

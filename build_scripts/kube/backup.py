@@ -44,8 +44,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def backend_api(api: kr8s.Api, namespace: str, timeout: float = 15) -> Iterator[httpx.Client]:
-    """An HTTP client for the backend, through a port forward to its Service."""
+def backend_api(
+    api: kr8s.Api, namespace: str, token: str, timeout: float = 15
+) -> Iterator[httpx.Client]:
+    """An HTTP client for the backend with the admin token, through a port forward to its
+    Service (the backend authenticates reads as well as changes)."""
     try:
         service = Service.get("backend", namespace=namespace, api=api)
     except kr8s.NotFoundError as exc:
@@ -56,7 +59,11 @@ def backend_api(api: kr8s.Api, namespace: str, timeout: float = 15) -> Iterator[
     forward = service.portforward(remote_port=BACKEND_PORT, local_port=port)
     forward.start()
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as client:
             deadline = time.monotonic() + timeout
             while True:
                 try:
@@ -114,9 +121,9 @@ def read_archive(path: Path) -> tuple[dict, bytes]:
     return meta, config
 
 
-def backup(api: kr8s.Api, namespace: str, directory: Path) -> Path:
+def backup(api: kr8s.Api, namespace: str, directory: Path, token_secret: str) -> Path:
     """Write a timestamped archive of the configuration and audit log into directory."""
-    with backend_api(api, namespace) as client:
+    with backend_api(api, namespace, api_token(api, namespace, token_secret)) as client:
         config = _checked(client.get("/api/v1/config"), "GET /api/v1/config")
         audit = _checked(client.get("/api/v1/audit", params={"limit": AUDIT_LIMIT}), "audit")
         version = client.get("/version").text.strip()
@@ -141,14 +148,18 @@ def api_token(api: kr8s.Api, namespace: str, secret: str) -> str:
         data = Secret.get(secret, namespace=namespace, api=api).raw.get("data", {})
     except kr8s.NotFoundError as exc:
         raise ReleaseError(f"no Secret {namespace}/{secret}: cannot authorise the restore") from exc
-    return base64.b64decode(data["token"]).decode().strip()
+    # One token per line while a token is being rotated: any of them is valid.
+    lines = base64.b64decode(data["token"]).decode().split()
+    if not lines:
+        raise ReleaseError(f"Secret {namespace}/{secret} holds no token")
+    return lines[0]
 
 
 def restore(api: kr8s.Api, namespace: str, archive: Path, token_secret: str) -> str:
     """PUT the archived configuration back; verify the ETag equals the archived one."""
     meta, config = read_archive(archive)
     token = api_token(api, namespace, token_secret)
-    with backend_api(api, namespace) as client:
+    with backend_api(api, namespace, token) as client:
         current = _checked(client.get("/api/v1/config"), "GET /api/v1/config").headers["etag"]
         if current != meta["etag"]:
             _checked(
@@ -156,7 +167,6 @@ def restore(api: kr8s.Api, namespace: str, archive: Path, token_secret: str) -> 
                     "/api/v1/config",
                     content=config,
                     headers={
-                        "Authorization": f"Bearer {token}",
                         "If-Match": current,
                         "Content-Type": "application/json",
                     },

@@ -72,7 +72,8 @@ def ensure_namespace(api: kr8s.Api, manifests: Path) -> str:
 
 
 def ensure_token_secret(api: kr8s.Api, namespace: str, name: str) -> bool:
-    """The API token shared by backend and orchestrator; generated once, never overwritten."""
+    """One API role's token Secret (key `token`); generated once, never overwritten, so a
+    token an operator set or rotated stays. Returns whether it was created."""
     secret = Secret(
         {
             "apiVersion": "v1",

@@ -28,13 +28,16 @@ TEMPLATES = (
 REQUIRED_VALUES = (
     "namespace",
     "image_pull_policy",
-    "token_secret",
+    "admin_token_secret",
+    "orchestrator_token_secret",
     "progress_deadline_seconds",
     "dns",
     "admin_ingress",
     "backend",
     "orchestrator",
 )
+# The Secret of each API role, by the value naming it.
+TOKEN_SECRET_VALUES = {"admin": "admin_token_secret", "orchestrator": "orchestrator_token_secret"}
 
 
 def deploy_dir() -> Path:
@@ -57,6 +60,9 @@ def load_values(environment: str) -> dict:
         values = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from exc
+    # `token_secret` named the one token shared by both services; it is the admin's now.
+    if "token_secret" in values:
+        values.setdefault("admin_token_secret", values.pop("token_secret"))
     missing = [key for key in REQUIRED_VALUES if key not in values]
     if missing:
         raise ConfigError(

@@ -78,14 +78,15 @@ def deploy(
     target: deploying.Target,
     path: Path,
     *,
-    token_secret: str,
+    token_secrets: dict[str, str],
     release_version: str,
     options: Options,
 ) -> list[Verdict]:
     check_offline(path)
     namespace = deploying.ensure_namespace(api, path)
-    if deploying.ensure_token_secret(api, namespace, token_secret):
-        say(f"  created Secret {namespace}/{token_secret} with a new API token")
+    for role, secret in token_secrets.items():
+        if deploying.ensure_token_secret(api, namespace, secret):
+            say(f"  created Secret {namespace}/{secret} with a new {role} token")
     dry_run(target, path)
     if options.confirm is not None:
         changes = diff(target, path)

@@ -15,7 +15,7 @@ from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
 from build_scripts.release.graph import Step
 from build_scripts.services import build as services
-from build_scripts.windows import installer
+from build_scripts.windows import installer, webview2
 from build_scripts.windows.signing import SigningConfig
 
 
@@ -40,6 +40,7 @@ def _installer(release: Release) -> list[Artifact]:
             release,
             app_exe=desktop.binary_path(release, "windows/amd64"),
             signing_config=SigningConfig.from_env(),
+            webview2_bootstrapper=webview2.configured_bootstrapper(),
         )
     ]
 

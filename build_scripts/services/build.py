@@ -140,17 +140,22 @@ def orchestrator_wheel(wheelhouse: Path) -> Path:
     return wheels[0]
 
 
+# The backend's two API roles each have a token; the orchestrator's cannot change anything.
 DEV_TOKEN = "dev-token"
+DEV_ORCHESTRATOR_TOKEN = "dev-orchestrator-token"
 
 
-def run_backend_dev(listen: str, data_dir: Path, token: str) -> None:
-    """Run the backend from source in the foreground (Ctrl-C stops it)."""
+def run_backend_dev(
+    listen: str, data_dir: Path, token: str, orchestrator_token: str = DEV_ORCHESTRATOR_TOKEN
+) -> None:
+    """Run the backend from source in the foreground (Ctrl-C stops it); `token` is the
+    admin's."""
     data_dir.mkdir(parents=True, exist_ok=True)
     cmd.run(
         ["go", "run", BACKEND_PACKAGE, "-listen", listen, "-data-dir", data_dir],
         step="backend",
         cwd=backend_dir(),
-        env={"BACKEND_TOKEN": token},
+        env={"BACKEND_ADMIN_TOKEN": token, "BACKEND_ORCHESTRATOR_TOKEN": orchestrator_token},
     )
 
 

@@ -140,7 +140,9 @@ def apply(
             api,
             target,
             path,
-            token_secret=values["token_secret"],
+            token_secrets={
+                role: values[key] for role, key in manifests.TOKEN_SECRET_VALUES.items()
+            },
             release_version=release.version_text,
             options=release_deploy.Options(
                 timeout=float(timeout or c.config.deploy.timeout),
@@ -242,9 +244,13 @@ def undeploy(c, environment=None, context=None, kubeconfig=None, delete_data=Fal
 @release_task(help={**TARGET_HELP, "directory": "where the archive goes (default: backups/)"})
 def backup(c, environment=None, context=None, kubeconfig=None, directory="backups"):
     """Archive the configuration and audit log to a timestamped local .tar.gz."""
+    values = manifests.load_values(environment or c.config.deploy.environment)
     api = _target(c, context, kubeconfig).api()
     with step("backup"):
-        print(backups.backup(api, _namespace(environment, c), Path(directory)))
+        archive = backups.backup(
+            api, values["namespace"], Path(directory), values["admin_token_secret"]
+        )
+    print(archive)
 
 
 @release_task(help={**TARGET_HELP, "archive": "a file written by deploy.backup"})
@@ -253,7 +259,9 @@ def restore(c, archive, environment=None, context=None, kubeconfig=None):
     values = manifests.load_values(environment or c.config.deploy.environment)
     api = _target(c, context, kubeconfig).api()
     with step(f"restore {archive}"):
-        etag = backups.restore(api, values["namespace"], Path(archive), values["token_secret"])
+        etag = backups.restore(
+            api, values["namespace"], Path(archive), values["admin_token_secret"]
+        )
     say(f"configuration restored: ETag {etag}, as in the backup")
 
 

@@ -16,7 +16,7 @@ from build_scripts.tasks._base import release_task
     help={
         "listen": "address to listen on",
         "data-dir": "where config.toml and the audit log live (default: the state dir)",
-        "token": "bearer token for writes",
+        "token": "the admin's bearer token (reads and changes)",
     }
 )
 def backend(c, listen=None, data_dir=None, token=None):
@@ -24,15 +24,18 @@ def backend(c, listen=None, data_dir=None, token=None):
     cfg = c.config.dev
     directory = Path(data_dir) if data_dir else paths.state_dir() / "dev" / "backend"
     token = token or cfg.token
-    say(f"backend on {listen or cfg.backend_listen}, data in {directory}, token {token!r}")
-    services.run_backend_dev(listen or cfg.backend_listen, directory, token)
+    say(
+        f"backend on {listen or cfg.backend_listen}, data in {directory}, admin token {token!r}, "
+        f"orchestrator token {cfg.orchestrator_token!r}"
+    )
+    services.run_backend_dev(listen or cfg.backend_listen, directory, token, cfg.orchestrator_token)
 
 
 @release_task(
     help={
         "backend-url": "the backend to talk to",
         "listen": "address of the /healthz and /readyz server",
-        "token": "bearer token for heartbeats",
+        "token": "the orchestrator's bearer token (reads and heartbeats)",
         "tick": "seconds between ticks",
     }
 )
@@ -42,7 +45,7 @@ def orchestrator(c, backend_url=None, listen=None, token=None, tick=None):
     services.run_orchestrator_dev(
         backend_url or cfg.backend_url,
         listen or cfg.orchestrator_listen,
-        token or cfg.token,
+        token or cfg.orchestrator_token,
         float(tick or cfg.tick_seconds),
     )
 
@@ -55,6 +58,7 @@ ns.configure(
             "backend_url": "http://127.0.0.1:8080",
             "orchestrator_listen": "127.0.0.1:8081",
             "token": services.DEV_TOKEN,
+            "orchestrator_token": services.DEV_ORCHESTRATOR_TOKEN,
             "tick_seconds": 2,
         }
     }

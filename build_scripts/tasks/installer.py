@@ -13,7 +13,7 @@ from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
 from build_scripts.tasks._base import release_task
-from build_scripts.windows import installer, installer_check
+from build_scripts.windows import installer, installer_check, webview2
 from build_scripts.windows.signing import SigningConfig
 
 
@@ -26,7 +26,8 @@ def _optional_path(value) -> Path | None:
         "version": "override the release version (SemVer, e.g. 1.2.0)",
         "script": "the NSIS script (default: build_scripts/windows_installer.nsi)",
         "webview2-bootstrapper": "a MicrosoftEdgeWebview2Setup.exe to embed; the installer runs "
-        "it when the WebView2 Runtime is missing (default: installer.webview2_bootstrapper)",
+        "it when the WebView2 Runtime is missing (default: $TRADERADMIN_WEBVIEW2_BOOTSTRAPPER, "
+        "then installer.webview2_bootstrapper)",
         "app-exe": "the TraderAdmin.exe to pack (default: the one desktop.build made)",
     }
 )
@@ -37,8 +38,8 @@ def build(c, version=None, script=None, webview2_bootstrapper=None, app_exe=None
         release,
         app_exe=_optional_path(app_exe) or desktop.binary_path(release, "windows/amd64"),
         script=_optional_path(script or c.config.installer.script),
-        webview2_bootstrapper=_optional_path(
-            webview2_bootstrapper or c.config.installer.webview2_bootstrapper
+        webview2_bootstrapper=webview2.configured_bootstrapper(
+            webview2_bootstrapper, c.config.installer.webview2_bootstrapper
         ),
         signing_config=SigningConfig.from_env(),
         max_mb=float(c.config.installer.max_mb),

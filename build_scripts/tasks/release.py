@@ -11,6 +11,7 @@ from build_scripts.release import graph as releasing
 from build_scripts.release import steps as release_steps
 from build_scripts.release import summary
 from build_scripts.tasks._base import release_task
+from build_scripts.windows import webview2
 
 
 @release_task(
@@ -34,6 +35,8 @@ def release(c, version=None, only=None, bootstrap=True, list_steps=False):
     # The version is checked before anything runs, so bad input writes nothing.
     current = metadata.current_release(version or c.config.release.version)
     ordered = releasing.plan(steps, only or None)
+    if any(item.name == "installer" for item in ordered):
+        webview2.configured_bootstrapper()  # a wrong path fails now, not after the builds
     if bootstrap:
         bootstrapping.bootstrap()
     artifacts = releasing.run(current, ordered)

@@ -23,7 +23,7 @@ from build_scripts.core.artifacts import Artifact
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.windows import pe, signing
+from build_scripts.windows import pe, signing, webview2
 from build_scripts.windows.signing import SigningConfig
 
 # The plan names this path: the script stays at the package root, beside the wings.
@@ -229,7 +229,8 @@ def build_installer(
             compile_script(script, defines, env=env)
             verify_installer(tmp, release, signed=signing_config is not None)
             budget = artifacts.check_budget(tmp, max_mb, release.installer_name)
-    note = ", ".join(("windows/amd64", signing.note(signing_config), budget))
+    parts = ("windows/amd64", signing.note(signing_config), webview2.note(webview2_bootstrapper))
+    note = ", ".join((*parts, budget))
     say(f"✓ {destination} ({note})")
     return Artifact(destination, note)
 

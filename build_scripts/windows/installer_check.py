@@ -3,6 +3,8 @@ run the app through its shortcuts, uninstall, and check that nothing is left."""
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
@@ -20,6 +22,11 @@ EXIT_CODES = {
     11: "not 64-bit x64 Windows",
     12: "TraderAdmin is running; nothing was changed",
     13: "installed, but the embedded WebView2 Runtime setup failed",
+    14: "a file, shortcut or registry value could not be written; the previous state is restored",
+    15: "already installed in another folder (this scope); /D= refused; nothing was changed",
+    16: "WebView2 Runtime missing and no bootstrapper embedded (silent); nothing was changed",
+    17: "an all-users install or uninstall needs administrator rights; nothing was changed",
+    18: "/ALLUSERS and /CURRENTUSER given together; nothing was changed",
 }
 
 
@@ -31,22 +38,43 @@ START_MENU_DIR = r"C:\ProgramData\Microsoft\Windows\Start Menu\Programs"
 
 
 PUBLIC_DESKTOP_DIR = r"C:\users\Public\Desktop"
+# A per-user (/CURRENTUSER) install's folders, below the profile Wine makes for the Linux user.
+PER_USER_PROFILE = r"C:\users\{user}"
+PER_USER_START_MENU_DIR = r"AppData\Roaming\Microsoft\Windows\Start Menu\Programs"
+PER_USER_UNINSTALL_ROOT = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall"
 
 
-def uninstall_key(release: Release) -> str:
-    return f"{UNINSTALL_ROOT}\\{release.windows_uninstall_key}"
+def uninstall_key(release: Release, *, per_user: bool = False) -> str:
+    root = PER_USER_UNINSTALL_ROOT if per_user else UNINSTALL_ROOT
+    return f"{root}\\{release.windows_uninstall_key}"
 
 
-def default_install_dir(release: Release) -> str:
+def default_install_dir(release: Release, *, per_user: bool = False) -> str:
+    if per_user:
+        return rf"{_profile()}\AppData\Local\Programs\{release.product}"
     return rf"C:\Program Files\{release.product}"
 
 
-def shortcut_paths(release: Release) -> dict[str, str]:
+def shortcut_paths(release: Release, *, per_user: bool = False) -> dict[str, str]:
     name = f"{release.product}.lnk"
+    if per_user:
+        profile = _profile()
+        return {
+            "Start Menu": rf"{profile}\{PER_USER_START_MENU_DIR}\{name}",
+            "Desktop": rf"{profile}\Desktop\{name}",
+        }
     return {
         "Start Menu": rf"{START_MENU_DIR}\{name}",
         "Desktop": rf"{PUBLIC_DESKTOP_DIR}\{name}",
     }
+
+
+def _profile() -> str:
+    return PER_USER_PROFILE.format(user=getpass.getuser())
+
+
+def _profile() -> str:
+    return PER_USER_PROFILE.format(user=getpass.getuser())
 
 
 def run_installer(
@@ -57,12 +85,14 @@ def run_installer(
     timeout: float = 300,
     wait: bool = True,
     env: dict[str, str] | None = None,
+    options: tuple[str, ...] = (),
 ) -> int:
-    """Install silently (/S, optionally /D=dir); returns the installer's exit code.
+    """Install silently (/S, options such as /CURRENTUSER, optionally /D=dir); returns the
+    installer's exit code.
 
     wait: also wait for every other program of the prefix (not while the app is kept running).
     """
-    args = [str(installer), "/S"]
+    args = [str(installer), "/S", *options]
     if install_dir is not None:
         if " " in install_dir:
             # Wine quotes an argument with spaces; NSIS then ignores "/D=…".
@@ -101,7 +131,9 @@ def run_uninstaller(
     return result.returncode
 
 
-def installation_problems(prefix: wine.Prefix, release: Release, install_dir: str) -> list[str]:
+def installation_problems(
+    prefix: wine.Prefix, release: Release, install_dir: str, *, per_user: bool = False
+) -> list[str]:
     """Everything wrong with an installation (empty when files, shortcuts, registry are right)."""
     problems = []
     directory = prefix.unix_path(install_dir)
@@ -109,7 +141,7 @@ def installation_problems(prefix: wine.Prefix, release: Release, install_dir: st
         if not (directory / name).is_file():
             problems.append(f"{install_dir}\\{name} is missing")
     exe = rf"{install_dir}\{release.product}.exe"
-    for where, link in shortcut_paths(release).items():
+    for where, link in shortcut_paths(release, per_user=per_user).items():
         path = prefix.unix_path(link)
         if not path.is_file():
             problems.append(f"no {where} shortcut ({link})")
@@ -119,9 +151,10 @@ def installation_problems(prefix: wine.Prefix, release: Release, install_dir: st
             problems.append(f"the {where} shortcut targets {shortcut.target!r}, not {exe!r}")
         if not _same_path(shortcut.working_dir, install_dir):
             problems.append(f"the {where} shortcut starts in {shortcut.working_dir!r}")
-    values = prefix.reg_query(uninstall_key(release))
+    key = uninstall_key(release, per_user=per_user)
+    values = prefix.reg_query(key)
     if values is None:
-        return [*problems, f"no uninstall registration ({uninstall_key(release)})"]
+        return [*problems, f"no uninstall registration ({key})"]
     expected = {
         "DisplayName": release.product,
         "DisplayVersion": release.version_text,
@@ -144,7 +177,12 @@ def installation_problems(prefix: wine.Prefix, release: Release, install_dir: st
 
 
 def removal_problems(
-    prefix: wine.Prefix, release: Release, install_dir: str, *, kept: tuple[str, ...] = ()
+    prefix: wine.Prefix,
+    release: Release,
+    install_dir: str,
+    *,
+    kept: tuple[str, ...] = (),
+    per_user: bool = False,
 ) -> list[str]:
     """What an uninstall left behind, apart from the files named in kept (user data)."""
     problems = []
@@ -159,11 +197,12 @@ def removal_problems(
     for name in kept:
         if not (directory / name).is_file():
             problems.append(f"{install_dir}\\{name} (user data) was deleted")
-    for where, link in shortcut_paths(release).items():
+    for where, link in shortcut_paths(release, per_user=per_user).items():
         if prefix.unix_path(link).exists():
             problems.append(f"the {where} shortcut is still there ({link})")
-    if prefix.reg_query(uninstall_key(release)) is not None:
-        problems.append(f"the uninstall registration is still there ({uninstall_key(release)})")
+    key = uninstall_key(release, per_user=per_user)
+    if prefix.reg_query(key) is not None:
+        problems.append(f"the uninstall registration is still there ({key})")
     return problems
 
 
@@ -177,25 +216,42 @@ class CheckReport:
     selftests: dict[str, dict]  # shortcut -> the app's self-test report
 
 
-def check_in_wine(installer: Path, release: Release, *, display: str | None = None) -> CheckReport:
+def check_in_wine(
+    installer: Path,
+    release: Release,
+    *,
+    display: str | None = None,
+    prefix: wine.Prefix | None = None,
+) -> CheckReport:
     """Install silently into a fresh Windows 10 prefix (the default directory), check files,
     shortcuts and registration, start the app through each shortcut (self-test), uninstall and
     check that it is gone. VerificationFailed lists every problem of the failing stage.
+
+    prefix: a fresh prefix to use (the tests copy one), instead of making one.
     """
+    with contextlib.ExitStack() as stack:
+        if prefix is None:
+            prefix = stack.enter_context(wine.fresh_prefix(display=display))
+        return _check_in_prefix(prefix, installer, release)
+
+
+def _check_in_prefix(prefix: wine.Prefix, installer: Path, release: Release) -> CheckReport:
     install_dir = default_install_dir(release)
     exe = rf"{install_dir}\{release.product}.exe"
-    with wine.fresh_prefix(display=display) as prefix:
-        code = run_installer(prefix, installer)
-        problems = [] if code == EXIT_OK else [f"the installer exited {code}: {EXIT_CODES[code]}"]
-        _fail_on(problems + installation_problems(prefix, release, install_dir), "installation")
-        reports = {}
-        for index, (where, link) in enumerate(shortcut_paths(release).items()):
-            report = selftest.run_selftest(prefix, exe, rf"C:\selftest-{index}.json", shortcut=link)
-            _fail_on(selftest_problems(report, release, install_dir), f"{where} shortcut")
-            reports[link] = report
-        code = run_uninstaller(prefix, install_dir)
-        problems = [] if code == EXIT_OK else [f"the uninstaller exited {code}"]
-        _fail_on(problems + removal_problems(prefix, release, install_dir), "uninstall")
+    # A release build without the bootstrapper refuses a silent install on a machine
+    # without the runtime (exit 16); Windows 10/11 machines have it.
+    wine.register_webview2_runtime(prefix)
+    code = run_installer(prefix, installer)
+    problems = [] if code == EXIT_OK else [f"the installer exited {code}: {EXIT_CODES[code]}"]
+    _fail_on(problems + installation_problems(prefix, release, install_dir), "installation")
+    reports = {}
+    for index, (where, link) in enumerate(shortcut_paths(release).items()):
+        report = selftest.run_selftest(prefix, exe, rf"C:\selftest-{index}.json", shortcut=link)
+        _fail_on(selftest_problems(report, release, install_dir), f"{where} shortcut")
+        reports[link] = report
+    code = run_uninstaller(prefix, install_dir)
+    problems = [] if code == EXIT_OK else [f"the uninstaller exited {code}"]
+    _fail_on(problems + removal_problems(prefix, release, install_dir), "uninstall")
     return CheckReport(install_dir, reports)
 
 

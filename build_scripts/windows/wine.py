@@ -151,9 +151,42 @@ def create_prefix(path: Path, *, display: str | None = None, windows: str = "win
     say(f"Creating a Wine prefix in {path} ({windows})")
     prefix.run(["wineboot", "--init"], step="wineboot", quiet=True)
     prefix.wait()
+    use_own_profile_folders(prefix)
     install_go_runtime_shim(prefix)
     prefix.set_windows_version(windows)
     return prefix
+
+
+def use_own_profile_folders(prefix: Prefix) -> None:
+    """Replace the links Wine makes from Desktop, Documents… to the Linux home by folders.
+
+    Otherwise a per-user shortcut lands in the host's home (/root), outside the prefix, where
+    every other prefix sees it too.
+    """
+    for profile in (prefix.drive_c / "users").iterdir():
+        for entry in profile.iterdir() if profile.is_dir() else ():
+            if entry.is_symlink():
+                entry.unlink()
+                entry.mkdir()
+
+
+# Microsoft's detection key of the Evergreen WebView2 Runtime (64-bit Windows, per machine).
+WEBVIEW2_KEY = (
+    r"HKLM\SOFTWARE\WOW6432Node\Microsoft\EdgeUpdate\Clients"
+    r"\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}"
+)
+
+
+def register_webview2_runtime(prefix: Prefix, version: str = "120.0.2210.91") -> None:
+    """Make the prefix look like Windows with the WebView2 Runtime (the detection key only).
+
+    The installer checks this key; the app's --selftest does not start WebView2.
+    """
+    prefix.run(["reg", "add", WEBVIEW2_KEY, "/v", "pv", "/d", version, "/f"], step="wine")
+
+
+def unregister_webview2_runtime(prefix: Prefix) -> None:
+    prefix.run(["reg", "delete", WEBVIEW2_KEY, "/f"], step="wine", check=False, quiet=True)
 
 
 @contextlib.contextmanager

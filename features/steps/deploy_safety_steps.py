@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 import time
 
 import httpx
 from _support import cluster_api, run, shown
 from behave import given, then, when
 from deployment_steps import NAMESPACE, PORTS, _cli, _cluster_ip
-from kr8s.objects import Pod, Secret
+from kr8s.objects import Secret
 from python_on_whales import docker
 
+from build_scripts.cluster.config import CONTEXT
 from build_scripts.core.components import COMPONENTS, image_reference
 from build_scripts.core.metadata import current_release
 from build_scripts.kube import manifests
@@ -135,7 +137,9 @@ def _backend_url(context, path: str) -> str:
 def _etag(context) -> str:
     def answer():
         try:
-            response = httpx.get(_backend_url(context, "/api/v1/config"), timeout=5)
+            response = httpx.get(
+                _backend_url(context, "/api/v1/config"), headers=_auth(context), timeout=5
+            )
         except httpx.HTTPError:
             return None
         return response.headers.get("etag") if response.status_code == 200 else None
@@ -149,24 +153,24 @@ def _etag(context) -> str:
     raise AssertionError("the backend did not serve its configuration within 60s")
 
 
-def _token(context) -> str:
+def _auth(context) -> dict[str, str]:
+    """The admin token (reads are authenticated too), read afresh: a wipe makes a new one."""
     values = manifests.load_values("local")
-    secret = Secret.get(values["token_secret"], namespace=NAMESPACE, api=cluster_api(context))
-    return base64.b64decode(secret.raw["data"]["token"]).decode().strip()
+    secret = Secret.get(values["admin_token_secret"], namespace=NAMESPACE, api=cluster_api(context))
+    token = base64.b64decode(secret.raw["data"]["token"]).decode().split()[0]
+    return {"Authorization": f"Bearer {token}"}
 
 
 @given("the configuration was changed through the backend's API")
 def step_change_configuration(context):
-    response = httpx.get(_backend_url(context, "/api/v1/config"), timeout=5)
+    response = httpx.get(_backend_url(context, "/api/v1/config"), headers=_auth(context), timeout=5)
+    assert response.status_code == 200, response.text
     config = response.json()
     strategy = config["strategies"][0]
     changed = httpx.patch(
         _backend_url(context, f"/api/v1/strategies/{strategy['name']}"),
         json={"enabled": not strategy.get("enabled", False)},
-        headers={
-            "Authorization": f"Bearer {_token(context)}",
-            "If-Match": response.headers["etag"],
-        },
+        headers={**_auth(context), "If-Match": response.headers["etag"]},
         timeout=5,
     )
     assert changed.status_code == 200, changed.text
@@ -261,6 +265,14 @@ def step_orchestrator_reaches_backend(context):
         f"print(urllib.request.urlopen('http://backend.{NAMESPACE}.svc:8080/readyz', "
         "timeout=5).status)\n"
     )
-    result = Pod.exec(pod, ["python3", "-c", probe], check=False)
-    output = result.stdout.decode() + result.stderr.decode()
+    # kubectl, not kr8s' exec: kr8s' websocket exec never returned from this pod here.
+    kubectl_exec = ["kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", pod.name, "--"]
+    result = subprocess.run(
+        [*kubectl_exec, "python3", "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = result.stdout + result.stderr
     assert re.search(r"^200$", output, re.M), f"from the orchestrator pod: {output}"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
+import subprocess
 import time
 
 import httpx
 from _support import cluster_api, cluster_layout, run, shown, wait_until
 from behave import given, then, when
-from kr8s.objects import Deployment
+from kr8s.objects import Deployment, Secret
 
+from build_scripts.cluster.config import CONTEXT
 from build_scripts.core import cmd
 from build_scripts.core.components import COMPONENTS
 from build_scripts.core.metadata import current_release
@@ -129,6 +132,52 @@ def step_cluster_ip(context, service, path, code):
     url = f"http://{_cluster_ip(context, service)}:{PORTS[service]}{path}"
     response = httpx.get(url, timeout=5)
     assert response.status_code == code, f"{url}: {response.status_code} {response.text}"
+
+
+def _role_token(context, role: str) -> str:
+    values = manifests.load_values("local")
+    name = values[manifests.TOKEN_SECRET_VALUES[role]]
+    secret = Secret.get(name, namespace=NAMESPACE, api=cluster_api(context))
+    return base64.b64decode(secret.raw["data"]["token"]).decode().splitlines()[0].strip()
+
+
+@then("the backend on its ClusterIP closes its API to requests without a token")
+def step_api_needs_token(context):
+    base = f"http://{_cluster_ip(context, 'backend')}:{PORTS['backend']}"
+    for path in ("/api/v1/config", "/api/v1/audit", "/api/v1/status"):
+        response = httpx.get(base + path, timeout=5)
+        assert response.status_code == 401, f"GET {path}: {response.status_code} {response.text}"
+
+
+@then("the orchestrator's token reads the configuration but cannot change it")
+def step_orchestrator_token_scoped(context):
+    base = f"http://{_cluster_ip(context, 'backend')}:{PORTS['backend']}"
+    orchestrator = {"Authorization": f"Bearer {_role_token(context, 'orchestrator')}"}
+    admin = {"Authorization": f"Bearer {_role_token(context, 'admin')}"}
+    got = httpx.get(f"{base}/api/v1/config", headers=orchestrator, timeout=5)
+    assert got.status_code == 200, (
+        f"GET with the orchestrator's token: {got.status_code} {got.text}"
+    )
+    put = httpx.put(
+        f"{base}/api/v1/config",
+        headers={**orchestrator, "If-Match": got.headers["ETag"]},
+        content=got.content,
+        timeout=5,
+    )
+    assert put.status_code == 403, (
+        f"PUT with the orchestrator's token: {put.status_code} {put.text}"
+    )
+    audit = httpx.get(f"{base}/api/v1/audit", headers=admin, timeout=5)
+    assert audit.status_code == 200, f"GET audit with the admin token: {audit.status_code}"
+
+
+@then("the orchestrator's pod mounts only its own token Secret")
+def step_orchestrator_secrets(context):
+    values = manifests.load_values("local")
+    deployment = Deployment.get("orchestrator", namespace=NAMESPACE, api=cluster_api(context))
+    volumes = deployment.raw["spec"]["template"]["spec"]["volumes"]
+    secrets = {v["secret"]["secretName"] for v in volumes if "secret" in v}
+    assert secrets == {values["orchestrator_token_secret"]}, secrets
 
 
 @given("the TraderAdmin services are deployed and running in Kubernetes")
@@ -313,8 +362,16 @@ def step_orchestrator_connection_refused(context, address):
         "    print(type(error).__name__, error)\n"
         "print(f'after {time.monotonic() - started:.2f}s')\n"
     )
-    result = pod.exec(["python3", "-c", probe], check=False)
-    output = result.stdout.decode() + result.stderr.decode()
+    # kubectl, not kr8s' exec: kr8s' websocket exec never returned from this pod here.
+    kubectl_exec = ["kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", pod.name, "--"]
+    result = subprocess.run(
+        [*kubectl_exec, "python3", "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = result.stdout + result.stderr
     assert "ConnectionRefusedError" in output, f"{address} from the orchestrator pod: {output}"
     seconds = float(output.rsplit("after ", 1)[1].rstrip("s\n"))
     assert seconds < 2, f"refused only after {seconds}s: {output}"

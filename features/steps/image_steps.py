@@ -137,10 +137,16 @@ def _run_locked_down(context, component: str, **options) -> None:
 
 
 def _backend_options(context, token: str | None = None) -> dict:
+    """`token` is the orchestrator role's; the admin gets a random one of its own."""
     volume = docker.volume.create()
     _made(context, "volume", volume.name)
     context.volume = volume
-    envs = {"BACKEND_TOKEN": token} if token else {}
+    envs = {}
+    if token:
+        envs = {
+            "BACKEND_ORCHESTRATOR_TOKEN": token,
+            "BACKEND_ADMIN_TOKEN": f"scenario-admin-{secrets.token_hex(8)}",
+        }
     return {"volumes": [(volume.name, "/var/lib/traderadmin")], "envs": envs}
 
 
@@ -167,7 +173,10 @@ def step_network(context):
     context.network = network
 
 
-@given('the backend runs locked down on that network as "{alias}" with the token "{token}"')
+@given(
+    'the backend runs locked down on that network as "{alias}" '
+    'with the orchestrator token "{token}"'
+)
 def step_backend_on_network(context, alias, token):
     _run_locked_down(
         context,

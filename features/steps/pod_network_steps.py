@@ -20,6 +20,7 @@ from behave import given, then
 from kr8s.objects import Service
 
 from build_scripts.cluster.config import Settings
+from build_scripts.cluster.isolation import connections_leaving_the_machine
 
 OUTSIDE_NETNS = "ta-outside"
 OUTSIDE_NODE_SIDE = "ta-out0"
@@ -126,27 +127,6 @@ def _local_addresses() -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     return {ipaddress.ip_interface(match).ip for match in re.findall(r"\binet6? (\S+)", listing)}
 
 
-def connections_leaving_the_machine(conntrack_listing: str, pod_cidr: str, local: set) -> list[str]:
-    """conntrack entries from the pod network whose real peer is not on this machine.
-
-    Each line holds the original tuple then the reply tuple; after kube-proxy's DNAT the reply
-    tuple's source is the peer that really answers, so that is the address judged.
-    """
-    pods = ipaddress.ip_network(pod_cidr)
-    leaving = []
-    for line in conntrack_listing.splitlines():
-        sources = re.findall(r"\bsrc=(\S+)", line)
-        if len(sources) < 2:
-            continue
-        original_source, peer = (ipaddress.ip_address(a) for a in sources[:2])
-        if original_source not in pods:
-            continue
-        if peer in pods or peer in local or peer.is_loopback:
-            continue
-        leaving.append(line)
-    return leaving
-
-
 @then("conntrack on the node shows no connection from the pod network to outside this machine")
 def step_conntrack_clean(context):
     settings = Settings(node_ip="127.0.0.1")  # only the CIDRs are read
@@ -160,9 +140,8 @@ def _isolation_installed() -> bool:
     from build_scripts.cluster import isolation as cluster_isolation
     from build_scripts.cluster.config import CNI_BRIDGE
 
-    return cluster_isolation.pod_isolation_installed(
-        Settings(node_ip="127.0.0.1").service_cidr, CNI_BRIDGE
-    )
+    service_cidr = Settings(node_ip="127.0.0.1").service_cidr  # only the CIDR is read
+    return cluster_isolation.pod_isolation_installed(service_cidr, CNI_BRIDGE)
 
 
 @then("the rules that keep pod traffic on this machine are installed")

@@ -85,7 +85,10 @@ def test_a_timeout_is_unavailable_and_retried():
 
 
 def test_recovers_when_a_retry_succeeds():
-    answers = iter([httpx.Response(502), httpx.Response(200, json={"strategies": []})])
+    limits = {"max_position": 1, "max_order_value": 1, "max_daily_loss": 1}
+    answers = iter(
+        [httpx.Response(502), httpx.Response(200, json={"risk_limits": limits, "strategies": []})]
+    )
     client = client_for(
         "http://backend",
         transport=httpx.MockTransport(lambda request: next(answers)),
@@ -101,8 +104,31 @@ def test_recovers_when_a_retry_succeeds():
         (httpx.Response(200, json=[1, 2]), "expected a JSON object"),
         (httpx.Response(200, json={"strategies": [{"name": "x"}]}), r"strategies\[0\].symbol"),
         (
-            httpx.Response(200, json={"risk_limits": {"max_position": -1}}),
+            httpx.Response(
+                200,
+                json={
+                    "risk_limits": {"max_position": -1, "max_order_value": 1, "max_daily_loss": 1}
+                },
+            ),
             "must not be negative",
+        ),
+        (httpx.Response(200, json={"strategies": []}), "risk_limits: missing"),
+        (
+            httpx.Response(200, json={"risk_limits": None, "strategies": []}),
+            "risk_limits: missing",
+        ),
+        (
+            httpx.Response(200, json={"risk_limits": {"max_position": 1, "max_order_value": 1}}),
+            r"risk_limits.max_daily_loss: missing",
+        ),
+        (
+            httpx.Response(
+                200,
+                json={
+                    "risk_limits": {"max_position": 1, "max_order_value": None, "max_daily_loss": 1}
+                },
+            ),
+            r"risk_limits.max_order_value: missing",
         ),
         (httpx.Response(304), "no configuration is cached"),
     ],
@@ -134,8 +160,12 @@ def test_token_file_is_reread_when_it_changes(tmp_path):
     replacement.write_text("two\n")
     replacement.replace(token_file)  # a new inode, as a Secret update swaps files
     assert source.current() == "two"
+    rotating = tmp_path / "token.rotating"
+    rotating.write_text("# in use first, the other one after it\nthree\ntwo\n")
+    rotating.replace(token_file)
+    assert source.current() == "three"
     token_file.unlink()
-    assert source.current() == "two"  # unreadable: keep the last good token
+    assert source.current() == "three"  # unreadable: keep the last good token
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+import logging
 import re
 import threading
 import time
@@ -150,6 +151,43 @@ def test_unusable_configuration_keeps_the_last_good_one(fake_backend, fake_clock
     assert health.readiness().ok
     assert "expected a list" in health.readiness().body["config_error"]
     assert len(orchestrator.reports()) == 3
+
+
+@pytest.mark.parametrize(
+    "strip",
+    [
+        lambda config: config.pop("risk_limits"),
+        lambda config: config["risk_limits"].pop("max_daily_loss"),
+        lambda config: config["risk_limits"].update(max_position=None),
+    ],
+    ids=["no risk_limits", "one limit missing", "one limit null"],
+)
+def test_configuration_without_complete_limits_is_refused(strip, fake_backend, fake_clock, caplog):
+    strip(fake_backend.config)
+    orchestrator, health = make(fake_backend, fake_clock)
+    with caplog.at_level(logging.ERROR):
+        run_ticks(orchestrator, fake_clock, 5)
+    readiness = health.readiness()
+    assert not readiness.ok
+    assert "risk_limits" in readiness.body["reason"]
+    assert orchestrator.reports() == []  # nothing runs, so nothing trades
+    assert all(hb["strategies"] == [] for hb in fake_backend.heartbeats)
+    [record] = [r for r in caplog.records if "not trading" in r.getMessage()]
+    assert "risk_limits" in record.error  # the log says why
+
+
+def test_limits_removed_later_keep_the_last_good_limits(fake_backend, fake_clock, caplog):
+    fake_backend.config["risk_limits"]["max_position"] = 3
+    orchestrator, health = make(fake_backend, fake_clock)
+    run_ticks(orchestrator, fake_clock, 40)
+    del fake_backend.config["risk_limits"]
+    with caplog.at_level(logging.ERROR):
+        run_ticks(orchestrator, fake_clock, 60)
+    assert health.readiness().ok
+    assert "risk_limits: missing" in health.readiness().body["config_error"]
+    assert "keeping the last good one" in caplog.text
+    exposure = sum(abs(report.as_dict()["position"]) for report in orchestrator.reports())
+    assert 0 < exposure <= 3 + 1e-9  # still trading, still within the last good limit
 
 
 def test_no_configuration_yet_is_not_ready(fake_backend, fake_clock):

@@ -29,7 +29,11 @@ const (
 	testVersion = "9.9.9-e2e"
 	testCommit  = "e2ec0mm1t"
 	testToken   = "e2e-token-0123456789abcdef"
+	orchToken   = "e2e-orchestrator-0123456789"
 )
+
+// tokenEnv gives the admin role testToken and the orchestrator role orchToken.
+var tokenEnv = []string{"BACKEND_ADMIN_TOKEN=" + testToken, "BACKEND_ORCHESTRATOR_TOKEN=" + orchToken}
 
 var (
 	buildOnce sync.Once
@@ -195,7 +199,7 @@ func TestBinaryVersionFlag(t *testing.T) {
 
 func TestBinaryEndToEnd(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	p := start(t, dataDir, "BACKEND_TOKEN="+testToken)
+	p := start(t, dataDir, tokenEnv...)
 
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if resp, body := call(t, "GET", p.base+path, ""); resp.StatusCode != http.StatusOK {
@@ -206,7 +210,12 @@ func TestBinaryEndToEnd(t *testing.T) {
 		t.Errorf("GET /version = %s", body)
 	}
 
-	resp, _ := call(t, "GET", p.base+"/api/v1/config", "")
+	for _, path := range []string{"/api/v1/config", "/api/v1/audit", "/api/v1/status"} {
+		if resp, text := call(t, "GET", p.base+path, ""); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("GET %s without token = %d %s, want 401", path, resp.StatusCode, text)
+		}
+	}
+	resp, _ := call(t, "GET", p.base+"/api/v1/config", "", "Authorization", "Bearer "+orchToken)
 	etag := resp.Header.Get("ETag")
 	if resp.StatusCode != http.StatusOK || etag == "" {
 		t.Fatalf("GET /api/v1/config = %d, ETag %q", resp.StatusCode, etag)
@@ -215,6 +224,9 @@ func TestBinaryEndToEnd(t *testing.T) {
 	body := configBody(t, 1)
 	if resp, text := call(t, "PUT", p.base+"/api/v1/config", body, "If-Match", etag); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("PUT without token = %d %s, want 401", resp.StatusCode, text)
+	}
+	if resp, text := call(t, "PUT", p.base+"/api/v1/config", body, "Authorization", "Bearer "+orchToken, "If-Match", etag); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("PUT with the orchestrator's token = %d %s, want 403", resp.StatusCode, text)
 	}
 	auth := "Bearer " + testToken
 	resp, text := call(t, "PUT", p.base+"/api/v1/config", body, "Authorization", auth, "If-Match", etag)
@@ -245,7 +257,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 
 func TestBinaryWithoutTokenRefusesChanges(t *testing.T) {
 	p := start(t, t.TempDir())
-	if !strings.Contains(p.output(), "no API token configured") {
+	if !strings.Contains(p.output(), "no API tokens for the admin role") {
 		t.Errorf("startup logs do not say that changes are disabled:\n%s", p.output())
 	}
 	resp, text := call(t, "PUT", p.base+"/api/v1/config", configBody(t, 1), "Authorization", "Bearer ", "If-Match", "*")
@@ -253,7 +265,7 @@ func TestBinaryWithoutTokenRefusesChanges(t *testing.T) {
 		t.Fatalf("PUT on a server without token = %d %s, want 401", resp.StatusCode, text)
 	}
 	if resp, _ := call(t, "GET", p.base+"/readyz", ""); resp.StatusCode != http.StatusOK {
-		t.Errorf("readyz = %d, want 200: reads work without a token", resp.StatusCode)
+		t.Errorf("readyz = %d, want 200: probes work without a token", resp.StatusCode)
 	}
 }
 
@@ -265,8 +277,8 @@ func TestBinarySurvivesSIGKILLDuringWrites(t *testing.T) {
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	seq := 0
 	for round := 0; round < 5; round++ {
-		p := start(t, dataDir, "BACKEND_TOKEN="+testToken)
-		resp, _ := call(t, "GET", p.base+"/api/v1/config", "")
+		p := start(t, dataDir, tokenEnv...)
+		resp, _ := call(t, "GET", p.base+"/api/v1/config", "", "Authorization", "Bearer "+testToken)
 		etag := resp.Header.Get("ETag")
 
 		var (
@@ -338,7 +350,7 @@ func TestBinarySurvivesSIGKILLDuringWrites(t *testing.T) {
 	}
 
 	// The survivor starts cleanly on the same directory: ready, no temporary files left.
-	p := start(t, dataDir, "BACKEND_TOKEN="+testToken)
+	p := start(t, dataDir, tokenEnv...)
 	if resp, body := call(t, "GET", p.base+"/readyz", ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz after the crashes = %d %s", resp.StatusCode, body)
 	}
@@ -348,9 +360,9 @@ func TestBinarySurvivesSIGKILLDuringWrites(t *testing.T) {
 			t.Errorf("temporary file %s left after restart", e.Name())
 		}
 	}
-	_, body := call(t, "GET", p.base+"/api/v1/audit?limit=1000", "")
-	if !strings.Contains(body, `"actor":"crash-test"`) {
-		t.Errorf("audit log after the crashes lacks the test's changes: %.300s", body)
+	_, body := call(t, "GET", p.base+"/api/v1/audit?limit=1000", "", "Authorization", "Bearer "+testToken)
+	if !strings.Contains(body, `"note":"crash-test"`) || strings.Contains(body, `"status":"pending"`) {
+		t.Errorf("audit log after the crashes lacks the test's changes or has unresolved intents: %.300s", body)
 	}
 	t.Logf("%d PUTs sent over 5 SIGKILLed runs", seq)
 }

@@ -16,11 +16,29 @@ import (
 	"time"
 
 	"traderadmin/backend/internal/audit"
+	"traderadmin/backend/internal/auth"
 	"traderadmin/backend/internal/config"
 	"traderadmin/backend/internal/heartbeat"
 )
 
-const token = "s3cret-token-for-tests"
+const (
+	token     = "s3cret-token-for-tests"
+	orchToken = "orchestrator-token-for-tests"
+	adminRole = auth.RoleAdmin
+	orchRole  = auth.RoleOrchestrator
+)
+
+func testKeyring(t *testing.T) *auth.Keyring {
+	t.Helper()
+	k, err := auth.NewKeyring(map[auth.Role]auth.Source{
+		adminRole: {Tokens: []string{token}, Describe: "test"},
+		orchRole:  {Tokens: []string{orchToken}, Describe: "test"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
 
 type testServer struct {
 	*Server
@@ -56,7 +74,7 @@ func newTestServer(t *testing.T, edit func(*Options)) *testServer {
 		Audit:      audit.New(ts.dir),
 		Heartbeats: heartbeat.NewTracker(func() time.Time { return ts.now }),
 		Logger:     slog.New(slog.NewJSONHandler(ts.logs, nil)),
-		Token:      token,
+		Keyring:    testKeyring(t),
 	}
 	if edit != nil {
 		edit(&o)
@@ -82,6 +100,10 @@ func (ts *testServer) do(t *testing.T, r req) *httptest.ResponseRecorder {
 		body = strings.NewReader(r.body)
 	}
 	hr := httptest.NewRequest(r.method, r.path, body)
+	if r.headers == nil && strings.HasPrefix(r.path, "/api/") {
+		// API calls go as the admin unless a test sets headers (an empty map: anonymous).
+		r.headers = authed()
+	}
 	for k, v := range r.headers {
 		hr.Header.Set(k, v)
 	}
@@ -96,6 +118,13 @@ func authed(kv ...string) map[string]string {
 	for i := 0; i+1 < len(kv); i += 2 {
 		h[kv[i]] = kv[i+1]
 	}
+	return h
+}
+
+// orch returns headers with the orchestrator's token, plus any pairs given.
+func orch(kv ...string) map[string]string {
+	h := authed(kv...)
+	h["Authorization"] = "Bearer " + orchToken
 	return h
 }
 
@@ -249,12 +278,15 @@ func TestGetConfig(t *testing.T) {
 	if got := decode[config.Config](t, rec); len(got.Strategies) != len(config.Default().Strategies) {
 		t.Errorf("body = %+v, want the default configuration", got)
 	}
-	rec = ts.do(t, req{method: "GET", path: "/api/v1/config", headers: map[string]string{"If-None-Match": snap.ETag}})
+	rec = ts.do(t, req{method: "GET", path: "/api/v1/config", headers: orch("If-None-Match", snap.ETag)})
 	expectStatus(t, rec, http.StatusNotModified)
 }
 
 func TestMutatingEndpointsRequireToken(t *testing.T) {
 	endpoints := []req{
+		{method: "GET", path: "/api/v1/config"},
+		{method: "GET", path: "/api/v1/audit"},
+		{method: "GET", path: "/api/v1/status"},
 		{method: "PUT", path: "/api/v1/config", body: `{}`},
 		{method: "PATCH", path: "/api/v1/strategies/eth-momentum", body: `{"enabled": true}`},
 		{method: "POST", path: "/api/v1/heartbeat", body: `{"instance": "x"}`},
@@ -291,21 +323,26 @@ func TestMutatingEndpointsRequireToken(t *testing.T) {
 		}
 	}
 	// Scheme names are case-insensitive (RFC 9110).
-	rec := ts.do(t, req{method: "POST", path: "/api/v1/heartbeat", body: `{"instance": "x"}`, headers: map[string]string{"Authorization": "bearer " + token}})
+	rec := ts.do(t, req{method: "POST", path: "/api/v1/heartbeat", body: `{"instance": "x"}`, headers: map[string]string{"Authorization": "bearer " + orchToken}})
 	expectStatus(t, rec, http.StatusOK)
 }
 
-func TestNoTokenConfiguredRefusesAllChanges(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.Token = "" })
-	for _, header := range []string{"", "Bearer ", "Bearer anything"} {
-		rec := ts.do(t, req{method: "PUT", path: "/api/v1/config", body: configJSON(t, nil),
-			headers: map[string]string{"Authorization": header, "If-Match": "*"}})
-		expectStatus(t, rec, http.StatusUnauthorized)
-		if body := decode[map[string]string](t, rec); !strings.Contains(body["error"], "no API token is configured") {
-			t.Errorf("error = %q", body["error"])
+func TestNoTokenConfiguredClosesTheAPI(t *testing.T) {
+	ts := newTestServer(t, func(o *Options) { o.Keyring = nil })
+	for _, header := range []string{"", "Bearer ", "Bearer anything", "Bearer " + token} {
+		for _, r := range []req{
+			{method: "PUT", path: "/api/v1/config", body: configJSON(t, nil)},
+			{method: "GET", path: "/api/v1/config"},
+		} {
+			r.headers = map[string]string{"Authorization": header, "If-Match": "*"}
+			rec := ts.do(t, r)
+			expectStatus(t, rec, http.StatusUnauthorized)
+			if body := decode[map[string]string](t, rec); !strings.Contains(body["error"], "no API tokens are configured") {
+				t.Errorf("error = %q", body["error"])
+			}
 		}
 	}
-	expectStatus(t, ts.do(t, req{method: "GET", path: "/api/v1/config"}), http.StatusOK)
+	expectStatus(t, ts.do(t, req{method: "GET", path: "/readyz"}), http.StatusOK)
 }
 
 func TestPutConfigPreconditions(t *testing.T) {
@@ -461,14 +498,15 @@ func TestAuditLog(t *testing.T) {
 	if len(entries) != 2 {
 		t.Fatalf("got %d entries, want 2", len(entries))
 	}
-	want := []struct{ actor, action, summary string }{
-		{"api", "strategy.update", `strategy "eth-momentum" enabled false -> true`},
+	want := []struct{ note, action, summary string }{
+		{"", "strategy.update", `strategy "eth-momentum" enabled false -> true`},
 		{"alice", "config.replace", "risk_limits.max_daily_loss 2500 -> 100"},
 	}
 	for i, w := range want {
 		e := entries[i]
-		if e.Actor != w.actor || e.Action != w.action || e.Summary != w.summary || e.Time.IsZero() || e.ETag == "" {
-			t.Errorf("entry %d = %+v, want %+v", i, e, w)
+		if e.Actor != "admin" || e.Note != w.note || e.Credential != auth.Fingerprint(token) || e.Action != w.action ||
+			e.Summary != w.summary || e.Time.IsZero() || e.ETag == "" || e.Status != audit.StatusCommitted {
+			t.Errorf("entry %d = %+v, want actor admin and %+v", i, e, w)
 		}
 	}
 
@@ -503,20 +541,20 @@ func TestHeartbeatAndStatus(t *testing.T) {
 		{`{"instance": "o", "strategies": [{"name": "a", "status": "sleeping"}]}`, "strategies[0].status"},
 		{`{"instance": "o", "strategies": [{"name": "a", "status": "idle", "position": "1"}]}`, "strategies.position"},
 	} {
-		rec := ts.do(t, req{method: "POST", path: "/api/v1/heartbeat", body: tt.body, headers: authed()})
+		rec := ts.do(t, req{method: "POST", path: "/api/v1/heartbeat", body: tt.body, headers: orch()})
 		expectStatus(t, rec, http.StatusBadRequest)
 		if e := decode[map[string]string](t, rec); e["field"] != tt.field {
 			t.Errorf("heartbeat %s: field = %q, want %q", tt.body, e["field"], tt.field)
 		}
 	}
-	rec = ts.do(t, req{method: "POST", path: "/api/v1/heartbeat", headers: authed(),
+	rec = ts.do(t, req{method: "POST", path: "/api/v1/heartbeat", headers: orch(),
 		body: `{"instance": "o", "strategies": [{"name": "a", "status": "running", "last_tick": "not a time"}]}`})
 	expectStatus(t, rec, http.StatusBadRequest)
 
 	hb := `{"instance": "orchestrator-0", "version": "from the future", "strategies": [
 		{"name": "btc-mean-reversion", "status": "running", "position": 0.5, "pnl": -12.25, "last_tick": "2026-05-01T08:59:58Z"},
 		{"name": "eth-momentum", "status": "idle", "position": 0, "pnl": 0, "last_tick": null}]}`
-	rec = ts.do(t, req{method: "POST", path: "/api/v1/heartbeat", body: hb, headers: authed()})
+	rec = ts.do(t, req{method: "POST", path: "/api/v1/heartbeat", body: hb, headers: orch()})
 	expectStatus(t, rec, http.StatusOK)
 
 	received := ts.now
@@ -579,10 +617,10 @@ func TestPanicBecomes500(t *testing.T) {
 	}
 }
 
-func TestActorOf(t *testing.T) {
+func TestNoteOf(t *testing.T) {
 	for header, want := range map[string]string{
-		"":                          "api",
-		"  ":                        "api",
+		"":                          "",
+		"  ":                        "",
 		"bob":                       "bob",
 		"eve\r\nX-Injected: 1":      "eveX-Injected: 1",
 		strings.Repeat("é", 200):    strings.Repeat("é", maxActorLen),
@@ -590,8 +628,8 @@ func TestActorOf(t *testing.T) {
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header["X-Actor"] = []string{header}
-		if got := actorOf(r); got != want {
-			t.Errorf("actorOf(%q) = %q, want %q", header, got, want)
+		if got := noteOf(r); got != want {
+			t.Errorf("noteOf(%q) = %q, want %q", header, got, want)
 		}
 	}
 }

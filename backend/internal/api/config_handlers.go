@@ -41,17 +41,11 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, err)
 		return
 	}
-	before, after, err := s.store.Update(match, func(c *config.Config) error {
+	_, after, err := s.store.Update(match, func(c *config.Config) error {
 		*c = cfg
 		return nil
-	})
-	if err != nil {
-		s.writeUpdateError(w, r, err)
-		return
-	}
-	s.recordChange(r, "config.replace", before, after)
-	w.Header().Set("ETag", after.ETag)
-	writeJSON(w, http.StatusOK, after.Config)
+	}, s.journal(actorOfRequest(r), "config.replace"))
+	s.writeUpdateResult(w, r, after, err)
 }
 
 // PATCH /api/v1/strategies/{name}: set "enabled" and/or merge "parameters" of one strategy.
@@ -68,7 +62,7 @@ func (s *Server) patchStrategy(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, err)
 		return
 	}
-	before, after, err := s.store.Update(match, func(c *config.Config) error {
+	_, after, err := s.store.Update(match, func(c *config.Config) error {
 		i := c.Strategy(name)
 		if i < 0 {
 			return config.ErrStrategyNotFound
@@ -76,14 +70,8 @@ func (s *Server) patchStrategy(w http.ResponseWriter, r *http.Request) {
 		patch.Apply(&c.Strategies[i])
 		// Validated here too so that field names are relative to the patch body.
 		return config.ValidateStrategy("", c.Strategies[i])
-	})
-	if err != nil {
-		s.writeUpdateError(w, r, err)
-		return
-	}
-	s.recordChange(r, "strategy.update", before, after)
-	w.Header().Set("ETag", after.ETag)
-	writeJSON(w, http.StatusOK, after.Config)
+	}, s.journal(actorOfRequest(r), "strategy.update"))
+	s.writeUpdateResult(w, r, after, err)
 }
 
 // GET /api/v1/audit?limit=N: the most recent changes, newest first.
@@ -138,32 +126,10 @@ func etagListMatches(list, current string) bool {
 	return false
 }
 
-// recordChange appends an audit entry and a log line for a successful change.
-func (s *Server) recordChange(r *http.Request, action string, before, after config.Snapshot) {
-	changes := config.Diff(before.Config, after.Config)
-	summary := strings.Join(changes, "; ")
-	if summary == "" {
-		summary = "no changes"
-	}
-	actor := actorOf(r)
-	s.log.Info("configuration changed", "actor", actor, "action", action, "etag", after.ETag, "changes", len(changes))
-	s.record(audit.Entry{Actor: actor, Action: action, Summary: summary, ETag: after.ETag})
-}
-
-// record appends to the audit log. The change it describes is already saved, so a failure is
-// logged rather than turned into an error response.
-func (s *Server) record(e audit.Entry) {
-	if s.audit == nil {
-		return
-	}
-	if err := s.audit.Append(e); err != nil {
-		s.log.Error("writing audit log failed", "error", err.Error(), "action", e.Action, "actor", e.Actor)
-	}
-}
-
-// actorOf names who made a request: the X-Actor header, cleaned of control characters and
-// capped in length, else "api". It is self-declared; the token is what authorises.
-func actorOf(r *http.Request) string {
+// noteOf is what the client says about who it is: the X-Actor header, cleaned of control
+// characters and capped in length. It is self-declared and recorded only beside the
+// authenticated identity.
+func noteOf(r *http.Request) string {
 	actor := strings.Map(func(c rune) rune {
 		if unicode.IsControl(c) {
 			return -1
@@ -173,9 +139,6 @@ func actorOf(r *http.Request) string {
 	actor = strings.TrimSpace(actor)
 	if runes := []rune(actor); len(runes) > maxActorLen {
 		actor = string(runes[:maxActorLen])
-	}
-	if actor == "" {
-		return "api"
 	}
 	return actor
 }

@@ -1,40 +1,53 @@
 package api
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
+
+	"traderadmin/backend/internal/auth"
 )
 
-// requireToken lets a request through only with "Authorization: Bearer <token>".
-func (s *Server) requireToken(next http.HandlerFunc) http.HandlerFunc {
+type identityKey struct{}
+
+// allow lets a request through only with "Authorization: Bearer <token>" of one of roles:
+// 401 without a valid token, 403 with a valid token of another role. The handler finds the
+// identity with identityOf.
+func (s *Server) allow(next http.HandlerFunc, roles ...auth.Role) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.tokenHash == nil {
+		if s.keyring == nil || len(s.keyring.Summary()) == 0 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="traderadmin"`)
-			writeError(w, http.StatusUnauthorized, "", "no API token is configured on the server (BACKEND_TOKEN or BACKEND_TOKEN_FILE), so changes are disabled")
+			writeError(w, http.StatusUnauthorized, "", "no API tokens are configured on the server (BACKEND_ADMIN_TOKEN_FILE, BACKEND_ORCHESTRATOR_TOKEN_FILE), so the API is closed")
 			return
 		}
-		if !s.validToken(r.Header.Get("Authorization")) {
+		id, ok := s.keyring.Authenticate(r.Header.Get("Authorization"))
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="traderadmin"`)
 			writeError(w, http.StatusUnauthorized, "", "missing or invalid bearer token")
 			return
 		}
-		next(w, r)
+		if !slices.Contains(roles, id.Role) {
+			names := make([]string, len(roles))
+			for i, role := range roles {
+				names[i] = string(role)
+			}
+			writeError(w, http.StatusForbidden, "", fmt.Sprintf("the %s credential may not %s %s (allowed: %s)",
+				id.Role, r.Method, r.URL.Path, strings.Join(names, ", ")))
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 	}
 }
 
-func (s *Server) validToken(header string) bool {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	// Comparing fixed-size hashes keeps the comparison constant-time in the token's length too.
-	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	return subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) == 1
+// identityOf is the identity allow authenticated.
+func identityOf(r *http.Request) auth.Identity {
+	id, _ := r.Context().Value(identityKey{}).(auth.Identity)
+	return id
 }
 
 // statusRecorder remembers the status and size of a response for the request log.

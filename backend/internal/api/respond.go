@@ -44,10 +44,31 @@ func writeRequestError(w http.ResponseWriter, err error) {
 	}
 }
 
-// writeUpdateError answers a failed config.Store.Update.
-func (s *Server) writeUpdateError(w http.ResponseWriter, r *http.Request, err error) {
+// writeUpdateResult answers a config.Store.Update: the new configuration, or the error. Every
+// answer says what is in force and in config.toml, which is what a restarted process loads.
+func (s *Server) writeUpdateResult(w http.ResponseWriter, r *http.Request, after config.Snapshot, err error) {
 	var ve *validate.Error
 	switch {
+	case err == nil:
+		w.Header().Set("ETag", after.ETag)
+		writeJSON(w, http.StatusOK, after.Config)
+	case errors.Is(err, config.ErrNotDurable):
+		// The rename happened: the new file is in force and is what the next start reads.
+		// Only its survival of a power loss is unconfirmed, and the client must know that.
+		s.log.Error("configuration saved but the directory fsync failed", "error", err.Error(), "etag", after.ETag)
+		w.Header().Set("ETag", after.ETag)
+		writeJSON(w, http.StatusInternalServerError, map[string]any{
+			"error": "the new configuration is saved and in force (ETag " + after.ETag + "), but the data directory " +
+				"could not be synced: a power loss before the next sync may bring the previous configuration back",
+			"committed": true,
+			"etag":      after.ETag,
+		})
+	case errors.Is(err, config.ErrNotAudited):
+		s.log.Error("configuration change refused: audit log not writable", "error", err.Error())
+		writeJSON(w, http.StatusInternalServerError, map[string]any{
+			"error":     "the change could not be recorded in the audit log, so it was not made; the previous configuration stays in force",
+			"committed": false,
+		})
 	case errors.As(err, &ve):
 		writeError(w, http.StatusBadRequest, ve.Field, ve.Message)
 	case errors.Is(err, config.ErrPreconditionFailed):
@@ -58,7 +79,10 @@ func (s *Server) writeUpdateError(w http.ResponseWriter, r *http.Request, err er
 		writeError(w, http.StatusServiceUnavailable, "", "configuration is not loaded: "+s.store.Ready().Error())
 	default:
 		s.log.Error("saving configuration failed", "error", err.Error())
-		writeError(w, http.StatusInternalServerError, "", "could not save the configuration; the previous configuration stays in force")
+		writeJSON(w, http.StatusInternalServerError, map[string]any{
+			"error":     "could not save the configuration; the previous configuration stays in force",
+			"committed": false,
+		})
 	}
 }
 

@@ -2,11 +2,13 @@
 package api
 
 import (
-	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"traderadmin/backend/internal/audit"
+	"traderadmin/backend/internal/auth"
 	"traderadmin/backend/internal/config"
 	"traderadmin/backend/internal/heartbeat"
 )
@@ -20,8 +22,8 @@ type Options struct {
 	Audit      *audit.Log
 	Heartbeats *heartbeat.Tracker
 	Logger     *slog.Logger
-	// Token is the bearer token mutating requests must present. Empty refuses them all.
-	Token string
+	// Keyring authenticates requests; nil (or no tokens) refuses every API request with 401.
+	Keyring *auth.Keyring
 	// ProbeWritable reports whether the data directory accepts durable writes.
 	// Nil means ProbeWritable (the real probe); tests substitute failures.
 	ProbeWritable func(dir string) error
@@ -35,9 +37,12 @@ type Server struct {
 	audit      *audit.Log
 	heartbeats *heartbeat.Tracker
 	log        *slog.Logger
-	tokenHash  *[sha256.Size]byte // nil when no token is configured
+	keyring    *auth.Keyring
 	probe      func(dir string) error
 	maxBody    int64
+
+	reconcileMu sync.Mutex
+	reconciled  bool
 }
 
 // New returns a Server; it does not load the configuration (see LoadConfig).
@@ -47,12 +52,13 @@ func New(o Options) *Server {
 		audit:      o.Audit,
 		heartbeats: o.Heartbeats,
 		log:        o.Logger,
+		keyring:    o.Keyring,
 		probe:      o.ProbeWritable,
 		maxBody:    o.MaxBodyBytes,
 	}
-	if o.Token != "" {
-		h := sha256.Sum256([]byte(o.Token))
-		s.tokenHash = &h
+	if s.audit == nil {
+		// Every change is journalled; there is no mode without an audit log.
+		s.audit = audit.New(s.store.Dir())
 	}
 	if s.heartbeats == nil {
 		s.heartbeats = heartbeat.NewTracker(nil)
@@ -76,30 +82,50 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /version", s.version)
 
-	mux.HandleFunc("GET /api/v1/config", s.getConfig)
-	mux.HandleFunc("PUT /api/v1/config", s.requireToken(s.putConfig))
-	mux.HandleFunc("PATCH /api/v1/strategies/{name}", s.requireToken(s.patchStrategy))
-	mux.HandleFunc("GET /api/v1/audit", s.getAudit)
-	mux.HandleFunc("POST /api/v1/heartbeat", s.requireToken(s.postHeartbeat))
-	mux.HandleFunc("GET /api/v1/status", s.getStatus)
+	admin, orchestrator := auth.RoleAdmin, auth.RoleOrchestrator
+	mux.HandleFunc("GET /api/v1/config", s.allow(s.getConfig, admin, orchestrator))
+	mux.HandleFunc("PUT /api/v1/config", s.allow(s.putConfig, admin))
+	mux.HandleFunc("PATCH /api/v1/strategies/{name}", s.allow(s.patchStrategy, admin))
+	mux.HandleFunc("GET /api/v1/audit", s.allow(s.getAudit, admin))
+	mux.HandleFunc("POST /api/v1/heartbeat", s.allow(s.postHeartbeat, orchestrator))
+	mux.HandleFunc("GET /api/v1/status", s.allow(s.getStatus, admin, orchestrator))
 	return s.logRequests(s.recoverPanics(mux))
 }
 
-// LoadConfig loads the configuration if it is not loaded yet and records in the audit log
-// when a default had to be written. Startup calls it, and so does every readiness probe
-// until it succeeds, so a repaired file or volume is picked up without a restart.
+// LoadConfig loads the configuration if it is not loaded yet (recording in the audit log when
+// a default had to be written) and resolves the audit intents a crash left pending against
+// what is on disk. Startup calls it, and so does every readiness probe until it succeeds, so
+// a repaired file or volume is picked up without a restart.
 func (s *Server) LoadConfig() error {
-	created, err := s.store.EnsureLoaded()
+	created, err := s.store.EnsureLoaded(s.journal(auditActor{actor: "system"}, "config.init"))
 	if err != nil {
 		return err
 	}
 	if created {
 		snap, _ := s.store.Current()
 		s.log.Info("wrote default configuration", "path", s.store.Path(), "etag", snap.ETag)
-		s.record(audit.Entry{Actor: "system", Action: "config.init", Summary: "wrote default configuration", ETag: snap.ETag})
 	}
-	return nil
+	return s.reconcile()
 }
 
-// AuthEnabled reports whether a token is configured (mutations possible at all).
-func (s *Server) AuthEnabled() bool { return s.tokenHash != nil }
+// reconcile runs audit.Reconcile once per process, after the configuration is loaded.
+func (s *Server) reconcile() error {
+	s.reconcileMu.Lock()
+	defer s.reconcileMu.Unlock()
+	if s.reconciled {
+		return nil
+	}
+	snap, ok := s.store.Current()
+	if !ok {
+		return s.store.Ready()
+	}
+	resolved, err := s.audit.Reconcile(snap.ETag)
+	if err != nil {
+		return fmt.Errorf("reconcile the audit log with config.toml: %w", err)
+	}
+	if len(resolved) > 0 {
+		s.log.Warn("resolved audit intents left pending by an earlier process", "ids", resolved)
+	}
+	s.reconciled = true
+	return nil
+}

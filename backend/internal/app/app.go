@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"traderadmin/backend/internal/api"
 	"traderadmin/backend/internal/audit"
+	"traderadmin/backend/internal/auth"
 	"traderadmin/backend/internal/buildinfo"
 	"traderadmin/backend/internal/config"
 	"traderadmin/backend/internal/heartbeat"
@@ -64,13 +66,26 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger, listening chan<
 	logger.Info("starting traderadmin-backend", "version", info.Version, "commit", info.Commit, "go", info.GoVersion,
 		"listen", opts.Listen, "data_dir", opts.DataDir)
 
-	if opts.Token == "" {
-		logger.Warn("no API token configured: set " + EnvToken + " or " + EnvTokenFile + "; every mutating request (PUT, PATCH, POST) will be refused with 401")
-	} else {
-		logger.Info("API token loaded", "source", opts.TokenSource)
-		if len(opts.Token) < minTokenLen {
-			logger.Warn("API token is short; use at least 16 random characters", "length", len(opts.Token))
+	keyring, err := auth.NewKeyring(opts.Tokens, logger)
+	if err != nil {
+		return fmt.Errorf("load API tokens: %w", err)
+	}
+	for _, role := range auth.Roles {
+		src, ok := opts.Tokens[role]
+		if !ok {
+			logger.Warn("no API tokens for the "+string(role)+" role: requests needing it get 401", "role", string(role))
+			continue
 		}
+		logger.Info("API tokens loaded", "role", string(role), "source", src.Describe, "tokens", keyring.Summary()[role])
+	}
+	for _, t := range allTokens(opts.Tokens) {
+		if len(t) < minTokenLen {
+			logger.Warn("an API token is short; use at least 16 random characters", "fingerprint", auth.Fingerprint(t))
+		}
+	}
+	if src, ok := opts.Tokens[auth.RoleAdmin]; ok && strings.HasPrefix(src.Describe, EnvToken) {
+		logger.Warn(EnvToken + "/" + EnvTokenFile + " are older names for the admin role's tokens; use " +
+			EnvAdminToken + "/" + EnvAdminTokenFile + " and give the orchestrator its own token")
 	}
 
 	auditLog := audit.New(opts.DataDir)
@@ -80,7 +95,7 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger, listening chan<
 		Audit:      auditLog,
 		Heartbeats: heartbeat.NewTracker(nil),
 		Logger:     logger,
-		Token:      opts.Token,
+		Keyring:    keyring,
 	})
 	// A configuration that cannot be loaded does not stop the process: it serves /healthz,
 	// reports not-ready with the reason, and retries on every readiness probe.
@@ -125,4 +140,13 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger, listening chan<
 	}
 	logger.Info("shutdown complete")
 	return nil
+}
+
+// allTokens are the tokens given directly in the environment (file tokens are not re-read here).
+func allTokens(sources map[auth.Role]auth.Source) []string {
+	var out []string
+	for _, src := range sources {
+		out = append(out, src.Tokens...)
+	}
+	return out
 }

@@ -10,15 +10,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"traderadmin/backend/internal/auth"
 )
 
 func TestParseOptions(t *testing.T) {
 	files := map[string]string{
 		"/run/secrets/token": "  file-token-0123456789\n",
 		"/run/secrets/empty": " \n",
+		"/run/secrets/orch":  "# rotation: new first\norch-new-0123456789\norch-old-0123456789\n",
 	}
 	readFile := func(name string) ([]byte, error) {
 		if v, ok := files[name]; ok {
@@ -35,29 +39,42 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second},
+			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, Tokens: map[auth.Role]auth.Source{}},
 		},
 		{
 			name: "environment",
-			env:  map[string]string{EnvListen: "127.0.0.1:9000", EnvDataDir: "/data", EnvShutdownTimeout: "3s", EnvToken: " env-token "},
-			want: Options{Listen: "127.0.0.1:9000", DataDir: "/data", ShutdownTimeout: 3 * time.Second, Token: "env-token", TokenSource: EnvToken},
+			env:  map[string]string{EnvListen: "127.0.0.1:9000", EnvDataDir: "/data", EnvShutdownTimeout: "3s", EnvAdminToken: " env-token "},
+			want: Options{Listen: "127.0.0.1:9000", DataDir: "/data", ShutdownTimeout: 3 * time.Second,
+				Tokens: map[auth.Role]auth.Source{auth.RoleAdmin: {Tokens: []string{"env-token"}, Describe: EnvAdminToken}}},
 		},
 		{
 			name: "flags win over environment",
 			args: []string{"-listen", ":9001", "-data-dir", "/flag", "-shutdown-timeout", "1s"},
 			env:  map[string]string{EnvListen: ":9000", EnvDataDir: "/env", EnvShutdownTimeout: "3s"},
-			want: Options{Listen: ":9001", DataDir: "/flag", ShutdownTimeout: time.Second},
+			want: Options{Listen: ":9001", DataDir: "/flag", ShutdownTimeout: time.Second, Tokens: map[auth.Role]auth.Source{}},
 		},
 		{
-			name: "token file is trimmed",
-			env:  map[string]string{EnvTokenFile: "/run/secrets/token"},
+			name: "one file per role, a list in each",
+			env:  map[string]string{EnvAdminTokenFile: "/run/secrets/token", EnvOrchestratorTokenFile: "/run/secrets/orch"},
 			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second,
-				Token: "file-token-0123456789", TokenSource: EnvTokenFile + " (/run/secrets/token)"},
+				Tokens: map[auth.Role]auth.Source{
+					auth.RoleAdmin:        {File: "/run/secrets/token", Describe: EnvAdminTokenFile + " (/run/secrets/token)"},
+					auth.RoleOrchestrator: {File: "/run/secrets/orch", Describe: EnvOrchestratorTokenFile + " (/run/secrets/orch)"},
+				}},
+		},
+		{
+			name: "older names mean the admin role",
+			env:  map[string]string{EnvTokenFile: "/run/secrets/token", EnvOrchestratorToken: "o1,o2"},
+			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second,
+				Tokens: map[auth.Role]auth.Source{
+					auth.RoleAdmin:        {File: "/run/secrets/token", Describe: EnvTokenFile + " (/run/secrets/token)"},
+					auth.RoleOrchestrator: {Tokens: []string{"o1", "o2"}, Describe: EnvOrchestratorToken},
+				}},
 		},
 		{
 			name: "blank token means none",
 			env:  map[string]string{EnvToken: "   "},
-			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second},
+			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, Tokens: map[auth.Role]auth.Source{}},
 		},
 		{
 			name: "version ignores token problems",
@@ -65,6 +82,9 @@ func TestParseOptions(t *testing.T) {
 			env:  map[string]string{EnvTokenFile: "/missing"},
 			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, ShowVersion: true},
 		},
+		{name: "old and new admin names", env: map[string]string{EnvToken: "a", EnvAdminToken: "b"}, wantErr: "older names"},
+		{name: "one token in two roles", env: map[string]string{EnvAdminToken: "same,x", EnvOrchestratorToken: "same"}, wantErr: "each role needs its own"},
+		{name: "orchestrator list and file", env: map[string]string{EnvOrchestratorToken: "a", EnvOrchestratorTokenFile: "/run/secrets/orch"}, wantErr: "set only one"},
 		{name: "both token sources", env: map[string]string{EnvToken: "a", EnvTokenFile: "/run/secrets/token"}, wantErr: "set only one"},
 		{name: "missing token file", env: map[string]string{EnvTokenFile: "/missing"}, wantErr: "file does not exist"},
 		{name: "empty token file", env: map[string]string{EnvTokenFile: "/run/secrets/empty"}, wantErr: "is empty"},
@@ -87,7 +107,7 @@ func TestParseOptions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("options = %+v\n    want %+v", got, tt.want)
 			}
 		})
@@ -161,9 +181,9 @@ func slowPut(t *testing.T, base, token string) func() (int, error) {
 }
 
 func TestRunDrainsInFlightRequestsOnShutdown(t *testing.T) {
-	opts := Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), ShutdownTimeout: 5 * time.Second, Token: "tok"}
+	opts := Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), ShutdownTimeout: 5 * time.Second, Tokens: adminTokens("tok")}
 	base, cancel, done := startRun(t, opts)
-	finish := slowPut(t, base, opts.Token)
+	finish := slowPut(t, base, "tok")
 
 	cancel() // SIGTERM
 	time.Sleep(100 * time.Millisecond)
@@ -191,9 +211,9 @@ func TestRunDrainsInFlightRequestsOnShutdown(t *testing.T) {
 }
 
 func TestRunGivesUpDrainingAfterTimeout(t *testing.T) {
-	opts := Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), ShutdownTimeout: 200 * time.Millisecond, Token: "tok"}
+	opts := Options{Listen: "127.0.0.1:0", DataDir: t.TempDir(), ShutdownTimeout: 200 * time.Millisecond, Tokens: adminTokens("tok")}
 	base, cancel, done := startRun(t, opts)
-	finish := slowPut(t, base, opts.Token)
+	finish := slowPut(t, base, "tok")
 	defer func() { _, _ = finish() }()
 
 	cancel()
@@ -218,4 +238,8 @@ func TestRunFailsWhenAddressIsTaken(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Fatalf("Run = %v, want a listen error", err)
 	}
+}
+
+func adminTokens(tokens ...string) map[auth.Role]auth.Source {
+	return map[auth.Role]auth.Source{auth.RoleAdmin: {Tokens: tokens, Describe: "test"}}
 }

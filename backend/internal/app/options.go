@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"traderadmin/backend/internal/auth"
 )
 
 // Environment variables; each flag's environment variable is its default.
@@ -16,8 +18,15 @@ const (
 	EnvListen          = "BACKEND_LISTEN"
 	EnvDataDir         = "BACKEND_DATA_DIR"
 	EnvShutdownTimeout = "BACKEND_SHUTDOWN_TIMEOUT"
-	EnvToken           = "BACKEND_TOKEN"
-	EnvTokenFile       = "BACKEND_TOKEN_FILE"
+	// Each role's tokens: a list in the variable (comma- or space-separated) or a file named by
+	// the _FILE variable (one token per line), re-read when it changes.
+	EnvAdminToken            = "BACKEND_ADMIN_TOKEN"
+	EnvAdminTokenFile        = "BACKEND_ADMIN_TOKEN_FILE"
+	EnvOrchestratorToken     = "BACKEND_ORCHESTRATOR_TOKEN"
+	EnvOrchestratorTokenFile = "BACKEND_ORCHESTRATOR_TOKEN_FILE"
+	// The names from before roles existed; they now mean the admin role's tokens.
+	EnvToken     = "BACKEND_TOKEN"
+	EnvTokenFile = "BACKEND_TOKEN_FILE"
 )
 
 // Built-in defaults.
@@ -32,10 +41,8 @@ type Options struct {
 	Listen          string
 	DataDir         string
 	ShutdownTimeout time.Duration
-	// Token is the API bearer token; empty disables every mutating endpoint.
-	Token string
-	// TokenSource says where Token came from, for the startup log (never the token itself).
-	TokenSource string
+	// Tokens are each role's token sources; a role without one cannot authenticate.
+	Tokens      map[auth.Role]auth.Source
 	ShowVersion bool
 }
 
@@ -74,8 +81,12 @@ func ParseOptions(args []string, lookupEnv func(string) (string, bool), readFile
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: traderadmin-backend [flags]\n\nFlags:\n")
 		fs.PrintDefaults()
-		fmt.Fprintf(fs.Output(), "\nThe API bearer token comes from %s, or from the file named by %s\n"+
-			"(surrounding whitespace trimmed). Without one, every change is refused with 401.\n", EnvToken, EnvTokenFile)
+		fmt.Fprintf(fs.Output(), "\nBearer tokens, one list per role (comma-separated in the variable, one per line in the file):\n"+
+			"  admin (read and change the configuration, read the audit log): %s or %s\n"+
+			"    (%s / %s are older names for these)\n"+
+			"  orchestrator (read the configuration, send heartbeats): %s or %s\n"+
+			"A role without tokens cannot authenticate; token files are re-read when they change.\n",
+			EnvAdminToken, EnvAdminTokenFile, EnvToken, EnvTokenFile, EnvOrchestratorToken, EnvOrchestratorTokenFile)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,38 +107,63 @@ func ParseOptions(args []string, lookupEnv func(string) (string, bool), readFile
 		return Options{}, &UsageError{errors.New("-data-dir must not be empty")}
 	}
 
-	token, source, err := loadToken(lookupEnv, readFile)
+	tokens, err := tokenSources(lookupEnv, readFile)
 	if err != nil {
 		return Options{}, &UsageError{err}
 	}
-	o.Token, o.TokenSource = token, source
+	o.Tokens = tokens
 	return o, nil
 }
 
-// loadToken reads the bearer token from BACKEND_TOKEN or the file named by BACKEND_TOKEN_FILE
-// (a mounted secret). Setting both is ambiguous and refused; so is a token file that cannot be
-// read or is empty, because an operator who names a file expects authentication to be on.
-func loadToken(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (token, source string, err error) {
-	direct, _ := lookupEnv(EnvToken)
-	direct = strings.TrimSpace(direct)
-	file, _ := lookupEnv(EnvTokenFile)
-	file = strings.TrimSpace(file)
-	switch {
-	case direct != "" && file != "":
-		return "", "", fmt.Errorf("both %s and %s are set; set only one", EnvToken, EnvTokenFile)
-	case direct != "":
-		return direct, EnvToken, nil
-	case file != "":
-		data, err := readFile(file)
-		if err != nil {
-			return "", "", fmt.Errorf("%s: %w", EnvTokenFile, err)
+// tokenSources resolves each role's token source. Setting a role's list and its file is
+// ambiguous and refused; so is a token file that cannot be read or holds no token, because an
+// operator who names a file expects that role to work; and so is one token in two roles.
+func tokenSources(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) (map[auth.Role]auth.Source, error) {
+	get := func(name string) string { v, _ := lookupEnv(name); return strings.TrimSpace(v) }
+	admin, adminFile, adminNames := get(EnvAdminToken), get(EnvAdminTokenFile), EnvAdminToken+"/"+EnvAdminTokenFile
+	if legacy, legacyFile := get(EnvToken), get(EnvTokenFile); legacy != "" || legacyFile != "" {
+		if admin != "" || adminFile != "" {
+			return nil, fmt.Errorf("%s/%s are older names for %s; set only one of them", EnvToken, EnvTokenFile, adminNames)
 		}
-		token := strings.TrimSpace(string(data))
-		if token == "" {
-			return "", "", fmt.Errorf("%s: %s is empty", EnvTokenFile, file)
-		}
-		return token, EnvTokenFile + " (" + file + ")", nil
-	default:
-		return "", "", nil
+		admin, adminFile = legacy, legacyFile
+		adminNames = EnvToken + "/" + EnvTokenFile
 	}
+	roles := []struct {
+		role       auth.Role
+		list, file string
+		names      string
+	}{
+		{auth.RoleAdmin, admin, adminFile, adminNames},
+		{auth.RoleOrchestrator, get(EnvOrchestratorToken), get(EnvOrchestratorTokenFile), EnvOrchestratorToken + "/" + EnvOrchestratorTokenFile},
+	}
+	out := map[auth.Role]auth.Source{}
+	owner := map[string]auth.Role{}
+	for _, r := range roles {
+		listVar, fileVar, _ := strings.Cut(r.names, "/")
+		var tokens []string
+		switch {
+		case r.list != "" && r.file != "":
+			return nil, fmt.Errorf("both %s and %s are set; set only one", listVar, fileVar)
+		case r.list != "":
+			tokens = auth.ParseTokens(r.list)
+			out[r.role] = auth.Source{Tokens: tokens, Describe: listVar}
+		case r.file != "":
+			data, err := readFile(r.file)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", fileVar, err)
+			}
+			tokens = auth.ParseTokens(string(data))
+			if len(tokens) == 0 {
+				return nil, fmt.Errorf("%s: %s is empty", fileVar, r.file)
+			}
+			out[r.role] = auth.Source{File: r.file, Describe: fileVar + " (" + r.file + ")"}
+		}
+		for _, t := range tokens {
+			if other, dup := owner[t]; dup && other != r.role {
+				return nil, fmt.Errorf("the same token is configured for the %s and the %s role; each role needs its own", other, r.role)
+			}
+			owner[t] = r.role
+		}
+	}
+	return out, nil
 }

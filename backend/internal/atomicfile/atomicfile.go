@@ -3,11 +3,20 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"traderadmin/backend/internal/fsys"
 )
+
+// ErrNotDurable marks a Write whose rename succeeded but whose directory fsync failed: the
+// new content is in place and is what a restarted process reads, but it may not survive a
+// power loss. Callers must treat the write as done, not as failed.
+var ErrNotDurable = errors.New("written, but the directory fsync failed")
 
 // tempPrefix marks the temporary files Write creates next to the target; RemoveStale finds
 // the ones a killed process left behind by it.
@@ -16,12 +25,18 @@ const tempPrefix = ".tmp-"
 // Write atomically replaces path with data: it writes a temporary file in the same directory
 // (rename is only atomic within one file system), fsyncs it, renames it over path and then
 // fsyncs the directory so that the rename itself survives a power loss.
-func Write(path string, data []byte, perm os.FileMode) (err error) {
+func Write(path string, data []byte, perm os.FileMode) error {
+	return WriteFS(fsys.OS, path, data, perm)
+}
+
+// WriteFS is Write through the file system fsy. An error wrapping ErrNotDurable means the
+// new content is in place; any other error means path was not replaced.
+func WriteFS(fsy fsys.FS, path string, data []byte, perm fs.FileMode) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, tempPrefix+base+"-*")
+	tmp, err := fsy.CreateTemp(dir, tempPrefix+base+"-*")
 	if err != nil {
 		return fmt.Errorf("create temporary file for %s: %w", path, err)
 	}
@@ -29,7 +44,7 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	defer func() {
 		if err != nil {
 			_ = tmp.Close()
-			_ = os.Remove(tmpName)
+			_ = fsy.Remove(tmpName)
 		}
 	}()
 	if err = tmp.Chmod(perm); err != nil {
@@ -44,12 +59,13 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmpName, err)
 	}
-	if err = os.Rename(tmpName, path); err != nil {
+	if err = fsy.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("rename %s to %s: %w", tmpName, path, err)
 	}
-	if err = SyncDir(dir); err != nil {
+	if serr := fsy.SyncDir(dir); serr != nil {
 		// The new content is in place; only its durability across power loss is in doubt.
-		return err
+		// (err stays nil: the temporary file no longer exists to be removed.)
+		return fmt.Errorf("%w: fsync directory %s: %w", ErrNotDurable, dir, serr)
 	}
 	return nil
 }

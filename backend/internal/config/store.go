@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"traderadmin/backend/internal/atomicfile"
+	"traderadmin/backend/internal/fsys"
 )
 
 // FileName is the configuration file inside the data directory.
@@ -32,7 +33,25 @@ var (
 	ErrPreconditionFailed = errors.New("configuration was changed by someone else; fetch it again and retry with the new ETag")
 	// ErrStrategyNotFound means no strategy has the requested name.
 	ErrStrategyNotFound = errors.New("strategy not found")
+	// ErrNotAudited means the journal could not record the change, so it was not made.
+	ErrNotAudited = errors.New("the change could not be recorded in the audit log, so it was not made")
+	// ErrNotDurable means the change is made and in config.toml (a restarted process loads
+	// it), but the directory fsync after the rename failed, so a power loss may undo it.
+	ErrNotDurable = atomicfile.ErrNotDurable
 )
+
+// Journal records a change durably before the store writes it (the audit log does): if
+// Prepare fails, the change is not made; once the write is done or has failed, the store
+// calls Resolve on what Prepare returned.
+type Journal interface {
+	Prepare(before, after Snapshot) (Pending, error)
+}
+
+// Pending is a prepared change waiting for its outcome. Resolve must not fail the change: a
+// journal that cannot record the outcome reconciles it at the next start.
+type Pending interface {
+	Resolve(committed bool, reason string)
+}
 
 const fileHeader = `# TraderAdmin trading configuration, owned by traderadmin-backend.
 # Change it through the API (PUT /api/v1/config); the service reads this file only at start
@@ -52,6 +71,7 @@ type Snapshot struct {
 type Store struct {
 	dir  string
 	path string
+	fs   fsys.FS
 
 	writeMu sync.Mutex // held for a whole load or update, so read-check-write cannot interleave
 
@@ -61,8 +81,11 @@ type Store struct {
 }
 
 // NewStore returns a store for dir; call Load before use.
-func NewStore(dir string) *Store {
-	return &Store{dir: dir, path: filepath.Join(dir, FileName), loadErr: ErrNotLoaded}
+func NewStore(dir string) *Store { return NewStoreFS(fsys.OS, dir) }
+
+// NewStoreFS is NewStore writing through fsy (tests inject failures with fsys.Faulty).
+func NewStoreFS(fsy fsys.FS, dir string) *Store {
+	return &Store{dir: dir, path: filepath.Join(dir, FileName), fs: fsy, loadErr: ErrNotLoaded}
 }
 
 // Path is the configuration file's path.
@@ -72,11 +95,12 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Dir() string { return s.dir }
 
 // Load reads config.toml, writing Default() first when there is none. created reports that
-// the default was written. On failure the store stays unloaded and Ready returns the reason.
-func (s *Store) Load() (created bool, err error) {
+// the default was written, recorded through j (nil: not recorded). On failure the store
+// stays unloaded and Ready returns the reason.
+func (s *Store) Load(j Journal) (created bool, err error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	snap, created, err := s.load()
+	snap, created, err := s.load(j)
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	if err != nil {
@@ -89,14 +113,14 @@ func (s *Store) Load() (created bool, err error) {
 
 // EnsureLoaded retries Load if an earlier attempt failed, so that an operator can repair the
 // file or the volume without restarting the process. created is as for Load.
-func (s *Store) EnsureLoaded() (created bool, err error) {
+func (s *Store) EnsureLoaded(j Journal) (created bool, err error) {
 	if s.Ready() == nil {
 		return false, nil
 	}
-	return s.Load()
+	return s.Load(j)
 }
 
-func (s *Store) load() (*Snapshot, bool, error) {
+func (s *Store) load(j Journal) (*Snapshot, bool, error) {
 	if err := os.MkdirAll(s.dir, dirPerm); err != nil {
 		return nil, false, fmt.Errorf("create data directory: %w", err)
 	}
@@ -111,10 +135,13 @@ func (s *Store) load() (*Snapshot, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if err := atomicfile.Write(s.path, data, filePerm); err != nil {
+		snap := &Snapshot{Config: def, ETag: etagOf(data)}
+		// A default written without a durable directory entry is still the file a restart
+		// reads (or, after a power loss, writes again): load it either way.
+		if err := s.write(j, Snapshot{}, *snap, data); err != nil && !errors.Is(err, ErrNotDurable) {
 			return nil, false, fmt.Errorf("write default configuration: %w", err)
 		}
-		return &Snapshot{Config: def, ETag: etagOf(data)}, true, nil
+		return snap, true, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("read %s: %w", s.path, err)
@@ -146,9 +173,11 @@ func (s *Store) Current() (snap Snapshot, ok bool) {
 
 // Update changes the configuration if match accepts the current ETag: fn edits a deep copy,
 // the result is validated and written atomically, and only then becomes current. It returns
-// the snapshots before and after. Errors: ErrNotLoaded, ErrPreconditionFailed, fn's error,
-// *ValidationError, or an I/O error (the previous configuration then stays in force).
-func (s *Store) Update(match func(etag string) bool, fn func(*Config) error) (before, after Snapshot, err error) {
+// the snapshots before and after. The change is prepared in j first (nil: none). Errors:
+// ErrNotLoaded, ErrPreconditionFailed, fn's error, *ValidationError, ErrNotAudited or an I/O
+// error (the previous configuration then stays in force, in memory and on disk), or an error
+// wrapping ErrNotDurable: then the change IS made and after is returned with it.
+func (s *Store) Update(match func(etag string) bool, fn func(*Config) error, j Journal) (before, after Snapshot, err error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	cur, ok := s.Current()
@@ -169,14 +198,44 @@ func (s *Store) Update(match func(etag string) bool, fn func(*Config) error) (be
 	if err != nil {
 		return Snapshot{}, Snapshot{}, err
 	}
-	if err := atomicfile.Write(s.path, data, filePerm); err != nil {
-		return Snapshot{}, Snapshot{}, fmt.Errorf("save configuration: %w", err)
-	}
 	snap := &Snapshot{Config: next, ETag: etagOf(data)}
+	werr := s.write(j, cur, *snap, data)
+	if werr != nil && !errors.Is(werr, ErrNotDurable) {
+		return Snapshot{}, Snapshot{}, werr
+	}
 	s.stateMu.Lock()
 	s.current = snap
 	s.stateMu.Unlock()
-	return cur, *snap, nil
+	return cur, *snap, werr
+}
+
+// write prepares the change in j, replaces config.toml with data and resolves the change:
+// committed when the file was replaced (even if the directory fsync failed, since the new
+// file is what the next start reads), aborted otherwise.
+func (s *Store) write(j Journal, before, after Snapshot, data []byte) error {
+	var pending Pending
+	if j != nil {
+		p, err := j.Prepare(before, after)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrNotAudited, err)
+		}
+		pending = p
+	}
+	err := atomicfile.WriteFS(s.fs, s.path, data, filePerm)
+	if pending != nil {
+		switch {
+		case err == nil:
+			pending.Resolve(true, "")
+		case errors.Is(err, ErrNotDurable):
+			pending.Resolve(true, err.Error())
+		default:
+			pending.Resolve(false, err.Error())
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("save configuration: %w", err)
+	}
+	return nil
 }
 
 // Encode renders c as the TOML stored in config.toml.

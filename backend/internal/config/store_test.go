@@ -16,7 +16,7 @@ func anyETag(string) bool { return true }
 func loadedStore(t *testing.T) *Store {
 	t.Helper()
 	s := NewStore(t.TempDir())
-	if _, err := s.Load(); err != nil {
+	if _, err := s.Load(nil); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -28,7 +28,7 @@ func TestLoadWritesDefaultWhenMissing(t *testing.T) {
 	if !errors.Is(s.Ready(), ErrNotLoaded) {
 		t.Fatalf("Ready before Load = %v, want ErrNotLoaded", s.Ready())
 	}
-	created, err := s.Load()
+	created, err := s.Load(nil)
 	if err != nil || !created {
 		t.Fatalf("Load = %v, %v; want created default", created, err)
 	}
@@ -46,7 +46,7 @@ func TestLoadWritesDefaultWhenMissing(t *testing.T) {
 
 	// A second process start reads the same file and reports the same ETag.
 	again := NewStore(dir)
-	created, err = again.Load()
+	created, err = again.Load(nil)
 	if err != nil || created {
 		t.Fatalf("second Load = %v, %v; want to read the existing file", created, err)
 	}
@@ -61,7 +61,7 @@ func TestLoadRemovesStaleTempFiles(t *testing.T) {
 	if err := os.WriteFile(stale, []byte("[risk_"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewStore(dir).Load(); err != nil {
+	if _, err := NewStore(dir).Load(nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
@@ -76,7 +76,7 @@ func TestCorruptFileLeavesStoreUnloadedUntilRepaired(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := NewStore(dir)
-	if _, err := s.Load(); err == nil {
+	if _, err := s.Load(nil); err == nil {
 		t.Fatal("Load of a corrupt file succeeded")
 	}
 	if s.Ready() == nil {
@@ -88,7 +88,7 @@ func TestCorruptFileLeavesStoreUnloadedUntilRepaired(t *testing.T) {
 	if got, _ := os.ReadFile(path); string(got) != "[risk_limits\n" {
 		t.Fatal("a failed load must not overwrite the operator's file")
 	}
-	if _, _, err := s.Update(anyETag, func(*Config) error { return nil }); !errors.Is(err, ErrNotLoaded) {
+	if _, _, err := s.Update(anyETag, func(*Config) error { return nil }, nil); !errors.Is(err, ErrNotLoaded) {
 		t.Fatalf("Update on unloaded store = %v, want ErrNotLoaded", err)
 	}
 
@@ -96,7 +96,7 @@ func TestCorruptFileLeavesStoreUnloadedUntilRepaired(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.EnsureLoaded(); err != nil || s.Ready() != nil {
+	if _, err := s.EnsureLoaded(nil); err != nil || s.Ready() != nil {
 		t.Fatalf("EnsureLoaded after repair = %v, Ready = %v", err, s.Ready())
 	}
 }
@@ -105,17 +105,17 @@ func TestUpdate(t *testing.T) {
 	s := loadedStore(t)
 	before, _ := s.Current()
 
-	_, _, err := s.Update(func(e string) bool { return e == `"stale"` }, func(*Config) error { return nil })
+	_, _, err := s.Update(func(e string) bool { return e == `"stale"` }, func(*Config) error { return nil }, nil)
 	if !errors.Is(err, ErrPreconditionFailed) {
 		t.Fatalf("Update with stale ETag = %v, want ErrPreconditionFailed", err)
 	}
 
 	boom := errors.New("boom")
-	if _, _, err := s.Update(anyETag, func(*Config) error { return boom }); !errors.Is(err, boom) {
+	if _, _, err := s.Update(anyETag, func(*Config) error { return boom }, nil); !errors.Is(err, boom) {
 		t.Fatalf("Update = %v, want the edit function's error", err)
 	}
 
-	_, _, err = s.Update(anyETag, func(c *Config) error { c.Strategies[0].Symbol = "bad symbol"; return nil })
+	_, _, err = s.Update(anyETag, func(c *Config) error { c.Strategies[0].Symbol = "bad symbol"; return nil }, nil)
 	var ve *ValidationError
 	if !errors.As(err, &ve) || ve.Field != "strategies[0].symbol" {
 		t.Fatalf("Update with invalid result = %v, want validation error on strategies[0].symbol", err)
@@ -127,7 +127,7 @@ func TestUpdate(t *testing.T) {
 	old, next, err := s.Update(func(e string) bool { return e == before.ETag }, func(c *Config) error {
 		c.Strategies[0].Enabled = true
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestUpdate(t *testing.T) {
 		t.Fatal("Update modified the previous snapshot in place")
 	}
 	reloaded := NewStore(s.Dir())
-	if _, err := reloaded.Load(); err != nil {
+	if _, err := reloaded.Load(nil); err != nil {
 		t.Fatal(err)
 	}
 	if cur, _ := reloaded.Current(); cur.ETag != next.ETag || !cur.Config.Strategies[0].Enabled {
@@ -156,7 +156,7 @@ func TestUpdateWriteFailureKeepsCurrentConfig(t *testing.T) {
 	if err := os.WriteFile(s.Dir(), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := s.Update(anyETag, func(c *Config) error { c.RiskLimits.MaxPosition = 1; return nil })
+	_, _, err := s.Update(anyETag, func(c *Config) error { c.RiskLimits.MaxPosition = 1; return nil }, nil)
 	var ve *ValidationError
 	if err == nil || errors.As(err, &ve) || errors.Is(err, ErrPreconditionFailed) {
 		t.Fatalf("Update = %v, want an I/O error", err)
@@ -204,7 +204,7 @@ func TestFileAlwaysParseable(t *testing.T) {
 					c.Strategies[0].Parameters[fmt.Sprintf("p%d", i)] = float64(i)
 					c.RiskLimits.MaxPosition = float64(i)
 					return nil
-				})
+				}, nil)
 				if err != nil {
 					t.Error(err)
 					return

@@ -1,4 +1,9 @@
-"""The backend's configuration document (`GET /api/v1/config`) as validated, immutable values."""
+"""The backend's configuration document (`GET /api/v1/config`) as validated, immutable values.
+
+Risk limits fail closed: a document without `risk_limits`, or missing one of its three limits
+(or with a null one), is refused as a protocol error, never read as "no limit". The backend
+always sends all three, so such a document is malformed or comes from something else.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,22 @@ from typing import Any
 
 from traderadmin_orchestrator.errors import BackendProtocolError
 
+RISK_LIMIT_KEYS = ("max_position", "max_order_value", "max_daily_loss")
+
 
 @dataclass(frozen=True)
 class RiskLimits:
-    """Limits applied to every strategy; None means the backend set no limit."""
+    """Limits applied to every strategy, all required: there is no "unlimited"."""
 
-    max_position: float | None = None
-    max_order_value: float | None = None
-    max_daily_loss: float | None = None
+    max_position: float
+    max_order_value: float
+    max_daily_loss: float
+
+    def __post_init__(self) -> None:
+        for key in RISK_LIMIT_KEYS:
+            value = getattr(self, key)
+            if not isinstance(value, float) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"risk limit {key} must be a finite number >= 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -29,8 +42,8 @@ class StrategyConfig:
 
 @dataclass(frozen=True)
 class Configuration:
+    risk_limits: RiskLimits
     strategies: tuple[StrategyConfig, ...] = ()
-    risk_limits: RiskLimits = field(default_factory=RiskLimits)
 
     @property
     def enabled_count(self) -> int:
@@ -54,7 +67,7 @@ def parse_configuration(payload: Any) -> Configuration:
         raise BackendProtocolError(f"config.strategies: duplicate names {duplicates}")
     return Configuration(
         strategies=strategies,
-        risk_limits=_parse_risk_limits(payload.get("risk_limits") or {}),
+        risk_limits=_parse_risk_limits(payload.get("risk_limits")),
     )
 
 
@@ -77,14 +90,20 @@ def _parse_strategy(item: Any, where: str) -> StrategyConfig:
 
 
 def _parse_risk_limits(raw: Any) -> RiskLimits:
+    if raw is None:
+        raise BackendProtocolError(
+            "config.risk_limits: missing; refusing a configuration without risk limits"
+        )
     if not isinstance(raw, dict):
         raise BackendProtocolError("config.risk_limits: expected an object")
-    limits: dict[str, float | None] = {}
-    for key in ("max_position", "max_order_value", "max_daily_loss"):
+    limits: dict[str, float] = {}
+    for key in RISK_LIMIT_KEYS:
         value = raw.get(key)
         if value is None:
-            limits[key] = None
-            continue
+            raise BackendProtocolError(
+                f"config.risk_limits.{key}: missing; refusing a configuration without "
+                "all three risk limits"
+            )
         number = _finite_number(value, f"config.risk_limits.{key}")
         if number < 0:
             raise BackendProtocolError(f"config.risk_limits.{key}: must not be negative")

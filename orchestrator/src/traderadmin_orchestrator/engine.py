@@ -136,9 +136,14 @@ class Orchestrator:
         except BackendError as exc:  # answered, but 4xx or a body we cannot use
             self._set_reachable(True)
             self._health.record_config_error(str(exc))
-            self._log_on_change(
-                "config", logging.ERROR, "configuration unusable, keeping the last good one", exc
+            # Fail closed: a refused document (e.g. without complete risk limits) never
+            # replaces the last good one, and without one nothing trades.
+            message = (
+                "configuration refused, keeping the last good one"
+                if self._configuration is not None
+                else "configuration refused and none loaded yet: not trading"
             )
+            self._log_on_change("config", logging.ERROR, message, exc)
             return True
         self._set_reachable(True)
         if self._last_errors.pop("config", None) is not None:

@@ -122,13 +122,18 @@ def _token_settings(env: Mapping[str, str]) -> tuple[str | None, Path | None]:
 
 
 def read_token_file(path: Path) -> str:
+    """The token is the file's first line that is not blank or a `#` comment. The backend
+    accepts every line of its copy, so during a rotation the Secret can hold the token in use
+    first and the other one after it (see DEPLOYMENT.md)."""
     try:
-        token = path.read_text(encoding="utf-8").strip()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"ORCHESTRATOR_TOKEN_FILE={str(path)!r} cannot be read: {exc}") from exc
-    if not token:
-        raise SettingsError(f"ORCHESTRATOR_TOKEN_FILE={str(path)!r} is empty")
-    return token
+    for line in text.splitlines():
+        token = line.strip()
+        if token and not token.startswith("#"):
+            return token
+    raise SettingsError(f"ORCHESTRATOR_TOKEN_FILE={str(path)!r} is empty")
 
 
 def _log_level(env: Mapping[str, str]) -> str:

@@ -1,0 +1,3 @@
+module runasstandarduser
+
+go 1.22

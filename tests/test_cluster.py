@@ -596,7 +596,7 @@ def test_conntrack_check_flags_a_pod_connection_to_another_host_only():
     """The scenario's judge of `conntrack -L`: real peers off this machine are flagged."""
     import ipaddress
 
-    from build_scripts.cluster_isolation import connections_leaving_the_machine
+    from build_scripts.cluster.isolation import connections_leaving_the_machine
 
     local = {ipaddress.ip_address(a) for a in ("10.244.0.1", "192.0.2.2")}
     listing = "\n".join(

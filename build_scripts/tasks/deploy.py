@@ -75,12 +75,16 @@ def _import_local_images(release: Release, components: tuple[str, ...]) -> dict[
     return digests
 
 
-def _deploy_digests(release: Release, values: dict, environment: str) -> dict[str, str]:
+def _deploy_digests(
+    release: Release, values: dict, environment: str, overridden: dict[str, str]
+) -> dict[str, str]:
+    """The digests deploy pins: of the imported images (local) or of the pushed ones."""
+    wanted = tuple(c for c in COMPONENTS if c not in overridden)
     where = _where(values)
     if where == "local":
-        return _import_local_images(release)
+        return _import_local_images(release, wanted)
     digests = summary.recorded_image_digests(release, where)
-    missing = [c for c in COMPONENTS if c not in digests]
+    missing = [c for c in wanted if c not in digests]
     if missing:
         raise ConfigError(
             f"no pushed digest of {', '.join(missing)} {release.version_text} for registry "

@@ -76,3 +76,31 @@ def test_the_recorded_template_is_a_copy():
     previous = rollback.previous_of("backend", live)
     live["spec"]["template"]["spec"]["containers"][0]["image"] = "changed"
     assert previous.template["spec"]["containers"][0]["image"] == "backend:1.0.0"
+
+
+def test_a_live_rolling_update_deployment_is_switched_to_recreate_first():
+    from build_scripts.kube.strategy import strategy_patches
+
+    wanted = [
+        {
+            "kind": "Deployment",
+            "metadata": {"name": "orchestrator"},
+            "spec": {"strategy": {"type": "Recreate"}},
+        },
+        {
+            "kind": "Deployment",
+            "metadata": {"name": "backend"},
+            "spec": {"strategy": {"type": "Recreate"}},
+        },
+        {"kind": "Service", "metadata": {"name": "backend"}},
+    ]
+    live = {
+        "orchestrator": {
+            "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%"}}}
+        },
+        "backend": {"spec": {"strategy": {"type": "Recreate"}}},
+    }
+    assert strategy_patches(wanted, live) == {
+        "orchestrator": {"spec": {"strategy": {"type": "Recreate", "rollingUpdate": None}}}
+    }
+    assert strategy_patches(wanted, {}) == {}

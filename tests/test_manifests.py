@@ -108,8 +108,7 @@ def _deployment(documents, name):
 def test_the_orchestrator_never_runs_twice(documents):
     # RollingUpdate would run the old and the new orchestrator's strategies at once.
     strategy = _deployment(documents, "orchestrator")["spec"]["strategy"]
-    # rollingUpdate: null clears what an older RollingUpdate Deployment kept (server-side apply).
-    assert strategy == {"type": "Recreate", "rollingUpdate": None}
+    assert strategy == {"type": "Recreate"}
 
 
 def test_every_deployment_has_a_progress_deadline(documents):

@@ -21,7 +21,7 @@ import kr8s
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.progress import say, warn
 from build_scripts.kube import deploy as deploying
-from build_scripts.kube import rollback, validate
+from build_scripts.kube import rollback, strategy, validate
 from build_scripts.kube.apply import server_side_apply, server_side_diff
 from build_scripts.kube.rollout import Verdict
 from build_scripts.kube.wait import RolloutFailed, wait_for_release
@@ -87,6 +87,7 @@ def deploy(
     for role, secret in token_secrets.items():
         if deploying.ensure_token_secret(api, namespace, secret):
             say(f"  created Secret {namespace}/{secret} with a new {role} token")
+    strategy.clear_rolling_update(api, namespace, path)
     dry_run(target, path)
     if options.confirm is not None:
         changes = diff(target, path)

@@ -165,3 +165,13 @@ def test_the_config_digest_of_a_manifest_is_dockers_image_id():
 
     assert config_digest('{"config": {"digest": "sha256:c"}, "layers": []}') == "sha256:c"
     assert config_digest("not json") is None
+
+
+def test_the_pinned_name_drops_the_tag(monkeypatch):
+    from build_scripts.cluster import image_digests
+
+    seen = []
+    monkeypatch.setattr(image_digests, "_ctr", lambda layout, *args: seen.append(args) or "")
+    pinned = image_digests.name_by_digest("traderadmin/backend:1.2.3", "sha256:abc")
+    assert pinned == "docker.io/traderadmin/backend@sha256:abc"
+    assert seen == [("images", "tag", "--force", "docker.io/traderadmin/backend:1.2.3", pinned)]

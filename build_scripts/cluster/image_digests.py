@@ -70,3 +70,13 @@ def digest_if_current(
         return digest if config_digest(_ctr(layout, "content", "get", digest)) == image_id else None
     except ReleaseError:
         return None
+
+
+def name_by_digest(reference: str, digest: str, *, state_dir: Path | None = None) -> str:
+    """Also name the image `name@digest` in containerd, the name the CRI resolves a pinned
+    reference (`name:tag@digest`) by; `ctr import --digests` names it `import-<date>@digest`."""
+    layout = Layout(state_dir or default_state_dir())
+    full = normalized(reference)
+    pinned = f"{full.rsplit(':', 1)[0] if ':' in full.split('/')[-1] else full}@{digest}"
+    _ctr(layout, "images", "tag", "--force", full, pinned)
+    return pinned

@@ -69,6 +69,7 @@ def _import_local_images(release: Release, components: tuple[str, ...]) -> dict[
         else:
             cluster_images.import_docker_image(reference)
             digest = image_digests.imported_digest(reference)
+        image_digests.name_by_digest(reference, digest)
         digests[component] = digest
     if digests:
         summary.record_image_digests(release, "local", digests)

@@ -220,8 +220,10 @@ def step_kept(context, claim):
     assert not list(api.get("deployments", namespace=NAMESPACE))
     claims = [c.name for c in api.get("persistentvolumeclaims", namespace=NAMESPACE)]
     assert claims == [claim], claims
-    secret = manifests.load_values("local")["token_secret"]
-    assert secret in [s.name for s in api.get("secrets", namespace=NAMESPACE)]
+    values = manifests.load_values("local")
+    secrets = [s.name for s in api.get("secrets", namespace=NAMESPACE)]
+    for key in manifests.TOKEN_SECRET_VALUES.values():
+        assert values[key] in secrets, (values[key], secrets)
 
 
 # --- NetworkPolicy ---------------------------------------------------------------------------

@@ -20,9 +20,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import components, config, credentials
+from build_scripts.cluster import config
 from build_scripts.cluster import etcd as cluster_etcd
 from build_scripts.cluster import pki as cluster_pki
+from build_scripts.cluster.components import processes
+from build_scripts.cluster.credentials import ensure_pki
 
 SETTINGS = config.Settings(node_ip="192.0.2.2")
 
@@ -30,7 +32,7 @@ SETTINGS = config.Settings(node_ip="192.0.2.2")
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory):
     layout = config.Layout(tmp_path_factory.mktemp("cluster") / "state")
-    credentials.ensure_pki(layout, SETTINGS)
+    ensure_pki(layout, SETTINGS)
     return layout
 
 
@@ -60,7 +62,7 @@ def test_the_member_certificate_serves_loopback_and_authenticates_to_peers(layou
 
 def _specs(layout, tmp_path):
     toolset = cluster_build.Toolset(tmp_path / "bin", tmp_path / "coredns", tmp_path / "crictl")
-    return components.processes(layout, SETTINGS, toolset)
+    return processes(layout, SETTINGS, toolset)
 
 
 def test_etcd_listens_on_loopback_with_tls_and_client_certificates_only(layout, tmp_path):
@@ -103,7 +105,7 @@ def running_etcd(tmp_path):
     settings = config.Settings(
         node_ip="192.0.2.2", etcd_client_port=_free_port(), etcd_peer_port=_free_port()
     )
-    credentials.ensure_pki(layout, settings)  # the cluster's certificates and etcd's
+    ensure_pki(layout, settings)  # the cluster's certificates and etcd's
     layout.etcd_data.mkdir(parents=True, mode=0o700)
     with open(tmp_path / "etcd.log", "wb") as log:
         process = subprocess.Popen(

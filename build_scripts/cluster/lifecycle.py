@@ -5,8 +5,12 @@ k3s and minikube need node images that cannot be pulled here: etcd (Debian), our
 instance (Debian's containerd with its own config, root, state and socket: Docker's managed
 containerd has CRI disabled) with runc and the bridge CNI plugin, and kube-apiserver,
 kube-controller-manager, kube-scheduler, kubelet and kube-proxy built from the Kubernetes Go
-module (cluster_build.py). Cluster DNS is CoreDNS built from its Go module and run as a pod; the
-default StorageClass is served by a small host-path provisioner (cluster_storage.py).
+module (cluster/build.py). Cluster DNS is CoreDNS built from its Go module and run as a pod; the
+default StorageClass is served by a small host-path provisioner (cluster/storage.py).
+
+etcd speaks TLS on 127.0.0.1 to clients with a certificate from its own CA (cluster/etcd.py);
+kube-apiserver listens on the node IP only (pods reach it there through the `kubernetes`
+Service) with anonymous auth off. The README's *The local cluster* lists what listens where.
 
 etcd speaks TLS on 127.0.0.1 to clients with a certificate from its own CA (cluster/etcd.py);
 kube-apiserver listens on the node IP only (pods reach it there through the `kubernetes`

@@ -79,7 +79,7 @@ def status(options: ClusterOptions) -> ClusterStatus:
     if layout.pki.joinpath("admin.crt").exists() and any(
         c.state == "running" for c in components if c.name == "kube-apiserver"
     ):
-        settings = _current_settings(layout)
+        settings = current_settings(layout)
         with contextlib.suppress(*PROBE_ERRORS):
             api = api_ready(layout, settings)
             node = api and node_ready(layout)
@@ -87,7 +87,7 @@ def status(options: ClusterOptions) -> ClusterStatus:
     return ClusterStatus(components, api, node, dns, layout.kubeconfig)
 
 
-def _current_settings(layout: Layout) -> Settings:
+def current_settings(layout: Layout) -> Settings:
     """Settings as the running cluster was started (the node IP is in the argv of
     kube-apiserver and the kubelet)."""
     argv = (recorded_argv(layout, "kube-apiserver") or []) + (

@@ -104,18 +104,76 @@ class Release:
         return paths.dist_dir(self.version_text)
 
 
+PRODUCT_KEYS = (
+    "name",
+    "publisher",
+    "description",
+    "copyright",
+    "homepage",
+    "app_id",
+    "image_prefix",
+    "windows_uninstall_key",
+)
+# What each value flows into, and the characters that survive there.
+RULES = {
+    # File names (TraderAdmin.exe, the installer), desktop entries, the NSIS install folder.
+    "name": (
+        re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}(?<!\.)"),
+        "a file name: letters, digits, '.', '_' and '-', starting with a letter or digit",
+    ),
+    # The repository part of an image reference: lower-case path components.
+    "image_prefix": (
+        re.compile(
+            r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+        ),
+        "an image repository prefix: lower-case letters, digits, '.', '_', '-', '/' between parts",
+    ),
+    # A key name under HKLM\...\Uninstall: no backslash, and a file name too (the uninstaller).
+    "windows_uninstall_key": (
+        re.compile(r"[A-Za-z0-9{][A-Za-z0-9._{}-]{0,127}"),
+        "a registry key and file name: letters, digits, '.', '_', '-', '{', '}'",
+    ),
+    "app_id": (
+        re.compile(r"[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)+"),
+        "a reverse-DNS id such as org.example.App",
+    ),
+}
+
+
+def validate_product(product: object, source: Path) -> dict:
+    """[product] with every key, each a non-empty string fit for where it goes."""
+    if not isinstance(product, dict):
+        raise ConfigError(f"{source}: [product] is missing", "restore it from git")
+    for key in PRODUCT_KEYS:
+        value = product.get(key)
+        if value is None:
+            raise ConfigError(
+                f"{source}: [product] has no {key}", f'add it, e.g. {key} = "…" (see git history)'
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{source}: [product] {key} must be a non-empty string")
+        if any(ord(ch) < 32 for ch in value):
+            raise ConfigError(f"{source}: [product] {key} contains a control character")
+        rule = RULES.get(key)
+        if rule and not rule[0].fullmatch(value):
+            raise ConfigError(f"{source}: [product] {key} = {value!r} is not {rule[1]}")
+    return product
+
+
 def load_product(path: Path | None = None) -> dict:
     source = path or paths.repo_root() / "release.toml"
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
-        product = data["product"]
-        return {**product, "next": data["version"]["next"]}
     except FileNotFoundError as exc:
         raise ConfigError(f"{source} is missing", "restore it from git") from exc
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise ConfigError(
-            f"{source} is not valid: {exc}", 'it needs [product] and [version] next = "X.Y.Z"'
-        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from exc
+    product = validate_product(data.get("product"), source)
+    version = data.get("version")
+    if not isinstance(version, dict) or not isinstance(version.get("next"), str):
+        raise ConfigError(f"{source}: [version] has no next", 'add: [version] next = "X.Y.Z"')
+    parse_version(version["next"])
+    return {**product, "next": version["next"]}
 
 
 def _git(args: list[str], repo: Path) -> str | None:

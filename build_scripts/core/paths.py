@@ -31,9 +31,15 @@ def state_dir() -> Path:
     return cache_dir() / "state"
 
 
+def dist_root() -> Path:
+    """dist/ in the source tree, or $TRADERADMIN_DIST (tests, side-by-side builds)."""
+    configured = os.environ.get("TRADERADMIN_DIST")
+    return Path(configured).expanduser() if configured else repo_root() / "dist"
+
+
 def dist_dir(version: str) -> Path:
-    """Release output for one version: dist/<version>/ in the source tree."""
-    return repo_root() / "dist" / version
+    """Release output for one version: dist/<version>/."""
+    return dist_root() / version
 
 
 def reports_dir() -> Path:

@@ -2,9 +2,9 @@
 
 The inputs are made on the host first (services/: the static backend binary, the orchestrator
 wheelhouse), so nothing inside `docker build` fetches anything, and every build runs with the
-network disabled to prove it. The build context is dist/<version>/, cut down to those inputs by
-docker/context.dockerignore. Base images are build arguments: by default the local ones from
-base_images.py (no registry needed), or any the user names in config.
+network disabled to prove it. The build context is a scratch copy of just those inputs
+(images/context.py), never dist/<version>/ itself. Base images are build arguments: by default
+the local ones from base_images.py (no registry needed), or any the user names in config.
 
 A build is skipped when the image already carries the digest of its inputs (Dockerfile, context
 files, build arguments, base image ids) in a label, so a second build of an unchanged tree runs
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from python_on_whales import Image, docker
 
-from build_scripts.core import atomic, docker_engine, progress
+from build_scripts.core import docker_engine, progress
 from build_scripts.core.artifacts import MB
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release, python_version
@@ -29,6 +29,7 @@ from build_scripts.core.progress import format_seconds, say
 from build_scripts.images import bases as base_images
 from build_scripts.images.bases import docker_errors
 from build_scripts.images.builder import docker_build, select_builder
+from build_scripts.images.context import staged_context
 from build_scripts.images.inputs import INPUTS_LABEL, context_digests, inputs_digest
 from build_scripts.images.specs import (
     BuiltImage,
@@ -107,13 +108,6 @@ def _base_ids(bases: Mapping[str, str]) -> dict[str, str]:
     return ids
 
 
-def write_dockerignore(context: Path) -> None:
-    wanted = dockerignore_path().read_text()
-    target = context / ".dockerignore"
-    if not target.exists() or target.read_text() != wanted:
-        atomic.write_text(target, wanted)
-
-
 def smoke_version(release: Release, item: Component, image_id: str) -> str:
     """Run `--version` locked down and offline: the binary / interpreter really works there."""
     with docker_errors(f"image {item.name}"):
@@ -141,6 +135,7 @@ def build_one(
     bases: Mapping[str, str],
     settings: Settings,
     builder: str,
+    context: Path | None = None,
 ) -> BuiltImage:
     started = time.monotonic()
     tags = image_tags(release, item.name)
@@ -165,7 +160,7 @@ def build_one(
         say(f"{item.name}: up to date ({tags[0]}, inputs {digest[:12]}): no docker build")
         return BuiltImage(item.name, tags, existing.id, existing.size, digest, False, builder, 0.0)
     image_id = docker_build(
-        context=release.dist_dir,
+        context=context or release.dist_dir,
         dockerfile=item.dockerfile,
         tags=tags,
         args=args,
@@ -256,8 +251,8 @@ def build_images(
     bases = resolve_bases(release, items, settings)
     if prepare is not None:
         prepare(release, [item.name for item in items])
-    write_dockerignore(release.dist_dir)
-    results = [build_one(release, item, bases, settings, builder) for item in items]
+    with staged_context(release, items) as context:
+        results = [build_one(release, item, bases, settings, builder, context) for item in items]
     if any(result.built for result in results):
         prune_build_stages()
     say("")

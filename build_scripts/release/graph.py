@@ -1,21 +1,27 @@
-"""The release graph: which steps make a release, what each needs, in which order they run.
+"""The release graph: which steps make a release, what each reads and writes, what is to do.
 
-The graph is data. Each step declares the steps whose outputs it needs; `plan` orders the
-selected steps with their prerequisites, and `run` runs them, timing each and collecting the
-artifacts for the summary. A failing step stops the release; artifacts already in dist/ from an
-earlier good run stay as they were, since every step writes atomically.
+The graph is data. Each step declares the steps whose outputs it needs, its inputs (sources,
+tools, parameters) and its outputs. `plan` orders the selected steps with their prerequisites;
+`decide` compares a step's fingerprint and outputs with the record of its last successful run
+and says whether it must run, and why. The scheduler (scheduler.py) acts on the decisions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from build_scripts.core.artifacts import Artifact
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import Release
-from build_scripts.core.progress import say, step
-from build_scripts.release import summary
+from build_scripts.release import state
+from build_scripts.release.digests import DigestCache
+from build_scripts.release.inputs import Inputs, describe_change, fingerprint
+
+
+def _no_outputs(release: Release) -> list[Path]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,11 @@ class Step:
     description: str
     produce: Callable[[Release], list[Artifact]]
     needs: tuple[str, ...] = ()
+    inputs: Inputs = field(default_factory=Inputs)
+    # Files or folders in dist/<version>/ the step writes (folders stand for every file below).
+    outputs: Callable[[Release], list[Path]] = _no_outputs
+    # Found out from the outputs after a run (image ids, …); kept in the step's record.
+    facts: Callable[[Release], dict] | None = None
 
 
 def plan(steps: list[Step], wanted: list[str] | None = None) -> list[Step]:
@@ -44,6 +55,8 @@ def plan(steps: list[Step], wanted: list[str] | None = None) -> list[Step]:
             raise ConfigError(f"release steps form a cycle at {name}")
         visiting.add(name)
         for need in by_name[name].needs:
+            if need not in by_name:
+                raise ConfigError(f"release step {name} needs {need}, which is not a step")
             visit(need)
         visiting.discard(name)
         ordered.append(by_name[name])
@@ -53,12 +66,77 @@ def plan(steps: list[Step], wanted: list[str] | None = None) -> list[Step]:
     return ordered
 
 
-def run(release: Release, steps: list[Step]) -> list[Artifact]:
-    artifacts: list[Artifact] = []
-    say(f"Releasing {release.product} {release.version_text} ({release.commit[:12]})")
-    for item in steps:
-        with step(f"{item.name}: {item.description}"):
-            artifacts.extend(item.produce(release))
-    if artifacts:
-        summary.write_manifest(release, artifacts)
-    return artifacts
+def output_files(step: Step, release: Release) -> list[Path]:
+    """The step's outputs as files (folders expanded; dot files are never artifacts)."""
+    files: list[Path] = []
+    for path in step.outputs(release):
+        if path.is_dir():
+            files += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.parts[-1:])
+            )
+        else:
+            files.append(path)
+    return files
+
+
+@dataclass(frozen=True)
+class Decision:
+    step: Step
+    run: bool
+    reason: str
+    inputs: dict[str, str]
+
+
+def decide(
+    step: Step,
+    release: Release,
+    cache: DigestCache,
+    by_name: dict[str, Step],
+    *,
+    force: bool = False,
+) -> Decision:
+    """Run or up to date, and why; from the files as they are now."""
+    prerequisites = {need: output_files(by_name[need], release) for need in step.needs}
+    current = fingerprint(step.inputs, release, cache, prerequisites)
+    if force:
+        return Decision(step, True, "--force", current)
+    record = state.load_record(release.dist_dir, step.name)
+    if record is None or record.inputs != current:
+        return Decision(
+            step, True, describe_change(record.inputs if record else None, current), current
+        )
+    outputs = output_files(step, release)
+    if not outputs:
+        return Decision(step, True, "it has no outputs yet", current)
+    found = {}
+    for path in outputs:
+        relative = path.relative_to(release.dist_dir).as_posix()
+        if not path.is_file():
+            return Decision(step, True, f"{relative} is missing", current)
+        found[relative] = cache.sha256(path)
+    for relative in sorted(set(record.outputs) | set(found)):
+        if relative not in found:
+            return Decision(step, True, f"{relative} is missing", current)
+        if found[relative] != record.outputs.get(relative):
+            return Decision(step, True, f"{relative} changed since it was built", current)
+    return Decision(step, False, "up to date", current)
+
+
+def completed_record(
+    step: Step,
+    release: Release,
+    cache: DigestCache,
+    inputs: dict[str, str],
+    notes: dict[str, str],
+    seconds: float,
+) -> state.StepRecord:
+    """The record of a step that just succeeded (outputs read back from disk)."""
+    outputs = {
+        path.relative_to(release.dist_dir).as_posix(): cache.sha256(path)
+        for path in output_files(step, release)
+        if path.is_file()
+    }
+    facts = step.facts(release) if step.facts else {}
+    return state.StepRecord(step.name, inputs, outputs, notes, facts, round(seconds, 1))

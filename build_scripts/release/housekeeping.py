@@ -17,6 +17,7 @@ from build_scripts.core import docker_engine, paths
 from build_scripts.core.components import COMPONENTS, image_name
 from build_scripts.core.errors import ConfigError, InvalidVersion
 from build_scripts.core.metadata import Release, parse_version
+from build_scripts.release import state
 
 
 @dataclass
@@ -45,7 +46,7 @@ def old_snapshots(versions: list[tuple[str, float]], current: str, keep: int) ->
 def clean(release: Release, keep: int) -> Cleanup:
     if keep < 0:
         raise ConfigError(f"--keep {keep}: must be 0 or more")
-    dist = paths.repo_root() / "dist"
+    dist = paths.dist_root()
     folders = {p.name: p for p in dist.iterdir() if p.is_dir()} if dist.exists() else {}
     built = _snapshot_images(release) if docker_engine.is_answering() else []
     # A version's age: its release folder, or its images (built from other clones, e.g. CI).
@@ -56,6 +57,8 @@ def clean(release: Release, keep: int) -> Cleanup:
     result = Cleanup(kept=sorted(set(made) - doomed))
     for version in sorted(doomed & set(folders)):
         shutil.rmtree(folders[version])
+        # The step records of that folder (they live in the cache, see state.py).
+        shutil.rmtree(state.state_dir(folders[version]), ignore_errors=True)
         result.removed_folders.append(folders[version])
     for version, _, tags in built:
         if version in doomed:

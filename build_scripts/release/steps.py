@@ -1,22 +1,28 @@
 """The standard release steps: the release graph as data.
 
-Each step names what it needs; `invoke release --only STEP` runs a step and its prerequisites.
-The functions live in their concern's module; this file only wires them together.
+Each step names what it needs, what it reads (sources, tools, parameters) and what it writes;
+`invoke release --only STEP` runs a step and its prerequisites. The functions live in their
+concern's wing; this file only wires them together. A step's sources include the engine code
+that builds it, so a change to how something is built rebuilds it.
 """
 
 from __future__ import annotations
 
 from build_scripts.core import artifacts
-from build_scripts.core.artifacts import Artifact
-from build_scripts.core.metadata import Release
+from build_scripts.core.artifacts import Artifact, sha256_of
+from build_scripts.core.metadata import Release, python_version
 from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
+from build_scripts.release import sbom
 from build_scripts.release.graph import Step
+from build_scripts.release.inputs import Inputs
 from build_scripts.services import build as services
 from build_scripts.windows import installer, webview2
-from build_scripts.windows.signing import SigningConfig
+from build_scripts.windows.signing import ENV_CERT, ENV_KEY, ENV_TIMESTAMP_URL, SigningConfig
+
+TESTS = ("*_test.go", "*/tests/*", "*/testdata/*")
 
 
 def _backend(release: Release) -> list[Artifact]:
@@ -45,6 +51,12 @@ def _installer(release: Release) -> list[Artifact]:
     ]
 
 
+def _bootstrapper_identity() -> str:
+    """The embedded WebView2 bootstrapper by content: another file reruns the installer step."""
+    bootstrapper = webview2.configured_bootstrapper()
+    return sha256_of(bootstrapper) if bootstrapper else "none"
+
+
 def _images(release: Release) -> list[Artifact]:
     # The inputs come from the backend and orchestrator steps this step needs.
     built = images.build_images(release, specs.COMPONENTS, specs.Settings())
@@ -57,6 +69,20 @@ def _images(release: Release) -> list[Artifact]:
     ]
 
 
+def _image_facts(release: Release) -> dict:
+    """The image ids (config digests) inside the saved archives, with their tags."""
+    found = {}
+    for name in specs.COMPONENTS:
+        ids = sorted(transfer.saved_image_ids(transfer.archive_path(release, name)))
+        found[name] = {"tags": list(specs.image_tags(release, name)), "id": ids[0] if ids else ""}
+    return {"images": found}
+
+
+def _image_sboms(release: Release) -> list[Artifact]:
+    archives = {name: transfer.archive_path(release, name) for name in specs.COMPONENTS}
+    return sbom.image_sboms(release, archives)
+
+
 def _manifests(release: Release) -> list[Artifact]:
     return [
         Artifact(manifests.write(release, environment), f"kubectl apply -f; {environment}")
@@ -64,17 +90,164 @@ def _manifests(release: Release) -> list[Artifact]:
     ]
 
 
+def _signing() -> str:
+    """Who signs (certificate path and timestamp server), never a secret."""
+    import os
+
+    parts = [os.environ.get(k, "").strip() for k in (ENV_CERT, ENV_KEY, ENV_TIMESTAMP_URL)]
+    return "|".join(parts) if any(parts) else "unsigned"
+
+
+def _identity(release: Release) -> dict[str, object]:
+    return {
+        "version": release.version_text,
+        "commit": release.commit,
+        "product": release.product,
+        "publisher": release.publisher,
+        "copyright": release.copyright,
+        "homepage": release.homepage,
+        "source_date_epoch": release.source_date_epoch,
+    }
+
+
 def standard_steps() -> list[Step]:
     return [
-        Step("backend", "static Go backend binary", _backend),
-        Step("orchestrator", "orchestrator wheel and its pinned dependencies", _orchestrator),
+        Step(
+            "backend",
+            "static Go backend binary",
+            _backend,
+            inputs=Inputs(
+                sources=("backend", "build_scripts/services/build.py"),
+                exclude=TESTS,
+                tools=("go",),
+                params=lambda r: {"ldflags": services.backend_ldflags(r), "target": "linux/amd64"},
+            ),
+            outputs=lambda r: [services.backend_binary_path(r)],
+        ),
+        Step(
+            "orchestrator",
+            "orchestrator wheel and its pinned dependencies",
+            _orchestrator,
+            inputs=Inputs(
+                sources=("orchestrator", "build_scripts/services/build.py"),
+                exclude=TESTS,
+                tools=("python", "pip"),
+                params=lambda r: {
+                    "version": python_version(r),
+                    "source_date_epoch": r.source_date_epoch,
+                },
+            ),
+            outputs=lambda r: [services.wheelhouse_path(r)],
+        ),
         Step(
             "images",
             "backend and orchestrator container images (hermetic, offline bases)",
             _images,
             needs=("backend", "orchestrator"),
+            inputs=Inputs(
+                sources=("docker", "build_scripts/images", "build_scripts/core/components.py"),
+                tools=("docker",),
+                params=lambda r: {**_identity(r), "image_prefix": r.image_prefix},
+            ),
+            outputs=lambda r: [transfer.archive_path(r, name) for name in specs.COMPONENTS],
+            facts=_image_facts,
         ),
-        Step("manifests", "Kubernetes manifests for each deploy environment", _manifests),
-        Step("desktop", "desktop app for Linux and Windows (wails build)", _desktop),
-        Step("installer", "Windows installer (NSIS)", _installer, ("desktop",)),
+        Step(
+            "manifests",
+            "Kubernetes manifests for each deploy environment",
+            _manifests,
+            inputs=Inputs(
+                sources=(
+                    "deploy",
+                    "build_scripts/kube/manifests.py",
+                    "build_scripts/core/components.py",
+                ),
+                params=lambda r: {"image_prefix": r.image_prefix, "tag": r.image_tag},
+            ),
+            outputs=lambda r: [
+                manifests.manifests_path(r, env) for env in manifests.environments()
+            ],
+        ),
+        Step(
+            "desktop",
+            "desktop app for Linux and Windows (wails build)",
+            _desktop,
+            inputs=Inputs(
+                sources=("desktop", "build_scripts/desktop", "build_scripts/windows"),
+                exclude=(*TESTS, "desktop/tools/*", "build_scripts/windows/installer.py"),
+                tools=("go", "wails", "node", "npm"),
+                params=lambda r: {
+                    **_identity(r),
+                    "ldflags": desktop.ldflags(r),
+                    "platforms": ",".join(desktop.DEFAULT_PLATFORMS),
+                    "signing": _signing(),
+                },
+            ),
+            outputs=lambda r: [desktop.binary_path(r, p) for p in desktop.DEFAULT_PLATFORMS],
+        ),
+        Step(
+            "installer",
+            "Windows installer (NSIS)",
+            _installer,
+            needs=("desktop",),
+            inputs=Inputs(
+                sources=(
+                    "LICENSE.txt",
+                    "README.md",
+                    "desktop/config.toml.example",
+                    "build_scripts/windows_installer.nsi",
+                    "build_scripts/windows",
+                ),
+                tools=("makensis",),
+                params=lambda r: {
+                    **_identity(r),
+                    "uninstall_key": r.windows_uninstall_key,
+                    "signing": _signing(),
+                    "webview2_bootstrapper": _bootstrapper_identity(),
+                },
+            ),
+            outputs=lambda r: [installer.installer_path(r)],
+        ),
+        Step(
+            "sbom-go",
+            "CycloneDX SBOMs of the Go backend and desktop app (cyclonedx-gomod)",
+            sbom.go_sboms,
+            inputs=Inputs(
+                sources=(
+                    "backend/go.mod",
+                    "backend/go.sum",
+                    "desktop/go.mod",
+                    "desktop/go.sum",
+                    "build_scripts/release/sbom.py",
+                ),
+                tools=("go",),
+                params=lambda r: {"generator": sbom.GOMOD[2]},
+            ),
+            outputs=sbom.go_sbom_paths,
+        ),
+        Step(
+            "sbom-orchestrator",
+            "CycloneDX SBOM of the orchestrator and its pinned dependencies (cyclonedx-py)",
+            sbom.python_sbom,
+            inputs=Inputs(
+                sources=(
+                    "orchestrator/pyproject.toml",
+                    "orchestrator/requirements.lock",
+                    "build_scripts/release/sbom.py",
+                ),
+                params=lambda r: {"generator": sbom.CYCLONEDX_BOM_VERSION},
+            ),
+            outputs=lambda r: [sbom.python_sbom_path(r)],
+        ),
+        Step(
+            "sbom-images",
+            "CycloneDX SBOMs of the container images (syft)",
+            _image_sboms,
+            needs=("images",),
+            inputs=Inputs(
+                sources=("build_scripts/release/sbom.py",),
+                params=lambda r: {"generator": sbom.SYFT[2]},
+            ),
+            outputs=lambda r: [sbom.image_sbom_path(r, name) for name in specs.COMPONENTS],
+        ),
     ]

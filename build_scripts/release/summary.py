@@ -1,4 +1,5 @@
-"""What a release produced: artifacts with sizes and SHA-256 digests, as a table and files."""
+"""What a release produced: artifacts with sizes and SHA-256 digests, as a table (folder.py
+writes SHA256SUMS and release.json)."""
 
 from __future__ import annotations
 
@@ -22,31 +23,6 @@ def table(artifacts: list[Artifact], root: Path) -> str:
             )
         )
     return progress.table(rows, rule=True)
-
-
-def write_manifest(release: Release, artifacts: list[Artifact]) -> list[Path]:
-    """SHA256SUMS (sha256sum -c compatible) and release.json in the release directory."""
-    root = release.dist_dir
-    sums = "".join(f"{a.sha256}  {_relative(a.path, root)}\n" for a in artifacts)
-    digests = {
-        where: recorded_image_digests(release, where)
-        for where in _recorded_places(root / "release.json")
-    }
-    manifest = {
-        "product": release.product,
-        "version": release.version_text,
-        "commit": release.commit,
-        "source_date_epoch": release.source_date_epoch,
-        "artifacts": [
-            {"path": _relative(a.path, root), "size": a.size, "sha256": a.sha256, "note": a.note}
-            for a in artifacts
-        ],
-        **({"image_digests": digests} if digests else {}),
-    }
-    return [
-        atomic.write_text(root / "SHA256SUMS", sums),
-        atomic.write_text(root / "release.json", json.dumps(manifest, indent=2) + "\n"),
-    ]
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -82,10 +58,3 @@ def recorded_image_digests(release: Release, where: str) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return dict(manifest.get("image_digests", {}).get(where, {}))
-
-
-def _recorded_places(path: Path) -> list[str]:
-    try:
-        return list(json.loads(path.read_text()).get("image_digests", {}))
-    except (OSError, ValueError):
-        return []

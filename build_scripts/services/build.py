@@ -98,6 +98,8 @@ def build_orchestrator_wheelhouse(release: Release) -> Path:
                     source,
                 ],
                 step="orchestrator wheel",
+                # setuptools' bdist_wheel dates the zip entries from it: the same bytes each build.
+                env={"SOURCE_DATE_EPOCH": str(release.source_date_epoch)},
             )
         cmd.run(
             [
@@ -115,6 +117,7 @@ def build_orchestrator_wheelhouse(release: Release) -> Path:
             ],
             step="orchestrator dependencies",
         )
+        atomic.fsync_tree(staging)
         if destination.exists():
             old = destination.with_name(destination.name + ".old")
             shutil.rmtree(old, ignore_errors=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from invoke import Collection, Exit
 
 from build_scripts.core import metadata
 from build_scripts.core.errors import ConfigError
 from build_scripts.release import bench as benchmarks
+from build_scripts.release import bench_graph
 from build_scripts.tasks._base import release_task
 
 
@@ -37,4 +40,19 @@ def run(c, timing=None, runs=3, version=None):
         raise Exit(f"error: over target: {', '.join(over)}", code=1)
 
 
-ns = Collection(run)
+@release_task(
+    name="release",
+    help={
+        "jobs": "the parallel figure's --jobs (default: release.jobs)",
+        "runs": "runs of the no-op release (the median is shown)",
+    },
+)
+def release_graph(c, jobs=None, runs=3):
+    """Time the release graph in a scratch clone: first, no-op, one changed file, --jobs 1 vs N."""
+    timings = bench_graph.measure(int(jobs or c.config.release.jobs), int(runs))
+    print(bench_graph.table(timings))
+    print(json.dumps(bench_graph.ratios(timings)))
+    print(f"written: {bench_graph.write_report(timings)}")
+
+
+ns = Collection(run, release_graph)

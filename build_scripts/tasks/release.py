@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from invoke import Collection
 
 from build_scripts.core import bootstrap as bootstrapping
 from build_scripts.core import metadata
+from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.progress import say
-from build_scripts.release import graph as releasing
+from build_scripts.release import graph, pipeline, reproducible, summary
 from build_scripts.release import steps as release_steps
-from build_scripts.release import summary
 from build_scripts.tasks._base import release_task
 from build_scripts.windows import webview2
 
@@ -19,37 +21,76 @@ from build_scripts.windows import webview2
     help={
         "version": "override the release version (SemVer, e.g. 1.2.0)",
         "only": "run only this step and what it needs (repeatable); see --list-steps",
-        "bootstrap": "install/start the toolchain first (default: yes)",
+        "bootstrap": "install/start the toolchain first when a step has work (default: yes)",
         "list-steps": "print the release steps and exit",
+        "dry-run": "print the plan (what would run and why) and run nothing",
+        "force": "run every selected step even if it is up to date",
+        "jobs": "how many steps may run at the same time (default: release.jobs, 2)",
     },
     iterable=["only"],
 )
-def release(c, version=None, only=None, bootstrap=True, list_steps=False):
+def release(
+    c,
+    version=None,
+    only=None,
+    bootstrap=True,
+    list_steps=False,
+    dry_run=False,
+    force=False,
+    jobs=None,
+):
     """Build everything a user installs or deploys, then print artifacts, sizes and SHA-256."""
     steps = release_steps.standard_steps()
     if list_steps:
         for item in steps:
             needs = f" (needs {', '.join(item.needs)})" if item.needs else ""
-            print(f"{item.name:12} {item.description}{needs}")
+            print(f"{item.name:18} {item.description}{needs}")
         return
-    # The version is checked before anything runs, so bad input writes nothing.
+    jobs = int(jobs if jobs is not None else c.config.release.jobs)
+    if jobs < 1:
+        raise ConfigError(f"--jobs {jobs}: must be 1 or more")
+    # The version and release.toml are checked before anything runs: bad input writes nothing.
     current = metadata.current_release(version or c.config.release.version)
-    ordered = releasing.plan(steps, only or None)
-    if any(item.name == "installer" for item in ordered):
+    if not dry_run and any(item.name == "installer" for item in graph.plan(steps, only or None)):
         webview2.configured_bootstrapper()  # a wrong path fails now, not after the builds
-    if bootstrap:
-        bootstrapping.bootstrap()
-    artifacts = releasing.run(current, ordered)
+    result = pipeline.run_release(
+        current,
+        steps,
+        only=only or None,
+        force=force,
+        jobs=jobs,
+        dry_run=dry_run,
+        bootstrap=bootstrapping.bootstrap if bootstrap else None,
+    )
+    if result is None:
+        return
     say("")
-    if artifacts:
-        say(summary.table(artifacts, current.dist_dir))
-        say(
-            f"\n{current.product} {current.version_text}: {len(artifacts)} artifact(s) in "
-            f"{current.dist_dir}"
+    say(summary.table(result.entries, current.dist_dir))
+    ran = [n for n, s in result.outcome.status.items() if s == "ran"]
+    say(
+        f"\n{current.product} {current.version_text}: {len(result.entries)} artifact(s) in "
+        f"{current.dist_dir}; ran: {', '.join(ran) or 'nothing (all up to date)'}"
+    )
+
+
+@release_task(
+    name="verify-reproducible",
+    help={"workdir": "where the two clones go (default: the system temporary folder)"},
+)
+def verify_reproducible(c, workdir=None):
+    """Release the committed HEAD twice from two fresh clones; compare SHA-256 of the artifacts."""
+    current = metadata.current_release(c.config.release.version)
+    if current.commit == "unknown":
+        raise ConfigError("verify-reproducible needs a git checkout with a commit")
+    rows = reproducible.verify(current, Path(workdir) if workdir else None)
+    print(reproducible.table(rows))
+    differing = [row.label for row in rows if not row.same]
+    if differing:
+        raise VerificationFailed(
+            f"not reproducible: {', '.join(differing)}",
+            "compare the two builds with diffoscope to find the bytes that differ",
         )
-    else:
-        say("no artifacts: no release step produced anything")
 
 
-ns = Collection(release)
-ns.configure({"release": {"version": None}})
+ns = Collection(release, verify_reproducible)
+ns.configure({"release": {"version": None, "jobs": 2}})

@@ -13,6 +13,8 @@ from build_scripts.core.metadata import Release
 from build_scripts.windows import lnk, selftest, wine
 from build_scripts.windows.installer import UNINSTALL_ROOT, UNINSTALLER, payload_files
 
+PER_USER_UNINSTALL_ROOT = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall"
+
 # Exit codes of a silent install; windows_installer.nsi defines them, README.md documents them.
 EXIT_CODES = {
     0: "installed (or upgraded)",
@@ -41,7 +43,6 @@ PUBLIC_DESKTOP_DIR = r"C:\users\Public\Desktop"
 # A per-user (/CURRENTUSER) install's folders, below the profile Wine makes for the Linux user.
 PER_USER_PROFILE = r"C:\users\{user}"
 PER_USER_START_MENU_DIR = r"AppData\Roaming\Microsoft\Windows\Start Menu\Programs"
-PER_USER_UNINSTALL_ROOT = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uninstall"
 
 
 def uninstall_key(release: Release, *, per_user: bool = False) -> str:
@@ -67,10 +68,6 @@ def shortcut_paths(release: Release, *, per_user: bool = False) -> dict[str, str
         "Start Menu": rf"{START_MENU_DIR}\{name}",
         "Desktop": rf"{PUBLIC_DESKTOP_DIR}\{name}",
     }
-
-
-def _profile() -> str:
-    return PER_USER_PROFILE.format(user=getpass.getuser())
 
 
 def _profile() -> str:

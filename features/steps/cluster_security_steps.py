@@ -14,7 +14,7 @@ from _support import cluster_layout, run, shown
 from behave import then, when
 
 from build_scripts.cluster import etcd as cluster_etcd
-from build_scripts.cluster import status as cluster_status
+from build_scripts.cluster.status import current_settings
 
 ETCD_GET = "get / --prefix --keys-only --dial-timeout=3s --command-timeout=5s"
 
@@ -54,7 +54,7 @@ def step_no_keys(context):
 
 
 def _api_port() -> tuple[str, int]:
-    settings = cluster_status._current_settings(cluster_layout())
+    settings = current_settings(cluster_layout())
     return settings.node_ip, settings.api_port
 
 

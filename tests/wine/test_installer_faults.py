@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from build_scripts.core import cmd
-from build_scripts.windows import installer_check, wine
+from build_scripts.windows import installer, installer_check, wine
 from tests.wine.machine_state import differences, snapshot
 
 TA, TB, TOOLS = r"C:\TA", r"C:\TB", r"C:\Tools"  # no spaces: Wine would quote /D=
@@ -172,7 +172,7 @@ def test_without_administrator_rights_all_users_changes_are_refused_with_exit_17
     assert installer_check.run_installer(prefix, builds.old_installer, install_dir=TA) == 0
     before = snapshot(prefix)
     assert _as_standard_user(prefix, standard_user, setup, "/S") == 17
-    uninstaller = rf"{TA}\{installer_check.UNINSTALLER}"
+    uninstaller = rf"{TA}\{installer.UNINSTALLER}"
     assert _as_standard_user(prefix, standard_user, uninstaller, "/S", rf"_?={TA}") == 17
     assert differences(before, snapshot(prefix)) == []
 

@@ -83,7 +83,7 @@ def test_the_wizards_install_and_uninstall_when_every_default_is_accepted(builds
     assert installer_check.installation_problems(prefix, new, target) == []
 
     (prefix.unix_path(target) / "config.toml").write_text("refresh_seconds = 5\n")
-    prefix.start([rf"{target}\{installer_check.UNINSTALLER}"], name="uninstaller-wizard")
+    prefix.start([rf"{target}\{installer.UNINSTALLER}"], name="uninstaller-wizard")
     presses = x11.press_enter_through(
         display, f"{new.product} Uninstall", screenshots=screenshots / "uninstall"
     )

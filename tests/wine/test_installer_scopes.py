@@ -5,7 +5,7 @@ uninstall; with a snapshot of the machine before, compared after each step.
 
 import getpass
 
-from build_scripts.windows import installer_check, selftest, signing
+from build_scripts.windows import installer, installer_check, selftest, signing
 from tests.wine.machine_state import differences, snapshot
 
 CUSTOM_DIR = r"C:\TraderAdminTest"  # no spaces: Wine would quote /D= and NSIS ignore it
@@ -88,7 +88,7 @@ def test_all_users_lifecycle_in_a_chosen_folder_upgrades_in_place_and_uninstalls
     assert prefix.reg_query(installer_check.uninstall_key(old, per_user=True)) is None
     installed = prefix.unix_path(CUSTOM_DIR)
     # Signed build: the app, and the uninstaller the installer wrote (!uninstfinalize).
-    for name in (f"{old.product}.exe", installer_check.UNINSTALLER):
+    for name in (f"{old.product}.exe", installer.UNINSTALLER):
         signing.verify_signature(installed / name, builds.certificate.cert)
     _selftest_through_shortcuts(prefix, old, CUSTOM_DIR, per_user=False)
     # Nothing in the user's profile: all-users shortcuts and HKLM only.

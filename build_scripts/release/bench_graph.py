@@ -1,0 +1,166 @@
+"""How fast the release graph is, measured in a scratch clone of HEAD.
+
+One run measures, as whole `invoke release` processes: the first release of a fresh clone
+(the toolchain caches of this machine stay warm: Go build cache, npm cache, base images; the
+clone's own step records start empty), a no-op release (median of three), a release after
+changing one orchestrator source file and one front-end file (with the plan each printed), and
+the release of a new commit with --jobs 1 beside the same with the default jobs. The figures go
+to reports/bench.json and a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from build_scripts.core import atomic, paths, progress
+from build_scripts.core.errors import ReleaseError
+from build_scripts.core.progress import say
+from build_scripts.release import state
+
+ORCHESTRATOR_FILE = "orchestrator/src/traderadmin_orchestrator/__init__.py"
+FRONTEND_FILE = "desktop/frontend/src/style.css"
+
+
+@dataclass
+class Timing:
+    name: str
+    seconds: float
+    ran: list[str] = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def _invoke(clone: Path, *args: str) -> tuple[float, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TRADERADMIN_DIST", "PYTHONPATH")}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "release", *args],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.monotonic() - started
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise ReleaseError(f"invoke release {' '.join(args)} failed in {clone}: {output[-800:]}")
+    return seconds, output
+
+
+def ran_steps(output: str) -> list[str]:
+    """Release steps a run started, from its `▶ name: … (runs: why)` lines."""
+    return [
+        line[2:].split(":", 1)[0]
+        for line in output.splitlines()
+        if line.startswith("▶ ") and "(runs: " in line
+    ]
+
+
+def planned_steps(output: str) -> list[str]:
+    """Steps the plan says would run (the `  name  would run: …` lines), checksums included."""
+    return [
+        line.split()[0]
+        for line in output.splitlines()
+        if line.startswith("  ") and "would run:" in line
+    ]
+
+
+def _git(clone: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
+
+
+def _edit(clone: Path, relative: str, text: str) -> None:
+    path = clone / relative
+    path.write_text(path.read_text() + text)
+
+
+def _changed_release(clone: Path, relative: str, text: str, name: str) -> Timing:
+    _edit(clone, relative, text)
+    _, plan = _invoke(clone, "--dry-run")
+    seconds, output = _invoke(clone)
+    return Timing(name, seconds, ran_steps(output), planned_steps(plan))
+
+
+def measure(jobs: int, runs: int = 3, workdir: Path | None = None) -> list[Timing]:
+    source = paths.repo_root()
+    timings: list[Timing] = []
+    with tempfile.TemporaryDirectory(prefix="traderadmin-bench-", dir=workdir) as scratch:
+        clone = Path(scratch) / "clone"
+        subprocess.run(
+            ["git", "clone", "--quiet", "--no-local", str(source), str(clone)], check=True
+        )
+        try:
+            say("▶ first release of a fresh clone")
+            seconds, output = _invoke(clone)
+            timings.append(Timing("first release (fresh clone)", seconds, ran_steps(output)))
+            say("▶ no-op release")
+            noops = [_invoke(clone)[0] for _ in range(runs)]
+            spread = f"min {min(noops):.1f}s, max {max(noops):.1f}s, {runs} runs"
+            timings.append(Timing("no-op release", statistics.median(noops), note=spread))
+            say("▶ one orchestrator file changed")
+            timings.append(
+                _changed_release(
+                    clone, ORCHESTRATOR_FILE, "# bench\n", "one orchestrator file changed"
+                )
+            )
+            say("▶ one front-end file changed")
+            timings.append(
+                # A rule, not a comment: Vite drops comments, and an unchanged bundle rebuilds
+                # nothing after the desktop step.
+                _changed_release(
+                    clone, FRONTEND_FILE, ":root { --bench: 1; }\n", "one front-end file changed"
+                )
+            )
+            for label, jobs_value in (("--jobs 1", 1), (f"--jobs {jobs}", jobs)):
+                say(f"▶ a new commit, {label}")
+                _edit(clone, "README.md", f"\n<!-- bench {label} -->\n")
+                _git(
+                    clone,
+                    "-c",
+                    "user.name=bench",
+                    "-c",
+                    "user.email=bench@invalid",
+                    "commit",
+                    "-qam",
+                    "bench",
+                )
+                seconds, output = _invoke(clone, "--jobs", str(jobs_value))
+                timings.append(Timing(f"new commit, {label}", seconds, ran_steps(output)))
+        finally:
+            state.discard_all(clone / "dist")
+    return timings
+
+
+def table(timings: list[Timing]) -> str:
+    rows = [("figure", "seconds", "steps run", "note")]
+    for t in timings:
+        rows.append((t.name, f"{t.seconds:.1f}", ", ".join(t.ran) or "-", t.note))
+    return progress.table(rows, rule=True)
+
+
+def ratios(timings: list[Timing]) -> dict[str, float]:
+    by_name = {t.name: t.seconds for t in timings}
+    first = by_name["first release (fresh clone)"]
+    sequential = next(t.seconds for t in timings if t.name == "new commit, --jobs 1")
+    parallel = [
+        t.seconds for t in timings if t.name.startswith("new commit") and "--jobs 1" not in t.name
+    ]
+    return {
+        "noop_over_first": round(by_name["no-op release"] / first, 3),
+        "parallel_over_sequential": round(parallel[0] / sequential, 3) if parallel else 0.0,
+    }
+
+
+def write_report(timings: list[Timing]) -> Path:
+    report = {"timings": [asdict(t) for t in timings], "ratios": ratios(timings)}
+    return atomic.write_text(
+        paths.reports_dir() / "bench.json", json.dumps(report, indent=2) + "\n"
+    )

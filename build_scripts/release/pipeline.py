@@ -1,0 +1,149 @@
+"""`invoke release` as a function: plan, decide, run the steps, describe the folder.
+
+Read the state first, compute the actions, then act (invocations' converge): the plan lists
+each step as `up to date` or `would run: <why>`; a dry run stops there. A real run holds the
+folder's lock, removes what a killed run left, bootstraps the toolchain only when a step has
+work to do, runs the steps (scheduler.py) and, when all completed, writes release.json and
+SHA256SUMS over the whole folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from build_scripts.core.errors import ReleaseError
+from build_scripts.core.metadata import Release
+from build_scripts.core.progress import say
+from build_scripts.release import folder, graph, state
+from build_scripts.release.digests import DigestCache
+from build_scripts.release.scheduler import Console, Outcome, Scheduler, sigterm_as_interrupt
+from build_scripts.release.worker import DEFAULT_FACTORY
+
+CHECKSUMS = "checksums"
+
+
+class StepFailed(ReleaseError):
+    """A release step failed; exits with the failed step's own exit code."""
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    step: str
+    run: bool
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.step:18} {'would run: ' + self.reason if self.run else 'up to date'}"
+
+
+@dataclass
+class Result:
+    outcome: Outcome
+    entries: list[folder.Entry]
+    sums_written: bool
+
+
+def digest_cache(release: Release) -> DigestCache:
+    return DigestCache(state.state_dir(release.dist_dir) / "digests.json")
+
+
+def preview(
+    release: Release, ordered: list[graph.Step], cache: DigestCache, *, force: bool = False
+) -> list[PlanLine]:
+    """What a run would do now, step by step, and the checksums after them."""
+    by_name = {s.name: s for s in ordered}
+    lines: list[PlanLine] = []
+    will_run: set[str] = set()
+    for step in ordered:
+        decision = graph.decide(step, release, cache, by_name, force=force)
+        upstream = [n for n in step.needs if n in will_run]
+        if decision.run:
+            lines.append(PlanLine(step.name, True, decision.reason))
+        elif upstream:
+            # Its own inputs are unchanged; it reruns if the new outputs of these differ.
+            lines.append(PlanLine(step.name, True, f"after {', '.join(upstream)}"))
+        else:
+            lines.append(PlanLine(step.name, False, "up to date"))
+        if lines[-1].run:
+            will_run.add(step.name)
+    if will_run:
+        lines.append(PlanLine(CHECKSUMS, True, f"after {', '.join(sorted(will_run))}"))
+    else:
+        records = _records(release, ordered)
+        _, documents = folder.render(release, cache, records)
+        current = folder.is_current(release, documents)
+        why = "the folder changed since SHA256SUMS/release.json were written"
+        lines.append(PlanLine(CHECKSUMS, not current, why))
+    return lines
+
+
+def _records(release: Release, steps: list[graph.Step]) -> list[state.StepRecord]:
+    """Records of every known step (not only the selected ones): the folder holds them all."""
+    found = [state.load_record(release.dist_dir, s.name) for s in steps]
+    return [r for r in found if r is not None]
+
+
+def run_release(
+    release: Release,
+    steps: list[graph.Step],
+    *,
+    only: list[str] | None = None,
+    force: bool = False,
+    jobs: int = 2,
+    dry_run: bool = False,
+    bootstrap: Callable[[], object] | None = None,
+    factory: str = DEFAULT_FACTORY,
+) -> Result | None:
+    ordered = graph.plan(steps, only)
+    cache = digest_cache(release)
+    say(f"{release.product} {release.version_text} ({release.commit[:12]}), {jobs} job(s):")
+    lines = preview(release, ordered, cache, force=force)
+    for line in lines:
+        say(f"  {line}")
+    if dry_run:
+        cache.save()
+        return None
+    console = Console()
+    with state.folder_lock(release.dist_dir) as lock_fd, sigterm_as_interrupt():
+        left = state.remove_leftovers(release.dist_dir)
+        if left:
+            say(f"removed {len(left)} leftover(s) of an interrupted run: {left[0].name} …")
+        if bootstrap and any(line.run for line in lines[:-1]):
+            bootstrap()
+        try:
+            outcome = Scheduler(
+                release,
+                ordered,
+                cache,
+                jobs=jobs,
+                force=force,
+                factory=factory,
+                lock_fd=lock_fd,
+                console=console,
+            ).run()
+        finally:
+            cache.save()
+        if not outcome.complete:
+            raise _failure(outcome)
+        entries, written = folder.write(release, cache, _records(release, steps))
+        cache.save()
+    done = "SHA256SUMS, release.json and provenance written" if written else "up to date"
+    say(f"{CHECKSUMS}: {done}")
+    return Result(outcome, entries, written)
+
+
+def _failure(outcome: Outcome) -> StepFailed:
+    failed = outcome.failed
+    parts = [f"{name} failed ({outcome.reasons[name]})" for name in failed]
+    blocked = [n for n, s in outcome.status.items() if s == "not started"]
+    if blocked:
+        parts.append(f"not started: {', '.join(blocked)}")
+    error = StepFailed(
+        "; ".join(parts) or "the release did not complete",
+        "SHA256SUMS was not written; fix the failure and run `invoke release` again "
+        "(completed steps stay up to date)",
+    )
+    codes = [outcome.reasons[n].split(":")[0].removeprefix("exit ") for n in failed]
+    error.exit_code = int(codes[0]) if codes and codes[0].isdigit() else 1
+    return error

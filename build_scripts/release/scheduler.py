@@ -1,0 +1,301 @@
+"""Running the release graph: read the state, decide, then act, `jobs` steps at a time.
+
+A step starts when every step it needs is complete and a job slot is free; a step whose
+inputs and outputs match its record is `up to date` and does not start. Each running step is a
+worker process (worker.py) in its own process group; its output lines are prefixed with the
+step's name, and a live line says what runs. When a step fails, the steps that need it do not
+start; steps already running, and unrelated ones, carry on. Ctrl-C (or SIGTERM) stops every
+running step the same way: each gets SIGINT, which kills its command and removes its
+temporary files; nothing is recorded for them, so the next run redoes exactly those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import build_scripts
+from build_scripts.core import paths
+from build_scripts.core.metadata import Release
+from build_scripts.core.progress import format_seconds
+from build_scripts.release import folder, graph, state, worker
+from build_scripts.release.digests import DigestCache
+
+DONE = ("ran", "up to date")
+ENGINE_ROOT = Path(build_scripts.__file__).resolve().parent.parent
+STOP_GRACE_SECONDS = 30
+
+
+class Console:
+    """Prefixed lines on stdout and, on a terminal, a live line of what is running."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty()
+        self.shown = False
+        self.last_names: tuple[str, ...] = ()
+        self.last_time = 0.0
+
+    def line(self, text: str) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.shown = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        """Remove the live line before others print."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+    def running(self, started: dict[str, float]) -> None:
+        now = time.monotonic()
+        names = tuple(started)
+        text = "… running: " + ", ".join(
+            f"{name} {format_seconds(now - at)}" for name, at in started.items()
+        )
+        if self.live and names:
+            self.stream.write("\r\x1b[K" + text[:150])
+            self.stream.flush()
+            self.shown = True
+        elif names and (names != self.last_names or now - self.last_time > 30):
+            self.line(text)
+            self.last_time = now
+        self.last_names = names
+
+
+@dataclass
+class _Running:
+    process: subprocess.Popen
+    decision: graph.Decision
+    result_file: Path
+    started: float
+    tail: deque = field(default_factory=lambda: deque(maxlen=20))
+
+
+@dataclass
+class Outcome:
+    status: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        return [n for n, s in self.status.items() if s == "failed"]
+
+    @property
+    def complete(self) -> bool:
+        return all(s in DONE for s in self.status.values())
+
+
+def _read(name: str, process: subprocess.Popen, events: queue.Queue) -> None:
+    assert process.stdout is not None
+    for raw in process.stdout:
+        events.put(("line", name, raw.decode(errors="replace").rstrip("\n")))
+    events.put(("exit", name, process.wait()))
+
+
+def critical_first(ordered: list[graph.Step], dist_dir: Path) -> list[str]:
+    """Step names, those heading the longest chain of work first (by the durations recorded in
+    the last runs; 10 s for a step never run), so a free job slot goes to what the end waits on:
+    on two cores, desktop (then the installer) starts before the short steps."""
+    seconds = {}
+    for step in ordered:
+        record = state.load_record(dist_dir, step.name)
+        seconds[step.name] = record.seconds if record and record.seconds else 10.0
+    dependants = {s.name: [d.name for d in ordered if s.name in d.needs] for s in ordered}
+    chain: dict[str, float] = {}
+    for step in reversed(ordered):  # dependants come after their prerequisites in `ordered`
+        later = [chain[d] for d in dependants[step.name]]
+        chain[step.name] = seconds[step.name] + max(later, default=0.0)
+    position = {s.name: i for i, s in enumerate(ordered)}
+    return sorted(chain, key=lambda name: (-chain[name], position[name]))
+
+
+class Scheduler:
+    def __init__(
+        self,
+        release: Release,
+        ordered: list[graph.Step],
+        cache: DigestCache,
+        *,
+        jobs: int,
+        force: bool,
+        factory: str,
+        lock_fd: int,
+        console: Console,
+    ) -> None:
+        self.release, self.cache, self.jobs, self.force = release, cache, max(1, jobs), force
+        self.factory, self.lock_fd, self.console = factory, lock_fd, console
+        self.by_name = {s.name: s for s in ordered}
+        self.pending = critical_first(ordered, release.dist_dir)
+        self.decisions: dict[str, graph.Decision] = {}
+        self.running: dict[str, _Running] = {}
+        self.events: queue.Queue = queue.Queue()
+        self.outcome = Outcome()
+        self.withdrawn = False
+        scratch = tempfile.mkdtemp(prefix="run-", dir=state.state_dir(release.dist_dir))
+        self.scratch = Path(scratch)
+        (self.scratch / "release.json").write_text(worker.release_to_json(release))
+
+    def run(self) -> Outcome:
+        try:
+            while True:
+                self._start_ready()
+                if not self.running:
+                    break
+                with contextlib.suppress(queue.Empty):
+                    self._handle(self.events.get(timeout=1.0))
+                self.console.running({n: r.started for n, r in self.running.items()})
+        except KeyboardInterrupt:
+            self._stop_all()
+            raise
+        finally:
+            self.console.clear()
+            for path in self.scratch.iterdir():
+                path.unlink(missing_ok=True)
+            self.scratch.rmdir()
+        return self.outcome
+
+    # --- deciding and starting -------------------------------------------------------------
+
+    def _start_ready(self) -> None:
+        for name in list(self.pending):
+            step = self.by_name[name]
+            needs = {need: self.outcome.status.get(need) for need in step.needs}
+            broken = [n for n, s in needs.items() if s is not None and s not in DONE]
+            if broken:
+                why = f"needs {', '.join(broken)}, which did not complete"
+                self._settle(name, "not started", why)
+                self.console.line(f"✗ {name}: not started ({self.outcome.reasons[name]})")
+                continue
+            if any(s is None for s in needs.values()):
+                continue
+            if name not in self.decisions:
+                self.decisions[name] = graph.decide(
+                    step, self.release, self.cache, self.by_name, force=self.force
+                )
+            decision = self.decisions[name]
+            if not decision.run:
+                self._settle(name, "up to date", "up to date")
+                self.console.line(f"✓ {name}: up to date")
+            elif len(self.running) < self.jobs:
+                self._launch(decision)
+
+    def _settle(self, name: str, status: str, reason: str) -> None:
+        self.pending.remove(name)
+        self.outcome.status[name] = status
+        self.outcome.reasons[name] = reason
+
+    def _launch(self, decision: graph.Decision) -> None:
+        name = decision.step.name
+        if not self.withdrawn:
+            folder.withdraw(self.release)
+            self.withdrawn = True
+        self.pending.remove(name)
+        result_file = self.scratch / f"{name}.result.json"
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # The worker imports this very engine, whatever `pip install -e` points at.
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ENGINE_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+        argv = [sys.executable, "-m", "build_scripts.release.worker", self.factory, name]
+        process = subprocess.Popen(
+            [*argv, str(self.scratch / "release.json"), str(result_file)],
+            cwd=paths.repo_root(),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(self.lock_fd,),
+        )
+        self.running[name] = _Running(process, decision, result_file, time.monotonic())
+        self.console.line(f"▶ {name}: {decision.step.description} (runs: {decision.reason})")
+        threading.Thread(target=_read, args=(name, process, self.events), daemon=True).start()
+
+    # --- what the workers report -------------------------------------------------------------
+
+    def _handle(self, event: tuple) -> None:
+        kind, name, value = event
+        current = self.running[name]
+        if kind == "line":
+            current.tail.append(value)
+            self.console.line(f"[{name}] {value}")
+            return
+        del self.running[name]
+        seconds = time.monotonic() - current.started
+        if value == 0 and not current.result_file.is_file():
+            current.tail.append("error: the worker exited 0 without reporting its artifacts")
+            value = 1
+        if value == 0:
+            notes = {
+                Path(a["path"]).relative_to(self.release.dist_dir).as_posix(): a["note"]
+                for a in json.loads(current.result_file.read_text())
+                if Path(a["path"]).is_relative_to(self.release.dist_dir)
+            }
+            record = graph.completed_record(
+                current.decision.step,
+                self.release,
+                self.cache,
+                current.decision.inputs,
+                notes,
+                seconds,
+            )
+            state.save_record(self.release.dist_dir, record)
+            self.outcome.status[name] = "ran"
+            self.outcome.reasons[name] = current.decision.reason
+            self.console.line(f"✓ {name} {format_seconds(seconds)}")
+        else:
+            errors = [line for line in current.tail if line.startswith("error: ")]
+            last = (errors or list(current.tail) or ["(no output)"])[-1]
+            self.outcome.status[name] = "failed"
+            self.outcome.reasons[name] = f"exit {value}: {last.removeprefix('error: ')}"
+            self.console.line(f"✗ {name} failed after {format_seconds(seconds)} (exit {value})")
+
+    def _stop_all(self) -> None:
+        """SIGINT to every running step's process group, SIGKILL after a grace period."""
+        for name, current in self.running.items():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(current.process.pid, signal.SIGINT)
+            self.outcome.status[name] = "interrupted"
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for current in self.running.values():
+            try:
+                current.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(current.process.pid, signal.SIGKILL)
+                current.process.wait()
+        if self.running:
+            self.console.line(
+                f"✗ interrupted: stopped {', '.join(self.running)}; their earlier outputs stay, "
+                "nothing is recorded for them and SHA256SUMS is not written"
+            )
+        self.running.clear()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """`kill PID` stops a release the way Ctrl-C does."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,115 @@
+"""What the release engine remembers about a release folder, kept outside it.
+
+dist/<version>/ holds release artifacts only. Each step's record (the digests of its inputs, its
+outputs with their digests, notes and facts) lives under
+~/.cache/traderadmin/release-state/<hash of the folder's path>/, beside a digest cache and the
+lock that keeps two releases of one folder from running at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from build_scripts.core import atomic, paths
+from build_scripts.core.progress import say
+
+# Bump when the record format or the meaning of a fingerprint changes: every step reruns.
+FORMAT = 1
+
+
+def state_dir(dist_dir: Path) -> Path:
+    key = hashlib.sha256(str(dist_dir.resolve()).encode()).hexdigest()[:16]
+    return paths.cache_dir() / "release-state" / key
+
+
+@dataclass
+class StepRecord:
+    """A step that completed: what it read, what it wrote, what it found out."""
+
+    step: str
+    inputs: dict[str, str]
+    # Path relative to the release folder -> sha256.
+    outputs: dict[str, str]
+    notes: dict[str, str] = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    format: int = FORMAT
+
+
+def record_path(dist_dir: Path, step: str) -> Path:
+    return state_dir(dist_dir) / "steps" / f"{step}.json"
+
+
+def load_record(dist_dir: Path, step: str) -> StepRecord | None:
+    try:
+        data = json.loads(record_path(dist_dir, step).read_text())
+        record = StepRecord(**data)
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+    return record if record.format == FORMAT else None
+
+
+def save_record(dist_dir: Path, record: StepRecord) -> None:
+    atomic.write_text(record_path(dist_dir, record.step), json.dumps(asdict(record), indent=1))
+
+
+def forget(dist_dir: Path, step: str) -> None:
+    """A step that is about to run has no valid record until it completes."""
+    atomic.remove(record_path(dist_dir, step))
+
+
+def discard_all(dist_root: Path) -> None:
+    """Drop the records of every release folder under dist_root (a scratch clone going away)."""
+    if dist_root.is_dir():
+        for folder in dist_root.iterdir():
+            shutil.rmtree(state_dir(folder), ignore_errors=True)
+
+
+@contextlib.contextmanager
+def folder_lock(dist_dir: Path) -> Iterator[int]:
+    """Hold the folder's lock; yields its file descriptor (children inherit it to keep it held
+    while they run, so a release killed with its steps still running blocks the next one
+    until they have stopped)."""
+    lock_path = state_dir(dist_dir) / "lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"waiting for another release of {dist_dir} to finish …")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(dist_dir: Path) -> list[Path]:
+    """Remove what an interrupted run can leave in the release folder: temporary files and
+    folders of atomic writes (their names start with a dot), the previous wheelhouse kept
+    during a swap, and any other dot file (none is a release artifact). Call under the lock."""
+    if not dist_dir.is_dir():
+        return []
+    removed = []
+    for directory, dirnames, filenames in os.walk(dist_dir, topdown=True):
+        base = Path(directory)
+        for name in list(dirnames):
+            if name.startswith(".") or name.endswith(".old"):
+                shutil.rmtree(base / name, ignore_errors=True)
+                dirnames.remove(name)
+                removed.append(base / name)
+        for name in filenames:
+            if name.startswith("."):
+                (base / name).unlink(missing_ok=True)
+                removed.append(base / name)
+        if removed:
+            atomic.fsync_directory(base)
+    return removed

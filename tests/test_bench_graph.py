@@ -1,0 +1,31 @@
+from build_scripts.release import bench_graph
+
+OUTPUT = """TraderAdmin 0.7.0 (abc), 2 job(s):
+  backend            up to date
+  orchestrator       would run: orchestrator/src/x.py changed
+  images             would run: after orchestrator
+  checksums          would run: after images, orchestrator
+▶ apt packages
+✓ apt packages 0.0s
+▶ orchestrator: orchestrator wheel (runs: orchestrator/src/x.py changed)
+[orchestrator] ▶ not a step line
+▶ images: images (runs: orchestrator/wheelhouse/x.whl (from orchestrator) changed)
+"""
+
+
+def test_the_plan_and_the_steps_started_are_read_from_the_output():
+    assert bench_graph.planned_steps(OUTPUT) == ["orchestrator", "images", "checksums"]
+    assert bench_graph.ran_steps(OUTPUT) == ["orchestrator", "images"]
+
+
+def test_ratios_compare_no_op_with_first_and_parallel_with_sequential():
+    timings = [
+        bench_graph.Timing("first release (fresh clone)", 40.0),
+        bench_graph.Timing("no-op release", 1.0),
+        bench_graph.Timing("new commit, --jobs 1", 30.0),
+        bench_graph.Timing("new commit, --jobs 2", 21.0),
+    ]
+    assert bench_graph.ratios(timings) == {
+        "noop_over_first": 0.025,
+        "parallel_over_sequential": 0.7,
+    }

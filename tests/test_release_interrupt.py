@@ -1,0 +1,114 @@
+"""A real `invoke release` killed in the middle of a step, then run again.
+
+The backend step is used: `go build` with an empty GOCACHE compiles the standard library, so
+the step is certainly running when the signal arrives. GOPROXY=off keeps it on this machine
+(the module cache already holds the backend's one dependency). The run after the kill uses the
+normal, warm Go cache.
+"""
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from build_scripts.core.metadata import current_release
+from build_scripts.release import state
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _invoke(env, *args, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", "release", "--only", "backend", "--no-bootstrap", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        **kwargs,
+    )
+
+
+def _wait_for_line(process, needle, seen, timeout=300):
+    deadline = time.monotonic() + timeout
+    for line in process.stdout:
+        seen.append(line)
+        if needle in line:
+            return
+        assert time.monotonic() < deadline, "".join(seen)
+    raise AssertionError(f"no {needle!r} in:\n{''.join(seen)}")
+
+
+def _lock_released(dist_dir, timeout=60):
+    lock = state.state_dir(dist_dir) / "lock"
+    deadline = time.monotonic() + timeout
+    with open(lock) as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.2)
+
+
+def _dot_files(folder):
+    return [p for p in folder.rglob(".*")] if folder.exists() else []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_a_killed_release_leaves_nothing_half_done_and_the_next_run_recovers(
+    tmp_path, monkeypatch, signum
+):
+    monkeypatch.setenv("TRADERADMIN_DIST", str(tmp_path / "dist"))
+    monkeypatch.setenv("TRADERADMIN_CACHE", str(tmp_path / "cache"))
+    dist_dir = current_release().dist_dir
+    env = dict(os.environ, GOPROXY="off", GOCACHE=str(tmp_path / "gocache"))
+    seen: list[str] = []
+    process = _invoke(env)
+    try:
+        _wait_for_line(process, "[backend] + ", seen)
+        time.sleep(2)
+        assert process.poll() is None, "".join(seen)
+        os.kill(process.pid, signum)
+        rest, _ = process.communicate(timeout=90)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = "".join(seen) + rest
+    if signum == signal.SIGINT:
+        assert process.returncode == 130, output
+        assert "interrupted: stopped backend" in output
+    else:
+        assert process.returncode == -signal.SIGKILL
+    # The worker notices, stops `go build` and removes its temporary file, then lets go.
+    assert _lock_released(dist_dir), "the backend worker kept running after its release died"
+    assert _dot_files(dist_dir) == []
+    assert not (dist_dir / "SHA256SUMS").exists()
+    assert not (dist_dir / "backend" / "traderadmin-backend-linux-amd64").exists()
+    assert state.load_record(dist_dir, "backend") is None
+
+    again = subprocess.run(
+        [sys.executable, "-m", "invoke", "release", "--only", "backend", "--no-bootstrap"],
+        cwd=REPO,
+        env=dict(os.environ, GOPROXY="off"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "backend            would run: no record of an earlier run" in again.stdout
+    check = subprocess.run(
+        ["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=dist_dir, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "backend/traderadmin-backend-linux-amd64: OK" in check.stdout
+    assert _dot_files(dist_dir) == []

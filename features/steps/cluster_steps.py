@@ -479,21 +479,38 @@ def _get_from_client(context, url: str):
     return context.client.exec(["/echo", "get", url], check=False)
 
 
+# kube-proxy programs a Service's new endpoint asynchronously (its sync loop), after the
+# Deployment already reports Available; until then the pod isolation refuses the untranslated
+# packet at once. So the first answer is awaited, for a bounded time.
+SERVICE_PROGRAMMING_SECONDS = 30
+
+
+def _answers_from_client(context, url: str) -> None:
+    outputs: list[str] = []
+
+    def answered() -> bool:
+        result = _get_from_client(context, url)
+        outputs.append(result.stdout.decode() + result.stderr.decode())
+        return result.returncode == 0 and "echo from " in outputs[-1]
+
+    wait_until(
+        f"{url} to answer from the client pod",
+        answered,
+        SERVICE_PROGRAMMING_SECONDS,
+        lambda: f"last output: {outputs[-1] if outputs else '(none)'}",
+        interval=0.5,
+    )
+
+
 @then('the Service "{name}" answers on its ClusterIP from the client pod')
 def step_cluster_ip_answers(context, name):
     service = Service.get(name, namespace=context.namespace, api=cluster_api(context))
-    address = service.raw["spec"]["clusterIP"]
-    result = _get_from_client(context, f"http://{address}/")
-    output = result.stdout.decode() + result.stderr.decode()
-    assert result.returncode == 0 and "echo from " in output, f"{address}: {output}"
+    _answers_from_client(context, f"http://{service.raw['spec']['clusterIP']}/")
 
 
 @then('the Service answers on its DNS name "{template}" from the client pod')
 def step_dns_answers(context, template):
-    host = template.format(namespace=context.namespace)
-    result = _get_from_client(context, f"http://{host}/")
-    output = result.stdout.decode() + result.stderr.decode()
-    assert result.returncode == 0 and "echo from " in output, f"{host}: {output}"
+    _answers_from_client(context, f"http://{template.format(namespace=context.namespace)}/")
 
 
 @when('I claim "{size}" of storage as "{name}" without naming a StorageClass')

@@ -124,7 +124,19 @@ def _cluster_ip(context, service: str) -> str:
 def step_cluster_ip(context, service, path, code):
     # kube-proxy's iptables rules also route this host's own traffic to ClusterIPs.
     url = f"http://{_cluster_ip(context, service)}:{PORTS[service]}{path}"
-    response = httpx.get(url, timeout=5)
+    errors: list[str] = []
+
+    def connected():
+        # kube-proxy programs a new endpoint asynchronously: until then the host is refused.
+        try:
+            return httpx.get(url, timeout=5)
+        except httpx.ConnectError as error:
+            errors.append(str(error))
+            return None
+
+    response = wait_until(
+        f"{url} to accept a connection", connected, 30, lambda: f"last: {errors[-1:]}"
+    )
     assert response.status_code == code, f"{url}: {response.status_code} {response.text}"
 
 

@@ -32,21 +32,7 @@ type liveServer struct {
 
 func startLive(t *testing.T, dir string) *liveServer {
 	t.Helper()
-	faults := fsys.NewFaulty(fsys.OS)
-	auditLog := audit.NewFS(faults, dir)
-	srv := New(Options{
-		Store:   config.NewStoreFS(faults, dir),
-		Audit:   auditLog,
-		Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Keyring: testKeyring(t),
-	})
-	if err := srv.LoadConfig(); err != nil {
-		t.Fatalf("LoadConfig: %v", err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	ls := &liveServer{url: hs.URL, dir: dir, faults: faults, close: func() { hs.Close(); auditLog.Close() }}
-	t.Cleanup(ls.close)
-	return ls
+	return startLiveWith(t, dir, fsys.NewFaulty(fsys.OS))
 }
 
 type answer struct {
@@ -198,7 +184,8 @@ func TestAuditWriteFailureRefusesTheChange(t *testing.T) {
 	}
 }
 
-// startLiveWith is startLive with a given fault injector (for faults at open time).
+// startLiveWith starts a server whose file-system calls go through faults (for faults at open
+// time, the injector is armed before the server opens its files).
 func startLiveWith(t *testing.T, dir string, faults *fsys.Faulty) *liveServer {
 	t.Helper()
 	auditLog := audit.NewFS(faults, dir)

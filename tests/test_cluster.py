@@ -496,6 +496,54 @@ def test_a_second_up_or_down_at_the_same_time_is_refused(layout):
         pass
 
 
+def test_network_policy_cleanup_removes_only_kube_routers_chains_and_jumps():
+    from build_scripts.cluster import network_policy
+
+    rules = "\n".join(
+        [
+            "-P FORWARD DROP",
+            "-N CNI-ADMIN",
+            "-N KUBE-ROUTER-FORWARD",
+            "-N KUBE-POD-FW-ABC",
+            '-A FORWARD -m comment --comment "kube-router netpol" -j KUBE-ROUTER-FORWARD',
+            "-A FORWARD -j CNI-ADMIN",
+            "-A KUBE-ROUTER-FORWARD -d 10.0.0.5/32 -j KUBE-POD-FW-ABC",
+        ]
+    )
+    assert network_policy.cleanup_commands(rules) == [
+        [
+            "-t",
+            "filter",
+            "-D",
+            "FORWARD",
+            "-m",
+            "comment",
+            "--comment",
+            "kube-router netpol",
+            "-j",
+            "KUBE-ROUTER-FORWARD",
+        ],
+        ["-t", "filter", "-F", "KUBE-ROUTER-FORWARD"],
+        ["-t", "filter", "-F", "KUBE-POD-FW-ABC"],
+        ["-t", "filter", "-X", "KUBE-ROUTER-FORWARD"],
+        ["-t", "filter", "-X", "KUBE-POD-FW-ABC"],
+    ]
+
+
+def test_the_network_policy_engine_runs_only_its_firewall(tmp_path):
+    from build_scripts.cluster import network_policy
+
+    argv = network_policy.command_line(
+        tmp_path / "kube-router",
+        kubeconfig=tmp_path / "k",
+        node_name="node",
+        service_cidr="10.0.0.0/24",
+    )
+    assert "--run-firewall=true" in argv
+    for part in ("--run-router=false", "--run-service-proxy=false", "--enable-cni=false"):
+        assert part in argv
+
+
 def test_node_readiness_counts_only_a_heartbeat_after_the_kubelet_started():
     node = {
         "status": {

@@ -101,6 +101,98 @@ def test_missing_value_names_the_key(release, tmp_path, monkeypatch):
     assert "storage" in caught.value.one_line()
 
 
+def _deployment(documents, name):
+    return next(d for d in _kind(documents, "Deployment") if d["metadata"]["name"] == name)
+
+
+def test_the_orchestrator_never_runs_twice(documents):
+    # RollingUpdate would run the old and the new orchestrator's strategies at once.
+    strategy = _deployment(documents, "orchestrator")["spec"]["strategy"]
+    assert strategy == {"type": "Recreate"}
+
+
+def test_every_deployment_has_a_progress_deadline(documents):
+    for deployment in _kind(documents, "Deployment"):
+        assert deployment["spec"]["progressDeadlineSeconds"] > 0, deployment["metadata"]
+
+
+def test_images_are_pinned_to_the_digests_given(release):
+    digests = {"backend": "sha256:" + "a" * 64, "orchestrator": "sha256:" + "b" * 64}
+    pinned = manifests.validate(manifests.render(release, "production", digests))
+    images = [
+        c["image"]
+        for d in _kind(pinned, "Deployment")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images == [
+        f"registry.example.com/traderadmin-team/traderadmin/backend:1.2.3@{digests['backend']}",
+        "registry.example.com/traderadmin-team/traderadmin/orchestrator:1.2.3@"
+        + digests["orchestrator"],
+    ]
+
+
+def test_network_policies_deny_by_default_and_open_only_the_named_paths(documents):
+    policies = {p["metadata"]["name"]: p["spec"] for p in _kind(documents, "NetworkPolicy")}
+    assert policies["default-deny"] == {
+        "podSelector": {},
+        "policyTypes": ["Ingress", "Egress"],
+    }
+    dns = policies["allow-cluster-dns"]["egress"][0]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    egress = policies["orchestrator-to-backend"]["egress"]
+    assert egress == [
+        {
+            "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "backend"}}}],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
+    ]
+    ingress = policies["backend-ingress"]["ingress"]
+    assert ingress[0]["from"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "orchestrator"}}}
+    ]
+
+
+def test_the_admin_path_to_the_backend_is_set_per_environment(release):
+    local = manifests.validate(manifests.render(release, "local"))
+    production = manifests.validate(manifests.render(release, "production"))
+
+    def ingress(docs):
+        (policy,) = [
+            p for p in _kind(docs, "NetworkPolicy") if p["metadata"]["name"] == "backend-ingress"
+        ]
+        return policy["spec"]["ingress"]
+
+    assert len(ingress(local)) == 1
+    assert len(ingress(production)) == 2
+    assert {"ipBlock": {"cidr": "10.8.0.0/16"}} in ingress(production)[1]["from"]
+
+
+@pytest.mark.parametrize("environment", ["local", "production"])
+def test_rendered_manifests_pass_the_offline_schema_check(release, environment, tmp_path):
+    from build_scripts.kube import validate
+
+    path = tmp_path / f"{environment}.yaml"
+    path.write_text(manifests.render(release, environment))
+    problems, version = validate.schema_problems(path)
+    assert problems == [] and version == "1.34"
+
+
+def test_image_overrides_are_used_as_given_and_bad_ones_refused(release):
+    overrides = manifests.parse_image_overrides(["orchestrator=x/o:1"], ("backend", "orchestrator"))
+    docs = manifests.validate(
+        manifests.render(release, "local", {"backend": "sha256:1"}, overrides)
+    )
+    images = [
+        c["image"]
+        for d in _kind(docs, "Deployment")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images == ["traderadmin/backend:1.2.3@sha256:1", "x/o:1"]
+    for bad in ("frontend=x", "orchestrator=", "orchestrator"):
+        with pytest.raises(ConfigError):
+            manifests.parse_image_overrides([bad], ("backend", "orchestrator"))
+
+
 def _mounted_secrets(deployment):
     pod = deployment["spec"]["template"]["spec"]
     return {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from build_scripts.cluster import build as cluster_build
 from build_scripts.cluster import etcd as cluster_etcd
+from build_scripts.cluster import network_policy, render
 from build_scripts.cluster import pki as cluster_pki
-from build_scripts.cluster import render
 from build_scripts.cluster.config import (
     CNI_NETWORK,
     CONTEXT,
@@ -37,11 +37,13 @@ COMPONENTS = (
     "kubelet",
     "kube-proxy",
     "storage-provisioner",
+    network_policy.COMPONENT,
 )
 
 
 STOP_ORDER = (
     "kubelet",
+    network_policy.COMPONENT,
     "storage-provisioner",
     "kube-proxy",
     "kube-scheduler",
@@ -77,6 +79,7 @@ def write_configs(layout: Layout, settings: Settings, pki: Pki) -> None:
         "kubelet",
         "kube-proxy",
         "storage-provisioner",
+        network_policy.COMPONENT,
     ):
         user = CLIENT_IDENTITIES[name].user
         kubeconfig = cluster_pki.kubeconfig(
@@ -201,6 +204,15 @@ def processes(
             env={"PYTHONPATH": str(paths.repo_root())},
             cwd=paths.repo_root(),
         ),
+        network_policy.COMPONENT: Process(
+            network_policy.COMPONENT,
+            network_policy.command_line(
+                network_policy.binary_path(),
+                kubeconfig=layout.component_kubeconfig(network_policy.COMPONENT),
+                node_name=NODE_NAME,
+                service_cidr=settings.service_cidr,
+            ),
+        ),
     }
     kubeconfig = layout.component_kubeconfig
     inputs = {
@@ -220,6 +232,7 @@ def processes(
             kubeconfig("storage-provisioner"),
             Path(__file__).with_name("storage.py"),
         ),
+        network_policy.COMPONENT: (kubeconfig(network_policy.COMPONENT),),
     }
     return {
         name: dataclasses.replace(spec, inputs=inputs.get(name, ())) for name, spec in specs.items()

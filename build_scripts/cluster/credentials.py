@@ -42,6 +42,7 @@ CLIENT_IDENTITIES = {
     "storage-provisioner": cluster_pki.Identity(
         "storage-provisioner", "traderadmin:storage-provisioner"
     ),
+    "network-policy": cluster_pki.Identity("network-policy", "traderadmin:network-policy"),
 }
 
 

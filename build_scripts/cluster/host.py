@@ -18,7 +18,7 @@ from build_scripts.core.daemon import cmdline
 from build_scripts.core.errors import ConfigError, ReleaseError
 
 # Needed to run the cluster; go and gcc are only needed (and checked) when building.
-HOST_TOOLS = ("containerd", "ctr", "runc", "etcd", "iptables", "conntrack")
+HOST_TOOLS = ("containerd", "ctr", "runc", "etcd", "iptables", "conntrack", "ipset")
 
 
 def detect_node_ip() -> str:

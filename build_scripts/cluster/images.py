@@ -47,6 +47,8 @@ def ctr_import(layout: Layout, archive: Path, *, step: str, quiet: bool = False)
             "k8s.io",
             "images",
             "import",
+            # Also name each image by its digest (name@sha256:…), so pods can pin it.
+            "--digests",
             archive,
         ],
         step=step,

@@ -12,6 +12,10 @@ etcd speaks TLS on 127.0.0.1 to clients with a certificate from its own CA (clus
 kube-apiserver listens on the node IP only (pods reach it there through the `kubernetes`
 Service) with anonymous auth off. The README's *The local cluster* lists what listens where.
 
+etcd speaks TLS on 127.0.0.1 to clients with a certificate from its own CA (cluster/etcd.py);
+kube-apiserver listens on the node IP only (pods reach it there through the `kubernetes`
+Service) with anonymous auth off. The README's *The local cluster* lists what listens where.
+
 Every process runs detached with its pid, argv and log under the state directory; `down` stops
 exactly those pids (after checking each one still runs the recorded argv), then removes pod
 sandboxes through CRI so no container, shim, netns or mount is left behind.
@@ -31,7 +35,7 @@ import yaml
 
 from build_scripts.cluster import build as cluster_build
 from build_scripts.cluster import etcd as cluster_etcd
-from build_scripts.cluster import isolation
+from build_scripts.cluster import isolation, network_policy
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.components import COMPONENTS, STOP_ORDER, processes, write_configs
 from build_scripts.cluster.config import (
@@ -93,6 +97,7 @@ def _up(options: ClusterOptions) -> UpResult:
             jobs=options.build_jobs,
         )
         kubectl = cluster_build.install_kubectl(toolset.bin_dir)
+        network_policy.build_kube_router(options.kubernetes_version)
         images = ensure_images(options, toolset)
     settings = Settings(node_ip=options.node_ip or detect_node_ip())
     with step("cluster: certificates and configuration"):
@@ -163,6 +168,7 @@ def _up(options: ClusterOptions) -> UpResult:
             kubectl_args=("--kubeconfig", str(layout.kubeconfig)),
         )
         ensure("storage-provisioner")
+        ensure(network_policy.COMPONENT)
     with step("cluster: node Ready"):
         wait_for(
             f"node {NODE_NAME} Ready",
@@ -235,6 +241,7 @@ def _down(options: ClusterOptions, *, wipe: bool = False) -> DownResult:
     with step("cluster: stop the control plane"):
         for name in STOP_ORDER[1:]:
             stopped[name] = stop_process(layout, name)
+        network_policy.remove_rules()
         if kube_proxy.exists() and any(line.startswith("KUBE-") for line in iptables_chains()):
             # kube-proxy's own cleanup removes its Service rules (KUBE-* chains).
             cmd.run(

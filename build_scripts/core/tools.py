@@ -233,6 +233,14 @@ CATALOGUE: tuple[Tool, ...] = (
         apt_package="conntrack",
     ),
     Tool(
+        "ipset",
+        "local cluster NetworkPolicy engine (kube-router)",
+        _apt("ipset"),
+        ("ipset",),
+        ("version",),
+        apt_package="ipset",
+    ),
+    Tool(
         "registry",
         "local image registry (images.push tests)",
         f"GOBIN=~/.cache/traderadmin/bin go install {REGISTRY_MODULE}@{REGISTRY_VERSION} "

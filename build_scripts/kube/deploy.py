@@ -1,25 +1,23 @@
-"""Deploying the rendered manifests to a cluster and proving the result: every Deployment
-Available, every pod Running with its readiness probe passing.
+"""The cluster a deploy talks to, and the objects a deploy makes before applying: the
+namespace and the API token Secret.
 
 The Kubernetes API is used through kr8s. kr8s has no server-side apply, so that one call goes
-through the one `kubectl apply --server-side` wrapper (kube/apply.py); everything else (the token
-Secret, waiting, status) is kr8s.
+through the one kubectl wrapper (kube/apply.py). Judging the rollout is kube/rollout.py and
+kube/wait.py; the whole sequence is kube/release_deploy.py.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import kr8s
 import yaml
-from kr8s.objects import Deployment, Namespace, Pod, Secret
+from kr8s.objects import Namespace, Pod, Secret
 
-from build_scripts.core.errors import ReleaseError, VerificationFailed
-from build_scripts.core.progress import say
+from build_scripts.core.errors import ReleaseError
 from build_scripts.kube.apply import server_side_apply
 
 FIELD_MANAGER = "traderadmin-release"
@@ -119,43 +117,6 @@ def pod_states(api: kr8s.Api, namespace: str, app: str) -> list[PodState]:
             )
         )
     return states
-
-
-def wait_until_ready(
-    api: kr8s.Api, manifests: Path, timeout: float = 180
-) -> dict[str, list[PodState]]:
-    """Wait until every Deployment is Available and its pods are Running and Ready."""
-    deadline = time.monotonic() + timeout
-    result: dict[str, list[PodState]] = {}
-    for namespace, name in deployments_of(manifests):
-        while True:
-            deployment = Deployment.get(name, namespace=namespace, api=api)
-            states = pod_states(api, namespace, name)
-            wanted = deployment.raw["spec"].get("replicas", 1)
-            available = deployment.raw.get("status", {}).get("availableReplicas", 0)
-            current = [s for s in states if s.phase == "Running" and s.ready]
-            if available >= wanted and len(current) >= wanted:
-                result[name] = states
-                say(
-                    f"  {name}: {available}/{wanted} available, pods "
-                    + ", ".join(f"{s.name} {s.phase} ready={s.ready}" for s in states)
-                )
-                break
-            if time.monotonic() > deadline:
-                raise VerificationFailed(
-                    f"deployment {namespace}/{name} not ready after {timeout:.0f}s: "
-                    + (
-                        ", ".join(
-                            f"{s.name} {s.phase} ready={s.ready} restarts={s.restarts}"
-                            for s in states
-                        )
-                        or "no pods"
-                    ),
-                    f"inspect: kubectl -n {namespace} describe deploy/{name}; "
-                    f"kubectl -n {namespace} logs deploy/{name}",
-                )
-            time.sleep(2)
-    return result
 
 
 def events_for(api: kr8s.Api, namespace: str, pod: str) -> list[str]:

@@ -127,10 +127,29 @@ def artifact_sizes(release: Release) -> list[Figure]:
     return figures
 
 
+def unchanged_deploy(release: Release, runs: int) -> Figure:
+    """`invoke deploy` of the release already running on the local cluster."""
+    invoke_seconds(["deploy"], 1)  # the release is deployed and healthy first
+    return _median_figure("deploy of an unchanged release", ["deploy"], runs, 20)
+
+
+def fresh_deploy(release: Release, runs: int) -> Figure:
+    """`invoke deploy` into an empty namespace until every Deployment is rolled out."""
+    times = []
+    for _ in range(runs):
+        invoke_seconds(["deploy.undeploy", "--delete-data"], 1)
+        seconds, _ = invoke_seconds(["deploy"], 1)
+        times.append(seconds[0])
+    spread = f"min {min(times):.1f}s, max {max(times):.1f}s, {runs} runs"
+    return Figure("fresh deploy to all-Ready", statistics.median(times), "s", 60, spread)
+
+
 TIMINGS: dict[str, Callable[[Release, int], Figure]] = {
     "bootstrap": warm_bootstrap,
     "images": unchanged_images_build,
     "cluster": warm_cluster_up,
+    "deploy": unchanged_deploy,
+    "fresh-deploy": fresh_deploy,
 }
 
 

@@ -16,14 +16,15 @@ from build_scripts.tasks._base import release_task
 @release_task(
     default=True,
     help={
-        "timing": "which timings to run (repeatable): bootstrap, images, cluster; default: all",
+        "timing": "which timings to run (repeatable): bootstrap, images, cluster, deploy, "
+        "fresh-deploy; default: all",
         "runs": "runs per timing (the median is shown)",
         "version": "the release whose artifacts are measured (default: this checkout's)",
     },
     iterable=["timing"],
 )
 def run(c, timing=None, runs=3, version=None):
-    """Measure sizes and times (warm bootstrap, unchanged image build, warm cluster.up)."""
+    """Measure sizes and times (bootstrap, image build, cluster.up, unchanged and fresh deploy)."""
     chosen = timing or list(benchmarks.TIMINGS)
     unknown = [t for t in chosen if t not in benchmarks.TIMINGS]
     if unknown:

@@ -12,6 +12,7 @@ from build_scripts.core.progress import say, step
 from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
 from build_scripts.images import registry, specs, transfer
+from build_scripts.release import summary
 from build_scripts.services import inputs as service_inputs
 from build_scripts.tasks._base import release_task
 
@@ -101,7 +102,10 @@ def push(c, registry=None, component=None, version=None):
     release = _release(c, version)
     target = transfer.parse_registry(registry or c.config.images.registry)
     with step(f"images: push to {target}"):
-        transfer.push_images(release, _components(c, component), target)
+        pushed = transfer.push_images(release, _components(c, component), target)
+    # `invoke deploy` of an environment with this image_registry pins these digests.
+    digests = {p.component: p.digest for p in pushed}
+    say(f"digests recorded in {summary.record_image_digests(release, target, digests)}")
 
 
 @release_task(

@@ -54,7 +54,13 @@ def step_manifests(context):
     release = current_release()
     documents = manifests.validate(manifests.render(release, "local"))
     kinds = sorted({d["kind"] for d in documents})
-    assert kinds == ["Deployment", "Namespace", "PersistentVolumeClaim", "Service"], kinds
+    assert kinds == [
+        "Deployment",
+        "Namespace",
+        "NetworkPolicy",
+        "PersistentVolumeClaim",
+        "Service",
+    ], kinds
 
 
 @when("the user applies the Kubernetes manifests to the target cluster")

@@ -1,0 +1,156 @@
+"""Deploying one release: validate, (show the diff,) apply, judge the rollout, roll back.
+
+read the state first, then act:
+  1. offline schema check of the rendered file (kube/validate.py);
+  2. namespace and API token Secret (created if missing);
+  3. server-side dry run: the API server's validation and admission, nothing persisted;
+  4. with confirm: the server-side diff, and a yes/no;
+  5. record every Deployment as it is (kube/rollback.py), apply, wait (kube/wait.py);
+  6. if a Deployment fails: roll every Deployment of the release back, wait until the previous
+     version is healthy, and fail with one line naming component, reason and version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import kr8s
+
+from build_scripts.core.errors import ConfigError, VerificationFailed
+from build_scripts.core.progress import say, warn
+from build_scripts.kube import deploy as deploying
+from build_scripts.kube import rollback, strategy, validate
+from build_scripts.kube.apply import server_side_apply, server_side_diff
+from build_scripts.kube.rollout import Verdict
+from build_scripts.kube.wait import RolloutFailed, wait_for_release
+
+# A container running this long without once passing its readiness probe fails the rollout.
+READINESS_BOUND_SECONDS = 60.0
+
+
+class ReleaseRefused(VerificationFailed):
+    """The release failed and was rolled back (or could not be): the one line says which."""
+
+
+@dataclass(frozen=True)
+class Options:
+    timeout: float = 180.0
+    readiness_bound: float = READINESS_BOUND_SECONDS
+    rollback: bool = True
+    confirm: Callable[[str], bool] | None = None
+
+
+def check_offline(path: Path) -> str:
+    problems, version = validate.schema_problems(path)
+    for problem in problems:
+        warn(problem.line())
+    validate.raise_for(problems, f"schema check (Kubernetes {version})")
+    return version
+
+
+def dry_run(target: deploying.Target, path: Path) -> None:
+    result = server_side_apply(
+        path,
+        field_manager=deploying.FIELD_MANAGER,
+        kubectl_args=target.kubectl_args(),
+        dry_run=True,
+    )
+    problems = validate.dry_run_problems(path, result.output, result.returncode)
+    for problem in problems:
+        warn(problem.line())
+    validate.raise_for(problems, "server-side dry run")
+
+
+def namespace_exists(api: kr8s.Api, namespace: str) -> bool:
+    return any(n.name == namespace for n in api.get("namespaces"))
+
+
+def diff(target: deploying.Target, path: Path) -> str:
+    return server_side_diff(
+        path, field_manager=deploying.FIELD_MANAGER, kubectl_args=target.kubectl_args()
+    )
+
+
+def deploy(
+    api: kr8s.Api,
+    target: deploying.Target,
+    path: Path,
+    *,
+    token_secrets: dict[str, str],
+    release_version: str,
+    options: Options,
+) -> list[Verdict]:
+    check_offline(path)
+    namespace = deploying.ensure_namespace(api, path)
+    for role, secret in token_secrets.items():
+        if deploying.ensure_token_secret(api, namespace, secret):
+            say(f"  created Secret {namespace}/{secret} with a new {role} token")
+    strategy.clear_rolling_update(api, namespace, path)
+    dry_run(target, path)
+    if options.confirm is not None:
+        changes = diff(target, path)
+        say(changes or "no changes: the cluster already matches the manifests")
+        if changes and not options.confirm("apply these changes?"):
+            raise ConfigError("deploy not confirmed: nothing was applied")
+    names = [name for _, name in deploying.deployments_of(path)]
+    previous = rollback.record(api, namespace, names)
+    deploying.apply_manifests(target, path)
+    try:
+        return wait_for_release(
+            api,
+            namespace,
+            names,
+            timeout=options.timeout,
+            readiness_bound=options.readiness_bound,
+        )
+    except RolloutFailed as failure:
+        for line in failure.diagnostics:
+            warn(line)
+        refuse(api, namespace, failure, previous, release_version, options)
+        raise  # refuse always raises; this keeps type checkers informed
+
+
+def refuse(
+    api: kr8s.Api,
+    namespace: str,
+    failure: RolloutFailed,
+    previous: dict[str, rollback.Previous],
+    release_version: str,
+    options: Options,
+) -> None:
+    """Roll the whole release back (unless told not to) and raise the one-line verdict."""
+    what = f"{failure.verdict.line()}; release {release_version}"
+    inspect = (
+        f"inspect: invoke deploy.status; invoke deploy.logs --component {failure.verdict.component}"
+    )
+    if not options.rollback:
+        raise ReleaseRefused(f"{what} left as it is (--no-rollback)", inspect) from failure
+    if rollback.nothing_to_roll_back(previous):
+        raise ReleaseRefused(
+            f"{what} failed on its first install: nothing to roll back to", inspect
+        ) from failure
+    version = rollback.previous_version(previous)
+    current = {d.name: d.raw for d in api.get("deployments", namespace=namespace)}
+    actions = rollback.plan(previous, current)
+    say(f"▶ rolling back {', '.join(a.name for a in actions) or 'nothing'} to {version}")
+    rollback.restore(api, namespace, actions)
+    existed = [name for name, p in previous.items() if p.existed]
+    try:
+        wait_for_release(
+            api,
+            namespace,
+            existed,
+            timeout=options.timeout,
+            readiness_bound=options.readiness_bound,
+        )
+    except RolloutFailed as again:
+        for line in again.diagnostics:
+            warn(line)
+        raise ReleaseRefused(
+            f"{what} failed and the rollback to {version} is not healthy either: "
+            f"{again.verdict.line()}",
+            inspect,
+        ) from failure
+    raise ReleaseRefused(f"{what} rolled back to {version}", inspect) from failure

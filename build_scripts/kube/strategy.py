@@ -1,0 +1,43 @@
+"""Switching a live Deployment from RollingUpdate to Recreate.
+
+The API server defaults `spec.strategy.rollingUpdate` on a Deployment created without a
+strategy; nobody owns those fields, so a server-side apply that says `type: Recreate` keeps them
+and is refused ("may not be specified when strategy `type` is 'Recreate'"; kubernetes#24198),
+and an explicit `rollingUpdate: null` did not clear them through kubectl here either. Before
+the dry run, deploy therefore patches such a Deployment with a JSON merge patch (where null
+deletes): type Recreate, no rollingUpdate. It changes no pod template, so nothing rolls out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kr8s
+import yaml
+from kr8s.objects import Deployment
+
+from build_scripts.core.progress import say
+
+
+def strategy_patches(wanted: list[dict], live: dict[str, dict]) -> dict[str, dict]:
+    """{name: merge patch} for each Deployment the manifests want Recreate that is not yet."""
+    patches = {}
+    for doc in wanted:
+        if doc.get("kind") != "Deployment":
+            continue
+        name = doc["metadata"]["name"]
+        strategy = doc.get("spec", {}).get("strategy", {})
+        current = live.get(name, {}).get("spec", {}).get("strategy", {})
+        if strategy.get("type") == "Recreate" and name in live and "rollingUpdate" in current:
+            patches[name] = {"spec": {"strategy": {"type": "Recreate", "rollingUpdate": None}}}
+    return patches
+
+
+def clear_rolling_update(api: kr8s.Api, namespace: str, manifests: Path) -> list[str]:
+    docs = [d for d in yaml.safe_load_all(manifests.read_text()) if d]
+    live = {d.name: d.raw for d in api.get("deployments", namespace=namespace)}
+    patches = strategy_patches(docs, live)
+    for name, patch in patches.items():
+        Deployment.get(name, namespace=namespace, api=api).patch(patch)
+        say(f"  {name}: strategy switched to Recreate (its rollingUpdate settings cleared)")
+    return list(patches)

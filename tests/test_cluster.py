@@ -577,11 +577,69 @@ def test_dns_counts_a_ready_coredns_pod_whose_container_started_after_the_kubele
 
 def test_pod_isolation_rejects_untranslated_service_traffic_then_anything_leaving_the_bridge():
     untranslated, leaving = isolation.isolation_rules("10.96.0.0/16", "tacni0")
-    assert untranslated[:2] == ["-d", "10.96.0.0/16"]
-    assert leaving[:5] == ["-i", "tacni0", "!", "-o", "tacni0"]
+    assert untranslated.startswith("ip daddr 10.96.0.0/16 ")
+    assert leaving.startswith('iifname "tacni0" oifname != "tacni0" ')
     for rule in (untranslated, leaving):
-        # REJECT, not DROP: the client gets "connection refused" at once instead of a timeout.
-        assert rule[-4:] == ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
+        # reject, not drop: the client gets "connection refused" at once instead of a timeout.
+        assert "reject with icmpx type port-unreachable" in rule
+
+
+def test_pod_isolation_hooks_forward_before_every_iptables_rule():
+    # iptables (nft or legacy) filters at priority 0; kube-router puts an ACCEPT first in
+    # FORWARD. Only a base chain of lower priority sees every packet before those.
+    script = isolation.ruleset("10.96.0.0/16", "tacni0")
+    assert "type filter hook forward priority -10; policy accept;" in script
+    assert isolation.PRIORITY < 0
+
+
+def test_pod_isolation_ruleset_is_accepted_by_nft():
+    # `nft --check` parses and validates against the kernel without changing the ruleset.
+    result = subprocess.run(
+        ["nft", "--check", "-f", "-"],
+        input=isolation.ruleset("10.96.0.0/16", "tacni0"),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_pod_isolation_refuses_a_bad_cidr_or_interface_before_nft_sees_it():
+    with pytest.raises(ValueError):
+        isolation.isolation_rules("10.96.0.0/33", "tacni0")
+    with pytest.raises(ReleaseError):
+        isolation.isolation_rules("10.96.0.0/16", 'tacni0" accept')
+
+
+def test_installed_chain_reads_hook_priority_and_comments_from_nft_json():
+    listing = json.dumps(
+        {
+            "nftables": [
+                {"metainfo": {"json_schema_version": 1}},
+                {"table": {"family": "inet", "name": "traderadmin_pods", "handle": 1}},
+                {
+                    "chain": {
+                        "family": "inet",
+                        "table": "traderadmin_pods",
+                        "name": "forward",
+                        "type": "filter",
+                        "hook": "forward",
+                        "prio": -10,
+                        "policy": "accept",
+                    }
+                },
+                {"rule": {"chain": "forward", "comment": isolation.UNTRANSLATED_SERVICE_COMMENT}},
+                {"rule": {"chain": "forward", "comment": isolation.LEAVES_NODE_COMMENT}},
+            ]
+        }
+    )
+    chain = isolation.installed_chain(listing)
+    assert chain["hook"] == "forward" and chain["prio"] == -10
+    assert chain["comments"] == [
+        isolation.UNTRANSLATED_SERVICE_COMMENT,
+        isolation.LEAVES_NODE_COMMENT,
+    ]
+    assert isolation.installed_chain('{"nftables": []}') is None
+    assert isolation.installed_chain("not json") is None
 
 
 def test_coredns_forwards_nothing_off_the_machine():

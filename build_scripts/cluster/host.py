@@ -18,7 +18,7 @@ from build_scripts.core.daemon import cmdline
 from build_scripts.core.errors import ConfigError, ReleaseError
 
 # Needed to run the cluster; go and gcc are only needed (and checked) when building.
-HOST_TOOLS = ("containerd", "ctr", "runc", "etcd", "iptables", "conntrack", "ipset")
+HOST_TOOLS = ("containerd", "ctr", "runc", "etcd", "iptables", "nft", "conntrack", "ipset")
 
 
 def detect_node_ip() -> str:
@@ -140,7 +140,7 @@ HOST_CHAINS = (
     "KUBE-IPTABLES-HINT",
     "CNI-FORWARD",
     "CNI-ADMIN",
-    isolation.ISOLATION_CHAIN,
+    isolation.LEGACY_ISOLATION_CHAIN,
 )
 
 

@@ -7,49 +7,142 @@ kube-proxy's REJECT for endpoint-less Services is reached, and the bridge plugin
 it out through the default route, where a stranger answered HTTP 404 and kept the connection
 open. The same path let any pod reach any outside address.
 
-`cluster.up` installs one chain, TRADERADMIN-PODS, jumped to from CNI-ADMIN: the firewall
-plugin's chain for administrators' rules, which CNI-FORWARD evaluates before its own ACCEPTs
-(the plugin creates it if missing and never flushes it). The chain rejects
-  1. anything still addressed to the Service CIDR in FORWARD: kube-proxy translates a Service
-     address in PREROUTING, so a packet that still carries one was not translated (the Service
-     has no ready endpoint) — the pod gets "connection refused" at once, as from kube-proxy;
+Why nftables, in a table of its own. The first version was an iptables chain jumped to from
+the CNI plugin's CNI-ADMIN chain. That held only while nothing else put an ACCEPT earlier in
+FORWARD: kube-router (the NetworkPolicy engine, network_policy.py) inserts its own chain at
+FORWARD position 1 on every sync and ends it by ACCEPTing marked pod packets, so the CNI chain,
+and ours inside it, was never reached (seen: an endpoint-less Service answered HTTP 404 from
+off the machine). An ACCEPT in one netfilter base chain only ends that chain; a reject or drop
+in any base chain ends the packet. So the rules live in the nftables table TABLE, in a base
+chain on the forward hook at priority filter - 10, evaluated before every iptables FORWARD rule
+(iptables-nft and legacy iptables both sit at priority filter), whatever those rules accept and
+in whatever order other tools insert them. The kernel has nf_tables, its inet family and
+reject built in; the `nft` program comes from Debian's nftables package.
+
+The chain rejects (icmp port-unreachable: the client gets "connection refused" at once):
+  1. anything still addressed to the Service CIDR when it is forwarded: kube-proxy translates a
+     Service address in PREROUTING (nat, priority -100), so a packet that still carries one
+     was not translated — the Service has no ready endpoint;
   2. anything from the pod bridge that would leave through another interface: pods reach pods
      (same bridge) and this machine's own addresses (the node, the API server behind the
-     `kubernetes` Service: local delivery, the INPUT chain), never another host.
+     `kubernetes` Service: local delivery, the input hook), never another host. The inet family
+     covers IPv6 as well, should a pod ever get an IPv6 address.
 A rejected packet is never confirmed by conntrack, so `conntrack -L` shows no entry for it.
-Pods get IPv4 addresses only (host-local IPAM, an IPv4 range and route), so there is no IPv6
-path to close. `cluster.down` removes the chain and its jump.
+`cluster.down` deletes the table.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 
 from build_scripts.core import cmd
 from build_scripts.core.errors import ReleaseError
 
-ISOLATION_CHAIN = "TRADERADMIN-PODS"
-# The CNI firewall plugin's admin chain (its default `iptablesAdminChainName`).
-CNI_ADMIN_CHAIN = "CNI-ADMIN"
+TABLE = "traderadmin_pods"
+FAMILY = "inet"
+CHAIN = "forward"
+# Below iptables' filter priority (0): our verdicts come before any iptables FORWARD rule.
+PRIORITY = -10
 UNTRANSLATED_SERVICE_COMMENT = "traderadmin: Service address kube-proxy did not translate"
 LEAVES_NODE_COMMENT = "traderadmin: pods reach only this machine"
+# The first version's iptables chain; removed where an older cluster.up left it.
+LEGACY_ISOLATION_CHAIN = "TRADERADMIN-PODS"
+LEGACY_JUMP_CHAIN = "CNI-ADMIN"
 # Never forwarded off the link by any router (IGMP, mDNS and the like).
 LINK_LOCAL_MULTICAST = ipaddress.ip_network("224.0.0.0/24")
 
 
-def isolation_rules(service_cidr: str, bridge: str) -> list[list[str]]:
-    """The rules of ISOLATION_CHAIN, as iptables arguments after `-A CHAIN`."""
-    reject = ["-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
-    untranslated = ["-d", service_cidr]
-    leaves_node = ["-i", bridge, "!", "-o", bridge]
+def isolation_rules(service_cidr: str, bridge: str) -> list[str]:
+    """The rules of the forward chain, in nft syntax."""
+    ipaddress.ip_network(service_cidr)  # refuse anything that is not a CIDR before nft sees it
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", bridge):
+        raise ReleaseError(f"bad bridge interface name {bridge!r}", "use a Linux interface name")
+    reject = "reject with icmpx type port-unreachable"
+    leaves_node = f'iifname "{bridge}" oifname != "{bridge}"'
     return [
-        [*untranslated, "-m", "comment", "--comment", UNTRANSLATED_SERVICE_COMMENT, *reject],
-        [*leaves_node, "-m", "comment", "--comment", LEAVES_NODE_COMMENT, *reject],
+        f'ip daddr {service_cidr} counter {reject} comment "{UNTRANSLATED_SERVICE_COMMENT}"',
+        f'{leaves_node} counter {reject} comment "{LEAVES_NODE_COMMENT}"',
     ]
 
 
-def _iptables(*arguments: str, check: bool = True) -> bool:
+def ruleset(service_cidr: str, bridge: str) -> str:
+    """An nft script that replaces TABLE in one transaction (never a moment without rules)."""
+    rules = "\n".join(f"    {rule}" for rule in isolation_rules(service_cidr, bridge))
+    return (
+        # `table` then `delete table`: the delete never fails, whether the table existed or not.
+        f"table {FAMILY} {TABLE}\n"
+        f"delete table {FAMILY} {TABLE}\n"
+        f"table {FAMILY} {TABLE} {{\n"
+        f"  chain {CHAIN} {{\n"
+        f"    type filter hook forward priority {PRIORITY}; policy accept;\n"
+        f"{rules}\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def _nft(*arguments: str, script: str | None = None, check: bool = True) -> cmd.Completed:
+    result = cmd.run(
+        ["nft", *arguments],
+        step="nft",
+        check=False,
+        capture=True,
+        quiet=True,
+        input=script,
+    )
+    if check and result.returncode != 0:
+        raise ReleaseError(
+            f"nft {' '.join(arguments)} failed: {result.output.strip()}",
+            "check that nftables works here (nft list ruleset) and run cluster.up again",
+        )
+    return result
+
+
+def install_pod_isolation(service_cidr: str, bridge: str) -> None:
+    """Create (or replace) TABLE. Runs before the kubelet starts any pod."""
+    _nft("-f", "-", script=ruleset(service_cidr, bridge))
+    _remove_legacy_chain()
+
+
+def remove_pod_isolation() -> None:
+    """Delete TABLE (and the first version's iptables chain, if an older cluster.up left it)."""
+    if _nft("list", "table", FAMILY, TABLE, check=False).returncode == 0:
+        _nft("delete", "table", FAMILY, TABLE)
+    _remove_legacy_chain()
+
+
+def installed_chain(listing: str) -> dict | None:
+    """From `nft -j list table`, the forward base chain and its rule comments, if present."""
+    try:
+        objects = json.loads(listing).get("nftables", [])
+    except json.JSONDecodeError:
+        return None
+    chain = next(
+        (o["chain"] for o in objects if o.get("chain", {}).get("name") == CHAIN),
+        None,
+    )
+    if chain is None:
+        return None
+    comments = [o["rule"].get("comment") for o in objects if "rule" in o]
+    return {**chain, "comments": comments}
+
+
+def pod_isolation_installed(service_cidr: str, bridge: str) -> bool:
+    """True when TABLE's forward chain hooks in before iptables and holds exactly our rules."""
+    result = _nft("-j", "list", "table", FAMILY, TABLE, check=False)
+    chain = installed_chain(result.output) if result.returncode == 0 else None
+    if not chain or chain.get("hook") != "forward" or chain.get("prio", 0) >= 0:
+        return False
+    if chain["comments"] != [UNTRANSLATED_SERVICE_COMMENT, LEAVES_NODE_COMMENT]:
+        return False
+    # The addresses too: a table from another service CIDR or bridge is not ours.
+    text = _nft("list", "table", FAMILY, TABLE, check=False).output
+    return f"ip daddr {service_cidr}" in text and f'iifname "{bridge}"' in text
+
+
+def _iptables(*arguments: str) -> bool:
     result = cmd.run(
         ["iptables", "-w", "-t", "filter", *arguments],
         step="iptables",
@@ -57,50 +150,15 @@ def _iptables(*arguments: str, check: bool = True) -> bool:
         capture=True,
         quiet=True,
     )
-    if check and result.returncode != 0:
-        raise ReleaseError(
-            f"iptables {' '.join(arguments)} failed: {result.output.strip()}",
-            "check that iptables works here (iptables -S) and run cluster.up again",
-        )
     return result.returncode == 0
 
 
-def _chain_exists(chain: str) -> bool:
-    return _iptables("-S", chain, check=False)
-
-
-def install_pod_isolation(service_cidr: str, bridge: str) -> None:
-    """Create (or refresh) ISOLATION_CHAIN and jump to it first from CNI_ADMIN_CHAIN.
-
-    Runs before the kubelet starts any pod, so no pod packet passes before the rules exist.
-    """
-    for chain in (CNI_ADMIN_CHAIN, ISOLATION_CHAIN):
-        if not _chain_exists(chain):
-            _iptables("-N", chain)
-    _iptables("-F", ISOLATION_CHAIN)
-    for rule in isolation_rules(service_cidr, bridge):
-        _iptables("-A", ISOLATION_CHAIN, *rule)
-    if not _iptables("-C", CNI_ADMIN_CHAIN, "-j", ISOLATION_CHAIN, check=False):
-        _iptables("-I", CNI_ADMIN_CHAIN, "1", "-j", ISOLATION_CHAIN)
-
-
-def remove_pod_isolation() -> None:
-    """Remove the jump and ISOLATION_CHAIN; CNI_ADMIN_CHAIN stays for the plugin."""
-    while _iptables("-D", CNI_ADMIN_CHAIN, "-j", ISOLATION_CHAIN, check=False):
+def _remove_legacy_chain() -> None:
+    while _iptables("-D", LEGACY_JUMP_CHAIN, "-j", LEGACY_ISOLATION_CHAIN):
         pass
-    if _chain_exists(ISOLATION_CHAIN):
-        _iptables("-F", ISOLATION_CHAIN)
-        _iptables("-X", ISOLATION_CHAIN)
-
-
-def pod_isolation_installed(service_cidr: str, bridge: str) -> bool:
-    """True when the chain holds exactly our rules and CNI_ADMIN_CHAIN jumps to it."""
-    if not _iptables("-C", CNI_ADMIN_CHAIN, "-j", ISOLATION_CHAIN, check=False):
-        return False
-    return all(
-        _iptables("-C", ISOLATION_CHAIN, *rule, check=False)
-        for rule in isolation_rules(service_cidr, bridge)
-    )
+    if _iptables("-S", LEGACY_ISOLATION_CHAIN):
+        _iptables("-F", LEGACY_ISOLATION_CHAIN)
+        _iptables("-X", LEGACY_ISOLATION_CHAIN)
 
 
 def connections_leaving_the_machine(conntrack_listing: str, pod_cidr: str, local: set) -> list[str]:

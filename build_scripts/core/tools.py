@@ -226,6 +226,14 @@ CATALOGUE: tuple[Tool, ...] = (
         apt_package="iptables",
     ),
     Tool(
+        "nft",
+        "local cluster pod isolation (nftables)",
+        _apt("nftables"),
+        ("nft",),
+        ("--version",),
+        apt_package="nftables",
+    ),
+    Tool(
         "conntrack",
         "local cluster kube-proxy",
         _apt("conntrack"),

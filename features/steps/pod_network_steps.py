@@ -146,13 +146,19 @@ def _isolation_installed() -> bool:
 
 @then("the rules that keep pod traffic on this machine are installed")
 def step_isolation_installed(context):
-    listing = _sh("iptables", "-w", "-S", "CNI-ADMIN", check=False)
-    assert _isolation_installed(), f"CNI-ADMIN:\n{listing.stdout}{listing.stderr}"
+    from build_scripts.cluster import isolation as cluster_isolation
+
+    table = ("nft", "list", "table", cluster_isolation.FAMILY, cluster_isolation.TABLE)
+    listing = _sh(*table, check=False)
+    assert _isolation_installed(), f"nft table:\n{listing.stdout}{listing.stderr}"
 
 
 @then("the rules that keep pod traffic on this machine are gone")
 def step_isolation_gone(context):
     from build_scripts.cluster import isolation as cluster_isolation
 
-    chain = _sh("iptables", "-w", "-S", cluster_isolation.ISOLATION_CHAIN, check=False)
-    assert chain.returncode != 0, f"still there:\n{chain.stdout}"
+    table = ("nft", "list", "table", cluster_isolation.FAMILY, cluster_isolation.TABLE)
+    listing = _sh(*table, check=False)
+    assert listing.returncode != 0, f"still there:\n{listing.stdout}"
+    legacy = _sh("iptables", "-w", "-S", cluster_isolation.LEGACY_ISOLATION_CHAIN, check=False)
+    assert legacy.returncode != 0, f"old chain still there:\n{legacy.stdout}"

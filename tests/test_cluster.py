@@ -560,19 +560,37 @@ def test_node_readiness_counts_only_a_heartbeat_after_the_kubelet_started():
     assert not probes.node_is_ready({"status": {"conditions": []}})
 
 
-def test_dns_counts_a_ready_coredns_pod_whose_container_started_after_the_kubelet():
-    pod = {
-        "status": {
-            "conditions": [{"type": "Ready", "status": "True"}],
-            "containerStatuses": [{"state": {"running": {"startedAt": "2026-01-01T00:01:00Z"}}}],
-        }
-    }
-    started = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC).timestamp()
-    assert probes.dns_pods_ready([pod])
-    assert probes.dns_pods_ready([pod], since=started + 60)
-    assert not probes.dns_pods_ready([pod], since=started + 61)
+def test_dns_counts_a_ready_coredns_pod():
+    ready = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
     unready = {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}
+    assert probes.dns_pods_ready([unready, ready])
     assert not probes.dns_pods_ready([unready])
+    assert not probes.dns_pods_ready([])
+
+
+def test_dns_query_asks_for_the_a_record_of_the_name():
+    query = probes.dns_query("kubernetes.default.svc.cluster.local", 0x1234)
+    assert query[:2] == b"\x12\x34" and query[4:6] == b"\x00\x01"  # id, one question
+    assert b"\x0akubernetes\x07default\x03svc\x07cluster\x05local\x00" in query
+    assert query.endswith(b"\x00\x01\x00\x01")  # type A, class IN
+
+
+def test_dns_answered_needs_our_id_noerror_and_an_answer():
+    def response(query_id=0x1234, flags=0x8180, answers=1):
+        return (
+            query_id.to_bytes(2, "big")
+            + flags.to_bytes(2, "big")
+            + (1).to_bytes(2, "big")
+            + answers.to_bytes(2, "big")
+            + bytes(4)
+        )
+
+    assert probes.dns_answered(response(), 0x1234)
+    assert not probes.dns_answered(response(query_id=0x4321), 0x1234)
+    assert not probes.dns_answered(response(flags=0x8183), 0x1234)  # NXDOMAIN
+    assert not probes.dns_answered(response(answers=0), 0x1234)
+    assert not probes.dns_answered(response(flags=0x0100), 0x1234)  # a query, not a response
+    assert not probes.dns_answered(b"\x12", 0x1234)
 
 
 def test_pod_isolation_rejects_untranslated_service_traffic_then_anything_leaving_the_bridge():

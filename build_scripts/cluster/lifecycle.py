@@ -182,7 +182,7 @@ def _up(options: ClusterOptions) -> UpResult:
     with step("cluster: DNS"):
         wait_for(
             "CoreDNS Ready",
-            lambda: dns_available(layout, started_at_epoch.get("kubelet")),
+            lambda: dns_available(layout, settings),
             layout=layout,
             watch=COMPONENTS,
             timeout=options.timeout,

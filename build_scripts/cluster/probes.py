@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
 import socket
 import ssl
 from pathlib import Path
@@ -69,23 +70,13 @@ def node_is_ready(node: dict, since: float | None = None) -> bool:
     return False
 
 
-def dns_pods_ready(pods: list[dict], since: float | None = None) -> bool:
-    """One of the CoreDNS pod objects is Ready; with `since`, one whose container started
-    after it."""
-    for pod in pods:
-        status = pod.get("status", {})
-        ready = any(
-            c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", [])
-        )
-        if not ready:
-            continue
-        if since is None:
-            return True
-        for container in status.get("containerStatuses", []):
-            started = container.get("state", {}).get("running", {}).get("startedAt")
-            if started and _after(started, since):
-                return True
-    return False
+def dns_pods_ready(pods: list[dict]) -> bool:
+    """One of the CoreDNS pod objects reports Ready (as last written; see dns_available)."""
+    return any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for pod in pods
+        for c in pod.get("status", {}).get("conditions", [])
+    )
 
 
 def node_ready(layout: Layout, since: float | None = None) -> bool:
@@ -98,14 +89,49 @@ def node_ready(layout: Layout, since: float | None = None) -> bool:
     return bool(nodes) and node_is_ready(nodes[0], since)
 
 
-def dns_available(layout: Layout, since: float | None = None) -> bool:
-    """A CoreDNS pod is Ready; with `since`, one whose container started after it.
+def dns_query(name: str, query_id: int) -> bytes:
+    """A DNS query (RFC 1035) for the A record of name, recursion not asked for."""
+    header = query_id.to_bytes(2, "big") + bytes([0, 0]) + (1).to_bytes(2, "big") + bytes(6)
+    labels = b"".join(bytes([len(p)]) + p.encode("ascii") for p in name.rstrip(".").split("."))
+    return header + labels + b"\x00" + (1).to_bytes(2, "big") + (1).to_bytes(2, "big")
 
-    Right after `up` restarted the node, the Deployment still shows the availability it had
-    before `down`; the pod's container start time tells the truth.
+
+def dns_answered(response: bytes, query_id: int) -> bool:
+    """The response is ours, says NOERROR and carries at least one answer."""
+    if len(response) < 12 or int.from_bytes(response[:2], "big") != query_id:
+        return False
+    rcode = response[3] & 0x0F
+    answers = int.from_bytes(response[6:8], "big")
+    return bool(response[2] & 0x80) and rcode == 0 and answers > 0
+
+
+def cluster_dns_answers(dns_ip: str, timeout: float = 1.0) -> bool:
+    """The cluster DNS Service answers a query for the `kubernetes` Service's name.
+
+    Asked from the node through kube-proxy's rules, so it proves what pods depend on: a
+    CoreDNS container that runs now, behind the Service's current endpoints.
+    """
+    query_id = int.from_bytes(os.urandom(2), "big")
+    family = socket.AF_INET6 if ":" in dns_ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.sendto(dns_query("kubernetes.default.svc.cluster.local", query_id), (dns_ip, 53))
+            response = probe.recv(512)
+        except OSError:
+            return False
+    return dns_answered(response, query_id)
+
+
+def dns_available(layout: Layout, settings: Settings) -> bool:
+    """A CoreDNS pod is Ready and the cluster DNS Service answers.
+
+    The pod objects alone are not the truth after a restart: a restarted node (or only a
+    restarted kubelet, with the containers still running) keeps showing the Ready condition it
+    had before until the kubelet writes new status. An answer through the Service is.
     """
     pods = _objects(layout, "pods", namespace="kube-system", label_selector={"k8s-app": "kube-dns"})
-    return dns_pods_ready(pods, since)
+    return dns_pods_ready(pods) and cluster_dns_answers(settings.dns_service_ip)
 
 
 def unix_socket_answers(path: Path) -> bool:

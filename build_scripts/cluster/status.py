@@ -83,7 +83,7 @@ def status(options: ClusterOptions) -> ClusterStatus:
         with contextlib.suppress(*PROBE_ERRORS):
             api = api_ready(layout, settings)
             node = api and node_ready(layout)
-            dns = api and dns_available(layout)
+            dns = api and dns_available(layout, settings)
     return ClusterStatus(components, api, node, dns, layout.kubeconfig)
 
 

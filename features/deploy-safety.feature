@@ -43,3 +43,22 @@ Feature: Deploys you can believe
     Then the client pod's request to the backend is refused at once, by its Service and its pod address
     And a connection from the orchestrator pod to the backend succeeds
     And the orchestrator answers "/readyz" with 200 on its ClusterIP
+
+  Scenario: The local manifests pass the schema check and a server-side dry run
+    When I run "invoke deploy.validate --environment local"
+    Then it exits with status 0
+    And the output contains "every object matches the Kubernetes 1.34 schema"
+    And the output contains "the API server admits every object (server-side dry run)"
+
+  Scenario Outline: The <environment> pods are admitted under Pod Security "restricted"
+    When I run "invoke deploy.validate --environment <environment> --offline"
+    Then it exits with status 0
+    And the output contains "every object matches the Kubernetes 1.34 schema"
+    Given a namespace of its own
+    When the pod of each Deployment in the "<environment>" manifests is created there by a server-side dry run
+    Then the API server admits every one of them
+
+    Examples:
+      | environment |
+      | local       |
+      | production  |

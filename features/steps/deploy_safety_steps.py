@@ -4,6 +4,7 @@ and the NetworkPolicies enforced by the local cluster's policy engine."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 import time
@@ -278,3 +279,40 @@ def step_orchestrator_reaches_backend(context):
     )
     output = result.stdout + result.stderr
     assert re.search(r"^200$", output, re.M), f"from the orchestrator pod: {output}"
+
+
+@when(
+    'the pod of each Deployment in the "{environment}" manifests is created there'
+    " by a server-side dry run"
+)
+def step_dry_run_pods(context, environment):
+    # The namespace enforces "restricted" (every namespace but kube-system does), and
+    # PodSecurity enforces on pods only (on Deployments it merely warns): so each Deployment's
+    # pod template is sent as a Pod. A dry run: admission runs in full, nothing is stored.
+    documents = manifests.validate(manifests.render(current_release(), environment))
+    context.dry_runs = {}
+    for document in documents:
+        if document["kind"] != "Deployment":
+            continue
+        name = document["metadata"]["name"]
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": context.namespace},
+            "spec": document["spec"]["template"]["spec"],
+        }
+        context.dry_runs[name] = subprocess.run(
+            ["kubectl", "--context", CONTEXT, "create", "--dry-run=server", "-f", "-"],
+            input=json.dumps(pod),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+
+@then("the API server admits every one of them")
+def step_all_admitted(context):
+    answers = context.dry_runs
+    assert set(answers) == {"backend", "orchestrator"}, sorted(answers)
+    refused = {name: shown(answer) for name, answer in answers.items() if answer.returncode != 0}
+    assert not refused, refused

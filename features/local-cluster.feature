@@ -89,6 +89,7 @@ Feature: A local Kubernetes cluster for validating deployments
     And no process of the local cluster is left
     And nothing is mounted under the cluster's state directory
     And the rules that keep pod traffic on this machine are gone
+    And no iptables chain or ipset of the NetworkPolicy engine is left
 
   Scenario: Down with --wipe also removes the cluster's state
     When I run "invoke cluster.down --wipe"

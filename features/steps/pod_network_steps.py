@@ -162,3 +162,19 @@ def step_isolation_gone(context):
     assert listing.returncode != 0, f"still there:\n{listing.stdout}"
     legacy = _sh("iptables", "-w", "-S", cluster_isolation.LEGACY_ISOLATION_CHAIN, check=False)
     assert legacy.returncode != 0, f"old chain still there:\n{legacy.stdout}"
+
+
+@then("no iptables chain or ipset of the NetworkPolicy engine is left")
+def step_policy_engine_gone(context):
+    from build_scripts.cluster import network_policy
+
+    rules = _sh("iptables", "-w", "-t", "filter", "-S").stdout
+    chains = [
+        line
+        for line in rules.splitlines()
+        if any(f" {prefix}" in line for prefix in network_policy.CHAIN_PREFIXES)
+    ]
+    assert not chains, "kube-router's rules are left:\n" + "\n".join(chains)
+    sets = _sh("ipset", "list", "-n").stdout.split()
+    left = [name for name in sets if name.startswith(network_policy.IPSET_PREFIXES)]
+    assert not left, f"kube-router's ipsets are left: {left}"

@@ -1,10 +1,10 @@
 from build_scripts.release import bench_graph
 
 OUTPUT = """TraderAdmin 0.7.0 (abc), 2 job(s):
-  backend            up to date
-  orchestrator       would run: orchestrator/src/x.py changed
-  images             would run: after orchestrator
-  checksums          would run: after images, orchestrator
+  backend                  up to date
+  orchestrator             would run: orchestrator/src/x.py changed
+  images                   would run: after orchestrator
+  checksums                would run: after images, orchestrator
 ▶ apt packages
 ✓ apt packages 0.0s
 ▶ orchestrator: orchestrator wheel (runs: orchestrator/src/x.py changed)

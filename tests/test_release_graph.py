@@ -200,10 +200,10 @@ def test_dry_run_names_the_changed_input_and_runs_nothing(world, capsys):
     capsys.readouterr()
     assert world.run(dry_run=True) is None
     out = capsys.readouterr().out
-    assert "gen                would run: src/gen.txt changed" in out
-    assert "pack               would run: after gen" in out
-    assert "other              up to date" in out
-    assert "checksums          would run: after gen, pack" in out
+    assert "gen                      would run: src/gen.txt changed" in out
+    assert "pack                     would run: after gen" in out
+    assert "other                    up to date" in out
+    assert "checksums                would run: after gen, pack" in out
     assert world.started() == []
     assert {p: p.stat().st_mtime_ns for p in world.release.dist_dir.rglob("*")} == before
 

@@ -13,15 +13,18 @@ no `docker build` at all.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
+import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from python_on_whales import Image, docker
 
-from build_scripts.core import docker_engine, progress
+from build_scripts.core import docker_engine, paths, progress
 from build_scripts.core.artifacts import MB
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release, python_version
@@ -218,6 +221,25 @@ def sizes_table(results: Iterable[BuiltImage], settings: Settings) -> str:
             )
         )
     return progress.table(rows)
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """One image build (with its prune and save) at a time on this machine: release steps of
+    two images run side by side, and a prune of untagged images would take the intermediate
+    images of a classic build still running."""
+    lock = paths.cache_dir() / "images" / "build.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("waiting for another image build on this machine …")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def prune_build_stages() -> None:

@@ -17,7 +17,7 @@ from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import Release
 from build_scripts.release import state
 from build_scripts.release.digests import DigestCache
-from build_scripts.release.inputs import Inputs, describe_change, fingerprint
+from build_scripts.release.inputs import Inputs, describe_change, fingerprint, output_key
 
 
 def _no_outputs(release: Release) -> list[Path]:
@@ -112,7 +112,7 @@ def decide(
         return Decision(step, True, "it has no outputs yet", current)
     found = {}
     for path in outputs:
-        relative = path.relative_to(release.dist_dir).as_posix()
+        relative = output_key(release, path)
         if not path.is_file():
             return Decision(step, True, f"{relative} is missing", current)
         found[relative] = cache.sha256(path)
@@ -134,7 +134,7 @@ def completed_record(
 ) -> state.StepRecord:
     """The record of a step that just succeeded (outputs read back from disk)."""
     outputs = {
-        path.relative_to(release.dist_dir).as_posix(): cache.sha256(path)
+        output_key(release, path): cache.sha256(path)
         for path in output_files(step, release)
         if path.is_file()
     }

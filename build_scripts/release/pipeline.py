@@ -34,7 +34,7 @@ class PlanLine:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.step:18} {'would run: ' + self.reason if self.run else 'up to date'}"
+        return f"{self.step:24} {'would run: ' + self.reason if self.run else 'up to date'}"
 
 
 @dataclass

@@ -323,3 +323,13 @@ def test_the_live_line_is_redrawn_on_a_terminal_and_printed_on_change_elsewhere(
         console.running({"desktop": now})
     console.running({"desktop": now, "images": now})
     assert log.getvalue().count("… running:") == 2 and "\r" not in log.getvalue()
+
+
+def test_a_family_name_selects_its_members():
+    steps = [_step("frontend"), _step("desktop-linux", ["frontend"]), _step("desktop-windows")]
+    steps += [_step("image-backend"), _step("sbom-image-backend", ["image-backend"])]
+    names = [s.name for s in graph.plan(steps, ["desktop"])]
+    assert names == ["frontend", "desktop-linux", "desktop-windows"]
+    assert [s.name for s in graph.plan(steps, ["images"])] == ["image-backend"]
+    with pytest.raises(ConfigError):
+        graph.plan(steps, ["desk"])

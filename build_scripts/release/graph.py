@@ -37,9 +37,22 @@ class Step:
     facts: Callable[[Release], dict] | None = None
 
 
+def expand(names: list[str], known: list[str]) -> list[str]:
+    """Step names, a family name standing for its members: `desktop` for desktop-linux and
+    desktop-windows, `images` (or `image`) for image-backend and image-orchestrator."""
+    expanded = []
+    for name in names:
+        stems = (name, name.removesuffix("s")) if name not in known else ()
+        members = [k for k in known if any(k.startswith(f"{stem}-") for stem in stems)]
+        expanded += members or [name]
+    return expanded
+
+
 def plan(steps: list[Step], wanted: list[str] | None = None) -> list[Step]:
     """The wanted steps (all if None) and their prerequisites, prerequisites first."""
     by_name = {s.name: s for s in steps}
+    if wanted:
+        wanted = expand(wanted, list(by_name))
     unknown = [w for w in (wanted or []) if w not in by_name]
     if unknown:
         raise ConfigError(

@@ -20,7 +20,7 @@ def test_the_plan_and_the_steps_started_are_read_from_the_output():
 
 def test_ratios_compare_no_op_with_first_and_parallel_with_sequential():
     timings = [
-        bench_graph.Timing("first release (fresh clone)", 40.0),
+        bench_graph.Timing(bench_graph.COLD, 40.0),
         bench_graph.Timing("no-op release", 1.0),
         bench_graph.Timing("new commit, --jobs 1", 30.0),
         bench_graph.Timing("new commit, --jobs 2", 21.0),

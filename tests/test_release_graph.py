@@ -293,6 +293,12 @@ def test_the_longest_chain_of_work_starts_first(tmp_path, monkeypatch):
     assert critical_first(steps, dist_dir)[0] == "desktop"
     state.save_record(dist_dir, state.StepRecord("backend", {}, {}, seconds=90.0))
     assert critical_first(steps, dist_dir)[:2] == ["backend", "desktop"]
+    # A new folder (a new version) has no records: the durations of other folders count.
+    new_folder = tmp_path / "dist" / "1.0.1"
+    assert critical_first(steps, new_folder)[0] == "desktop"
+    state.remember_seconds("manifests", 60.0)
+    assert critical_first(steps, new_folder)[0] == "manifests"
+    assert state.typical_seconds() == {"manifests": 60.0}
 
 
 class _Terminal(io.StringIO):

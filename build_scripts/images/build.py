@@ -139,6 +139,8 @@ def build_one(
     settings: Settings,
     builder: str,
     context: Path | None = None,
+    *,
+    smoke: bool = True,
 ) -> BuiltImage:
     started = time.monotonic()
     tags = image_tags(release, item.name)
@@ -171,8 +173,9 @@ def build_one(
         builder=builder,
         step=f"image {item.name}",
     )
-    printed = smoke_version(release, item, image_id)
-    say(f"{item.name}: --version in the image (read-only, no network, no caps): {printed}")
+    if smoke:
+        printed = smoke_version(release, item, image_id)
+        say(f"{item.name}: --version in the image (read-only, no network, no caps): {printed}")
     image = inspect_image(image_id)
     assert image is not None
     return BuiltImage(
@@ -258,11 +261,14 @@ def build_images(
     settings: Settings,
     *,
     prepare: Callable[[Release, list[str]], None] | None = None,
+    smoke: bool = True,
 ) -> list[BuiltImage]:
     """Build (or find up to date) the images of the named components; check and measure them.
 
     The host-side inputs are made by whoever needs them first: the release graph's backend and
-    orchestrator steps, or the `prepare` function `invoke images.build` passes.
+    orchestrator steps, or the `prepare` function `invoke images.build` passes. smoke=False
+    leaves the `--version` run to the caller (the release runs it on the saved, normalized
+    image instead).
     """
     items = [component(name) for name in names]
     docker_engine.ensure_running()
@@ -274,7 +280,10 @@ def build_images(
     if prepare is not None:
         prepare(release, [item.name for item in items])
     with staged_context(release, items) as context:
-        results = [build_one(release, item, bases, settings, builder, context) for item in items]
+        results = [
+            build_one(release, item, bases, settings, builder, context, smoke=smoke)
+            for item in items
+        ]
     if any(result.built for result in results):
         prune_build_stages()
     say("")

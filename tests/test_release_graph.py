@@ -137,6 +137,15 @@ def test_a_second_run_is_up_to_date_and_the_sums_cover_the_folder(world, capsys)
     assert "✓ gen: up to date" in out and "checksums: up to date" in out
 
 
+def test_the_plan_of_one_step_knows_the_sums_cover_every_steps_output(world, capsys):
+    world.run()
+    capsys.readouterr()
+    world.run(only=["other"], dry_run=True)
+    out = capsys.readouterr().out
+    assert "other                    up to date" in out
+    assert "checksums                up to date" in out
+
+
 def test_a_changed_source_reruns_its_step_and_dependants_only(world, capsys):
     world.run()
     (world.repo / "src" / "gen.txt").write_text("two\n")

@@ -46,12 +46,14 @@ FAKE_STEPS = textwrap.dedent(
         return [
             Step("gen", "generate", _make("gen", _src),
                  inputs=Inputs(sources=("src",), params=lambda r: {"v": r.version_text}),
-                 outputs=lambda r: [r.dist_dir / "gen.txt"]),
+                 outputs=lambda r: [r.dist_dir / "gen.txt"],
+                 resource=os.environ.get("FAKE_RESOURCE", "")),
             Step("pack", "pack", _make("pack", lambda r: (r.dist_dir / "gen.txt").read_text()),
                  needs=("gen",), outputs=lambda r: [r.dist_dir / "pack.txt"]),
             Step("other", "other", _make("other", lambda r: "other"),
                  inputs=Inputs(sources=("other.cfg",)),
-                 outputs=lambda r: [r.dist_dir / "other.txt"]),
+                 outputs=lambda r: [r.dist_dir / "other.txt"],
+                 resource=os.environ.get("FAKE_RESOURCE", "")),
         ]
     """
 )
@@ -251,6 +253,28 @@ def test_independent_steps_run_at_the_same_time(world, monkeypatch):
     assert events[("other", "start")] < events[("gen", "end")]
     assert events[("pack", "start")] >= events[("gen", "end")]
     assert time.monotonic() - started < 3 * 1.5 + 3
+
+
+def test_steps_sharing_a_resource_take_turns_without_holding_a_slot(world, monkeypatch):
+    monkeypatch.setenv("FAKE_SLEEP", "1.0")
+    monkeypatch.setenv("FAKE_RESOURCE", "docker build")
+    import fake_steps
+
+    world.steps = fake_steps.steps()  # the steps as the scheduler sees them, with the resource
+    world.run(jobs=2)
+    events = {}
+    for line in world.log.read_text().splitlines():
+        name, what, at = line.split()
+        events[(name, what)] = float(at)
+    gen, other = (
+        (events[("gen", "start")], events[("gen", "end")]),
+        (
+            events[("other", "start")],
+            events[("other", "end")],
+        ),
+    )
+    first, second = sorted([gen, other])
+    assert second[0] >= first[1], "gen and other ran at the same time"
 
 
 def test_leftovers_of_a_killed_run_are_removed_and_not_summed(world):

@@ -35,6 +35,9 @@ class Step:
     outputs: Callable[[Release], list[Path]] = _no_outputs
     # Found out from the outputs after a run (image ids, …); kept in the step's record.
     facts: Callable[[Release], dict] | None = None
+    # Steps naming the same resource never run at the same time: the scheduler holds one back
+    # rather than let it take a job slot to wait (two image builds: one Docker build at once).
+    resource: str = ""
 
 
 def expand(names: list[str], known: list[str]) -> list[str]:

@@ -194,8 +194,13 @@ class Scheduler:
             if not decision.run:
                 self._settle(name, "up to date", "up to date")
                 self.console.line(f"✓ {name}: up to date")
-            elif len(self.running) < self.jobs:
+            elif len(self.running) < self.jobs and not self._resource_busy(step):
                 self._launch(decision)
+
+    def _resource_busy(self, step: graph.Step) -> bool:
+        return bool(step.resource) and any(
+            r.decision.step.resource == step.resource for r in self.running.values()
+        )
 
     def _settle(self, name: str, status: str, reason: str) -> None:
         self.pending.remove(name)

@@ -164,6 +164,7 @@ def _image_step(name: str) -> Step:
         ),
         outputs=lambda r: [transfer.archive_path(r, name)],
         facts=_image_facts(name),
+        resource="docker build",
     )
 
 

@@ -7,20 +7,20 @@ Feature: A release does only the work its changed inputs need
     Given a release output folder of the scenario's own
 
   Scenario: A second release with nothing changed is up to date
-    When I run "invoke release --only manifests --no-bootstrap"
+    When I run "invoke release --only backend --no-bootstrap"
     Then it exits with status 0
-    And the output contains "▶ manifests"
-    When I run "invoke release --only manifests --no-bootstrap"
+    And the output contains "▶ backend"
+    When I run "invoke release --only backend --no-bootstrap"
     Then it exits with status 0
-    And the output contains "✓ manifests: up to date"
+    And the output contains "✓ backend: up to date"
     And the output contains "checksums: up to date"
     And "sha256sum -c SHA256SUMS" passes in the release folder
 
   Scenario: The plan names what changed and nothing runs
-    Given "invoke release --only manifests --no-bootstrap" has run
-    And "deploy/local.yaml" is removed from the release folder
-    When I run "invoke release --only manifests --dry-run"
+    Given "invoke release --only backend --no-bootstrap" has run
+    And "backend/traderadmin-backend-linux-amd64" is removed from the release folder
+    When I run "invoke release --only backend --dry-run"
     Then it exits with status 0
-    And the output contains "manifests          would run: deploy/local.yaml is missing"
-    And the output contains "checksums          would run: after manifests"
-    And "deploy/local.yaml" is still missing from the release folder
+    And the output contains "backend                  would run: backend/traderadmin-backend-linux-amd64 is missing"
+    And the output contains "checksums                would run: after backend"
+    And "backend/traderadmin-backend-linux-amd64" is still missing from the release folder

@@ -1,10 +1,10 @@
 from build_scripts.release import bench_graph
 
 OUTPUT = """TraderAdmin 0.7.0 (abc), 2 job(s):
-  backend            up to date
-  orchestrator       would run: orchestrator/src/x.py changed
-  images             would run: after orchestrator
-  checksums          would run: after images, orchestrator
+  backend                  up to date
+  orchestrator             would run: orchestrator/src/x.py changed
+  images                   would run: after orchestrator
+  checksums                would run: after images, orchestrator
 ▶ apt packages
 ✓ apt packages 0.0s
 ▶ orchestrator: orchestrator wheel (runs: orchestrator/src/x.py changed)
@@ -20,7 +20,7 @@ def test_the_plan_and_the_steps_started_are_read_from_the_output():
 
 def test_ratios_compare_no_op_with_first_and_parallel_with_sequential():
     timings = [
-        bench_graph.Timing("first release (fresh clone)", 40.0),
+        bench_graph.Timing(bench_graph.COLD, 40.0),
         bench_graph.Timing("no-op release", 1.0),
         bench_graph.Timing("new commit, --jobs 1", 30.0),
         bench_graph.Timing("new commit, --jobs 2", 21.0),
@@ -29,3 +29,21 @@ def test_ratios_compare_no_op_with_first_and_parallel_with_sequential():
         "noop_over_first": 0.025,
         "parallel_over_sequential": 0.7,
     }
+
+
+def test_new_commits_alternate_the_jobs_and_report_medians(monkeypatch, tmp_path):
+    order = []
+    durations = {"1": iter([30.0, 50.0, 31.0]), "2": iter([20.0, 19.0, 40.0])}
+
+    def fake_invoke(clone, *args, env_overrides=None):
+        jobs = args[args.index("--jobs") + 1]
+        order.append(jobs)
+        return next(durations[jobs]), "▶ backend: b (runs: x)\n"
+
+    monkeypatch.setattr(bench_graph, "_invoke", fake_invoke)
+    monkeypatch.setattr(bench_graph, "_new_commit", lambda clone, label: None)
+    sequential, parallel = bench_graph._new_commits(tmp_path, 2, 3)
+    assert order == ["1", "2", "2", "1", "1", "2"]
+    assert (sequential.name, sequential.seconds) == ("new commit, --jobs 1", 31.0)
+    assert (parallel.name, parallel.seconds) == ("new commit, --jobs 2", 20.0)
+    assert parallel.ran == ["backend"] and parallel.note == "20.0, 19.0, 40.0"

@@ -196,9 +196,10 @@ def test_backend_input_is_where_services_puts_the_binary():
     assert specs.COMPONENTS["orchestrator"].inputs == (wheelhouse.as_posix(),)
 
 
-def test_images_step_needs_the_backend_and_the_orchestrator():
-    step = next(s for s in release_steps.standard_steps() if s.name == "images")
-    assert set(step.needs) == {"backend", "orchestrator"}
+def test_each_image_step_needs_the_step_that_makes_its_inputs():
+    steps = {s.name: s for s in release_steps.standard_steps()}
+    assert steps["image-backend"].needs == ("backend",)
+    assert steps["image-orchestrator"].needs == ("orchestrator",)
 
 
 def test_the_registry_is_in_the_tool_catalogue():

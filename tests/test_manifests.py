@@ -225,3 +225,14 @@ def test_the_older_token_secret_value_names_the_admin_secret(tmp_path, monkeypat
     values = manifests.load_values("old")
     assert values["admin_token_secret"] == "traderadmin-api-token"
     assert "token_secret" not in values
+
+
+def test_the_release_annotates_each_pod_template_with_its_image_id(release):
+    ids = {"backend": "sha256:" + "b" * 64, "orchestrator": "sha256:" + "c" * 64}
+    text = manifests.render(release, "local", image_ids=ids)
+    for deployment in _kind(manifests.validate(text), "Deployment"):
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {manifests.IMAGE_ID_ANNOTATION: ids[deployment["metadata"]["name"]]}
+    untouched = manifests.validate(manifests.render(release, "local"))
+    for deployment in _kind(untouched, "Deployment"):
+        assert "annotations" not in deployment["spec"]["template"]["metadata"]

@@ -46,12 +46,14 @@ FAKE_STEPS = textwrap.dedent(
         return [
             Step("gen", "generate", _make("gen", _src),
                  inputs=Inputs(sources=("src",), params=lambda r: {"v": r.version_text}),
-                 outputs=lambda r: [r.dist_dir / "gen.txt"]),
+                 outputs=lambda r: [r.dist_dir / "gen.txt"],
+                 resource=os.environ.get("FAKE_RESOURCE", "")),
             Step("pack", "pack", _make("pack", lambda r: (r.dist_dir / "gen.txt").read_text()),
                  needs=("gen",), outputs=lambda r: [r.dist_dir / "pack.txt"]),
             Step("other", "other", _make("other", lambda r: "other"),
                  inputs=Inputs(sources=("other.cfg",)),
-                 outputs=lambda r: [r.dist_dir / "other.txt"]),
+                 outputs=lambda r: [r.dist_dir / "other.txt"],
+                 resource=os.environ.get("FAKE_RESOURCE", "")),
         ]
     """
 )
@@ -137,6 +139,15 @@ def test_a_second_run_is_up_to_date_and_the_sums_cover_the_folder(world, capsys)
     assert "✓ gen: up to date" in out and "checksums: up to date" in out
 
 
+def test_the_plan_of_one_step_knows_the_sums_cover_every_steps_output(world, capsys):
+    world.run()
+    capsys.readouterr()
+    world.run(only=["other"], dry_run=True)
+    out = capsys.readouterr().out
+    assert "other                    up to date" in out
+    assert "checksums                up to date" in out
+
+
 def test_a_changed_source_reruns_its_step_and_dependants_only(world, capsys):
     world.run()
     (world.repo / "src" / "gen.txt").write_text("two\n")
@@ -200,10 +211,10 @@ def test_dry_run_names_the_changed_input_and_runs_nothing(world, capsys):
     capsys.readouterr()
     assert world.run(dry_run=True) is None
     out = capsys.readouterr().out
-    assert "gen                would run: src/gen.txt changed" in out
-    assert "pack               would run: after gen" in out
-    assert "other              up to date" in out
-    assert "checksums          would run: after gen, pack" in out
+    assert "gen                      would run: src/gen.txt changed" in out
+    assert "pack                     would run: after gen" in out
+    assert "other                    up to date" in out
+    assert "checksums                would run: after gen, pack" in out
     assert world.started() == []
     assert {p: p.stat().st_mtime_ns for p in world.release.dist_dir.rglob("*")} == before
 
@@ -242,6 +253,28 @@ def test_independent_steps_run_at_the_same_time(world, monkeypatch):
     assert events[("other", "start")] < events[("gen", "end")]
     assert events[("pack", "start")] >= events[("gen", "end")]
     assert time.monotonic() - started < 3 * 1.5 + 3
+
+
+def test_steps_sharing_a_resource_take_turns_without_holding_a_slot(world, monkeypatch):
+    monkeypatch.setenv("FAKE_SLEEP", "1.0")
+    monkeypatch.setenv("FAKE_RESOURCE", "docker build")
+    import fake_steps
+
+    world.steps = fake_steps.steps()  # the steps as the scheduler sees them, with the resource
+    world.run(jobs=2)
+    events = {}
+    for line in world.log.read_text().splitlines():
+        name, what, at = line.split()
+        events[(name, what)] = float(at)
+    gen, other = (
+        (events[("gen", "start")], events[("gen", "end")]),
+        (
+            events[("other", "start")],
+            events[("other", "end")],
+        ),
+    )
+    first, second = sorted([gen, other])
+    assert second[0] >= first[1], "gen and other ran at the same time"
 
 
 def test_leftovers_of_a_killed_run_are_removed_and_not_summed(world):
@@ -293,6 +326,12 @@ def test_the_longest_chain_of_work_starts_first(tmp_path, monkeypatch):
     assert critical_first(steps, dist_dir)[0] == "desktop"
     state.save_record(dist_dir, state.StepRecord("backend", {}, {}, seconds=90.0))
     assert critical_first(steps, dist_dir)[:2] == ["backend", "desktop"]
+    # A new folder (a new version) has no records: the durations of other folders count.
+    new_folder = tmp_path / "dist" / "1.0.1"
+    assert critical_first(steps, new_folder)[0] == "desktop"
+    state.remember_seconds("manifests", 60.0)
+    assert critical_first(steps, new_folder)[0] == "manifests"
+    assert state.typical_seconds() == {"manifests": 60.0}
 
 
 class _Terminal(io.StringIO):
@@ -323,3 +362,13 @@ def test_the_live_line_is_redrawn_on_a_terminal_and_printed_on_change_elsewhere(
         console.running({"desktop": now})
     console.running({"desktop": now, "images": now})
     assert log.getvalue().count("… running:") == 2 and "\r" not in log.getvalue()
+
+
+def test_a_family_name_selects_its_members():
+    steps = [_step("frontend"), _step("desktop-linux", ["frontend"]), _step("desktop-windows")]
+    steps += [_step("image-backend"), _step("sbom-image-backend", ["image-backend"])]
+    names = [s.name for s in graph.plan(steps, ["desktop"])]
+    assert names == ["frontend", "desktop-linux", "desktop-windows"]
+    assert [s.name for s in graph.plan(steps, ["images"])] == ["image-backend"]
+    with pytest.raises(ConfigError):
+        graph.plan(steps, ["desk"])

@@ -112,7 +112,7 @@ def test_a_killed_release_leaves_nothing_half_done_and_the_next_run_recovers(
         timeout=600,
     )
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "backend            would run: no record of an earlier run" in again.stdout
+    assert "backend                  would run: no record of an earlier run" in again.stdout
     check = subprocess.run(
         ["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=dist_dir, capture_output=True, text=True
     )

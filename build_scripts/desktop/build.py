@@ -28,6 +28,7 @@ from build_scripts.core.errors import (
 )
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
+from build_scripts.desktop import frontend as frontend_parts
 from build_scripts.desktop import macos, wails
 from build_scripts.desktop.smoke import verify_linux_binary
 from build_scripts.windows import signing
@@ -195,6 +196,14 @@ def wails_build(staged: Path, platform: str, release: Release, *, first: bool) -
     return built
 
 
+def build_frontend(release: Release, destination: Path, source: Path | None = None) -> Path:
+    """The Go bindings and the Vite bundle, for every platform's build (desktop/frontend.py)."""
+    bootstrap.ensure_frontend_packages((source or desktop_dir()) / "frontend")
+    with tempfile.TemporaryDirectory(prefix="traderadmin-frontend-") as scratch:
+        staged = stage_sources(release, Path(scratch) / "desktop", source)
+        return frontend_parts.bundle(staged, destination)
+
+
 def build(
     release: Release,
     platforms: list[str],
@@ -203,16 +212,23 @@ def build(
     signing_config: SigningConfig | None = None,
     max_mb: float = EXE_BUDGET_MB,
     source: Path | None = None,
+    frontend: Path | None = None,
 ) -> list[Artifact]:
-    """Build, verify and (when configured) sign each platform; one Artifact per binary."""
+    """Build, verify and (when configured) sign each platform; one Artifact per binary.
+
+    frontend: a front end build_frontend made; every platform embeds it (else the first
+    platform's `wails build` makes it).
+    """
     artifacts = []
     # A clean checkout has no front-end packages yet; bootstrap's own check makes this a no-op
     # when package-lock.json has not changed since the last `npm ci`.
     bootstrap.ensure_frontend_packages((source or desktop_dir()) / "frontend")
     with tempfile.TemporaryDirectory(prefix="traderadmin-desktop-") as scratch:
         staged = stage_sources(release, Path(scratch) / "desktop", source)
+        if frontend is not None:
+            frontend_parts.install(frontend, staged)
         say(f"Building the desktop app {release.version_text} from a copy in {staged}")
-        for index, platform in enumerate(platforms):
+        for index, platform in enumerate(platforms, start=1 if frontend else 0):
             if platform.startswith("darwin/"):  # an .app bundle and its zip: macos.py
                 artifacts.append(
                     macos.build_app(

@@ -13,15 +13,18 @@ no `docker build` at all.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
+import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from python_on_whales import Image, docker
 
-from build_scripts.core import docker_engine, progress
+from build_scripts.core import docker_engine, paths, progress
 from build_scripts.core.artifacts import MB
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release, python_version
@@ -136,6 +139,8 @@ def build_one(
     settings: Settings,
     builder: str,
     context: Path | None = None,
+    *,
+    smoke: bool = True,
 ) -> BuiltImage:
     started = time.monotonic()
     tags = image_tags(release, item.name)
@@ -168,8 +173,9 @@ def build_one(
         builder=builder,
         step=f"image {item.name}",
     )
-    printed = smoke_version(release, item, image_id)
-    say(f"{item.name}: --version in the image (read-only, no network, no caps): {printed}")
+    if smoke:
+        printed = smoke_version(release, item, image_id)
+        say(f"{item.name}: --version in the image (read-only, no network, no caps): {printed}")
     image = inspect_image(image_id)
     assert image is not None
     return BuiltImage(
@@ -220,6 +226,25 @@ def sizes_table(results: Iterable[BuiltImage], settings: Settings) -> str:
     return progress.table(rows)
 
 
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """One image build (with its prune and save) at a time on this machine: release steps of
+    two images run side by side, and a prune of untagged images would take the intermediate
+    images of a classic build still running."""
+    lock = paths.cache_dir() / "images" / "build.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("waiting for another image build on this machine …")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def prune_build_stages() -> None:
     """Remove the untagged images the classic builder keeps of build stages (about 150 MB each)
     and images whose tags moved to a rebuild: only those made from the local bases."""
@@ -236,11 +261,14 @@ def build_images(
     settings: Settings,
     *,
     prepare: Callable[[Release, list[str]], None] | None = None,
+    smoke: bool = True,
 ) -> list[BuiltImage]:
     """Build (or find up to date) the images of the named components; check and measure them.
 
     The host-side inputs are made by whoever needs them first: the release graph's backend and
-    orchestrator steps, or the `prepare` function `invoke images.build` passes.
+    orchestrator steps, or the `prepare` function `invoke images.build` passes. smoke=False
+    leaves the `--version` run to the caller (the release runs it on the saved, normalized
+    image instead).
     """
     items = [component(name) for name in names]
     docker_engine.ensure_running()
@@ -252,7 +280,10 @@ def build_images(
     if prepare is not None:
         prepare(release, [item.name for item in items])
     with staged_context(release, items) as context:
-        results = [build_one(release, item, bases, settings, builder, context) for item in items]
+        results = [
+            build_one(release, item, bases, settings, builder, context, smoke=smoke)
+            for item in items
+        ]
     if any(result.built for result in results):
         prune_build_stages()
     say("")

@@ -6,18 +6,20 @@ import contextlib
 import json
 import re
 import tarfile
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from python_on_whales import DockerException, Image, docker
 
-from build_scripts.core import atomic, docker_engine
+from build_scripts.core import docker_engine
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
+from build_scripts.images import normalize
 from build_scripts.images.bases import docker_errors
-from build_scripts.images.build import inspect_image
+from build_scripts.images.build import inspect_image, smoke_version
 from build_scripts.images.specs import component, image_tags
 
 
@@ -53,7 +55,11 @@ def _existing(release: Release, name: str) -> tuple[tuple[str, ...], Image]:
 
 
 def save_images(release: Release, names: Iterable[str]) -> list[Path]:
-    """dist/<version>/images/<component>.tar with both tags, for `docker load` elsewhere."""
+    """dist/<version>/images/<component>.tar with both tags, for `docker load` elsewhere.
+
+    The archive is the reproducible form of the image (images/normalize.py), and Docker holds
+    that very image afterwards: its id is the archive's config digest.
+    """
     docker_engine.ensure_running()
     written = []
     for name in names:
@@ -63,11 +69,60 @@ def save_images(release: Release, names: Iterable[str]) -> list[Path]:
         if archive.exists() and saved_image_ids(archive) == {image.id}:
             say(f"{name}: {archive} already holds {image.id[:19]}")
         else:
-            say(f"+ docker save --output {archive} {' '.join(tags)}")
-            with atomic.atomic_path(archive) as tmp, docker_errors(f"save {name}"):
-                docker.image.save(list(tags), output=tmp)
+            save_reproducible(release, name, tags, image, archive)
         written.append(archive)
     return written
+
+
+def base_layers(image: Image) -> list[str]:
+    """The diff_ids of the image's runtime base (named by its OCI label) when present here and
+    the image starts with its layers; [] otherwise (then every layer is rewritten)."""
+    base_name = (image.config.labels or {}).get("org.opencontainers.image.base.name", "")
+    base = inspect_image(base_name) if base_name else None
+    if base is None:
+        return []
+    layers, own = list(base.root_fs.layers or []), list(image.root_fs.layers or [])
+    return layers if own[: len(layers)] == layers else []
+
+
+def save_reproducible(
+    release: Release, name: str, tags: tuple[str, ...], image: Image, archive: Path
+) -> normalize.Normalized:
+    """docker save, rewritten in the normal form at SOURCE_DATE_EPOCH, then `docker load`ed
+    so the tags name the image the archive holds; the image as built is removed."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    say(f"+ docker save {tags[0]} | normalize (SOURCE_DATE_EPOCH {release.source_date_epoch})")
+    with (
+        tempfile.TemporaryDirectory(prefix=".save-", dir=archive.parent) as scratch,
+        docker_errors(f"save {name}"),
+    ):
+        saved = Path(scratch) / "saved.tar"
+        docker.image.save(tags[0], output=saved)
+        result = normalize.normalize_archive(
+            saved,
+            archive,
+            epoch=release.source_date_epoch,
+            tags=tags,
+            keep_diff_ids=base_layers(image),
+        )
+    say(f"+ docker load --input {archive}")
+    with docker_errors(f"load {name}"):
+        docker.image.load(archive, quiet=True)
+        loaded = docker.image.inspect(tags[0]).id
+    if loaded != result.image_id:
+        raise VerificationFailed(
+            f"docker load of {archive} gave {loaded}, not its config digest {result.image_id}"
+        )
+    if result.image_id != image.id:
+        # Built here a moment ago and untagged now; a tag elsewhere keeps it.
+        with contextlib.suppress(DockerException):
+            docker.image.remove(image.id)
+    printed = smoke_version(release, component(name), result.image_id)
+    say(
+        f"{name}: {result.image_id[:19]} ({result.rewritten} layer(s) normalized), "
+        f"--version: {printed}"
+    )
+    return result
 
 
 def parse_registry(text: str | None) -> str:

@@ -1,11 +1,12 @@
 """How fast the release graph is, measured in a scratch clone of HEAD.
 
-One run measures, as whole `invoke release` processes: the first release of a fresh clone
-(the toolchain caches of this machine stay warm: Go build cache, npm cache, base images; the
-clone's own step records start empty), a no-op release (median of three), a release after
-changing one orchestrator source file and one front-end file (with the plan each printed), and
-the release of a new commit with --jobs 1 beside the same with the default jobs. The figures go
-to reports/bench.json and a table.
+One run measures, as whole `invoke release` processes: the cold release, the first of a fresh
+clone with empty caches except the toolchain (its own step records and an empty Go build cache;
+the toolchain stays: Go, Wails, Node with the npm and Go module caches, the base images), a
+no-op release (median of `runs`), a release after changing one orchestrator source file and one
+front-end file (with the plan each printed), and the release of a new commit with --jobs 1
+beside the same with the default jobs, in turns, `runs` times each (medians). The figures go to
+reports/bench.json and a table.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from build_scripts.core.progress import say
 from build_scripts.release import state
 
 ORCHESTRATOR_FILE = "orchestrator/src/traderadmin_orchestrator/__init__.py"
+COLD = "cold release (fresh clone)"
 FRONTEND_FILE = "desktop/frontend/src/style.css"
 
 
@@ -38,8 +40,9 @@ class Timing:
     note: str = ""
 
 
-def _invoke(clone: Path, *args: str) -> tuple[float, str]:
+def _invoke(clone: Path, *args: str, env_overrides: dict | None = None) -> tuple[float, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TRADERADMIN_DIST", "PYTHONPATH")}
+    env |= env_overrides or {}
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "invoke", "release", *args],
@@ -89,6 +92,36 @@ def _changed_release(clone: Path, relative: str, text: str, name: str) -> Timing
     return Timing(name, seconds, ran_steps(output), planned_steps(plan))
 
 
+def _new_commit(clone: Path, label: str) -> None:
+    _edit(clone, "README.md", f"\n<!-- bench {label} -->\n")
+    identity = ("-c", "user.name=bench", "-c", "user.email=bench@invalid")
+    _git(clone, *identity, "commit", "-qam", "bench")
+
+
+def _new_commits(clone: Path, jobs: int, runs: int) -> list[Timing]:
+    """The release of a new commit with --jobs 1 and with `jobs`, in turns, `runs` times each:
+    the medians, so a busy moment of a shared machine does not decide the ratio alone."""
+    labels = {1: "--jobs 1", jobs: f"--jobs {jobs}"}
+    seconds: dict[int, list[float]] = {1: [], jobs: []}
+    ran: dict[int, list[str]] = {}
+    for turn in range(runs):
+        for value in (1, jobs) if turn % 2 == 0 else (jobs, 1):
+            say(f"▶ a new commit, {labels[value]} ({turn + 1}/{runs})")
+            _new_commit(clone, f"{labels[value]} {turn}")
+            took, output = _invoke(clone, "--jobs", str(value))
+            seconds[value].append(took)
+            ran[value] = ran_steps(output)
+    return [
+        Timing(
+            f"new commit, {labels[value]}",
+            statistics.median(seconds[value]),
+            ran[value],
+            note=", ".join(f"{t:.1f}" for t in seconds[value]),
+        )
+        for value in (1, jobs)
+    ]
+
+
 def measure(jobs: int, runs: int = 3, workdir: Path | None = None) -> list[Timing]:
     source = paths.repo_root()
     timings: list[Timing] = []
@@ -98,9 +131,10 @@ def measure(jobs: int, runs: int = 3, workdir: Path | None = None) -> list[Timin
             ["git", "clone", "--quiet", "--no-local", str(source), str(clone)], check=True
         )
         try:
-            say("▶ first release of a fresh clone")
-            seconds, output = _invoke(clone)
-            timings.append(Timing("first release (fresh clone)", seconds, ran_steps(output)))
+            say("▶ cold release: a fresh clone, an empty Go build cache")
+            cold_cache = {"GOCACHE": str(Path(scratch) / "go-build")}
+            seconds, output = _invoke(clone, env_overrides=cold_cache)
+            timings.append(Timing(COLD, seconds, ran_steps(output), note="empty GOCACHE"))
             say("▶ no-op release")
             noops = [_invoke(clone)[0] for _ in range(runs)]
             spread = f"min {min(noops):.1f}s, max {max(noops):.1f}s, {runs} runs"
@@ -119,21 +153,7 @@ def measure(jobs: int, runs: int = 3, workdir: Path | None = None) -> list[Timin
                     clone, FRONTEND_FILE, ":root { --bench: 1; }\n", "one front-end file changed"
                 )
             )
-            for label, jobs_value in (("--jobs 1", 1), (f"--jobs {jobs}", jobs)):
-                say(f"▶ a new commit, {label}")
-                _edit(clone, "README.md", f"\n<!-- bench {label} -->\n")
-                _git(
-                    clone,
-                    "-c",
-                    "user.name=bench",
-                    "-c",
-                    "user.email=bench@invalid",
-                    "commit",
-                    "-qam",
-                    "bench",
-                )
-                seconds, output = _invoke(clone, "--jobs", str(jobs_value))
-                timings.append(Timing(f"new commit, {label}", seconds, ran_steps(output)))
+            timings += _new_commits(clone, jobs, runs)
         finally:
             state.discard_all(clone / "dist")
     return timings
@@ -148,7 +168,7 @@ def table(timings: list[Timing]) -> str:
 
 def ratios(timings: list[Timing]) -> dict[str, float]:
     by_name = {t.name: t.seconds for t in timings}
-    first = by_name["first release (fresh clone)"]
+    first = by_name[COLD]
     sequential = next(t.seconds for t in timings if t.name == "new commit, --jobs 1")
     parallel = [
         t.seconds for t in timings if t.name.startswith("new commit") and "--jobs 1" not in t.name

@@ -17,7 +17,7 @@ from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import Release
 from build_scripts.release import state
 from build_scripts.release.digests import DigestCache
-from build_scripts.release.inputs import Inputs, describe_change, fingerprint
+from build_scripts.release.inputs import Inputs, describe_change, fingerprint, output_key
 
 
 def _no_outputs(release: Release) -> list[Path]:
@@ -35,11 +35,27 @@ class Step:
     outputs: Callable[[Release], list[Path]] = _no_outputs
     # Found out from the outputs after a run (image ids, …); kept in the step's record.
     facts: Callable[[Release], dict] | None = None
+    # Steps naming the same resource never run at the same time: the scheduler holds one back
+    # rather than let it take a job slot to wait (two image builds: one Docker build at once).
+    resource: str = ""
+
+
+def expand(names: list[str], known: list[str]) -> list[str]:
+    """Step names, a family name standing for its members: `desktop` for desktop-linux and
+    desktop-windows, `images` (or `image`) for image-backend and image-orchestrator."""
+    expanded = []
+    for name in names:
+        stems = (name, name.removesuffix("s")) if name not in known else ()
+        members = [k for k in known if any(k.startswith(f"{stem}-") for stem in stems)]
+        expanded += members or [name]
+    return expanded
 
 
 def plan(steps: list[Step], wanted: list[str] | None = None) -> list[Step]:
     """The wanted steps (all if None) and their prerequisites, prerequisites first."""
     by_name = {s.name: s for s in steps}
+    if wanted:
+        wanted = expand(wanted, list(by_name))
     unknown = [w for w in (wanted or []) if w not in by_name]
     if unknown:
         raise ConfigError(
@@ -112,7 +128,7 @@ def decide(
         return Decision(step, True, "it has no outputs yet", current)
     found = {}
     for path in outputs:
-        relative = path.relative_to(release.dist_dir).as_posix()
+        relative = output_key(release, path)
         if not path.is_file():
             return Decision(step, True, f"{relative} is missing", current)
         found[relative] = cache.sha256(path)
@@ -134,7 +150,7 @@ def completed_record(
 ) -> state.StepRecord:
     """The record of a step that just succeeded (outputs read back from disk)."""
     outputs = {
-        path.relative_to(release.dist_dir).as_posix(): cache.sha256(path)
+        output_key(release, path): cache.sha256(path)
         for path in output_files(step, release)
         if path.is_file()
     }

@@ -119,14 +119,23 @@ def fingerprint(
         found[f"src:{name}"] = cache.sha256(repo / name)
     for step, outputs in prerequisite_outputs.items():
         for path in outputs:
-            relative = path.relative_to(release.dist_dir).as_posix()
-            found[f"out:{step}:{relative}"] = cache.sha256(path) if path.is_file() else "missing"
+            key = output_key(release, path)
+            found[f"out:{step}:{key}"] = cache.sha256(path) if path.is_file() else "missing"
     for tool in inputs.tools:
         found[f"tool:{tool}"] = tool_version(tool, cache)
     if inputs.params:
         for key, value in inputs.params(release).items():
             found[f"param:{key}"] = str(value)
     return found
+
+
+def output_key(release: Release, path: Path) -> str:
+    """How a step's output is named in records: relative to dist/<version>/, or, for an
+    intermediate kept outside it (the built front end), its absolute path."""
+    try:
+        return path.relative_to(release.dist_dir).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def describe_change(old: Mapping[str, str] | None, new: Mapping[str, str], limit: int = 3) -> str:

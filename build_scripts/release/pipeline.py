@@ -34,7 +34,7 @@ class PlanLine:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.step:18} {'would run: ' + self.reason if self.run else 'up to date'}"
+        return f"{self.step:24} {'would run: ' + self.reason if self.run else 'up to date'}"
 
 
 @dataclass
@@ -49,9 +49,18 @@ def digest_cache(release: Release) -> DigestCache:
 
 
 def preview(
-    release: Release, ordered: list[graph.Step], cache: DigestCache, *, force: bool = False
+    release: Release,
+    ordered: list[graph.Step],
+    cache: DigestCache,
+    *,
+    force: bool = False,
+    known: list[graph.Step] | None = None,
 ) -> list[PlanLine]:
-    """What a run would do now, step by step, and the checksums after them."""
+    """What a run would do now, step by step, and the checksums after them.
+
+    known: every step of the graph (the sums describe what all of them made, not only the
+    selected ones); the selected ones if not given.
+    """
     by_name = {s.name: s for s in ordered}
     lines: list[PlanLine] = []
     will_run: set[str] = set()
@@ -70,7 +79,7 @@ def preview(
     if will_run:
         lines.append(PlanLine(CHECKSUMS, True, f"after {', '.join(sorted(will_run))}"))
     else:
-        records = _records(release, ordered)
+        records = _records(release, known or ordered)
         _, documents = folder.render(release, cache, records)
         current = folder.is_current(release, documents)
         why = "the folder changed since SHA256SUMS/release.json were written"
@@ -98,7 +107,7 @@ def run_release(
     ordered = graph.plan(steps, only)
     cache = digest_cache(release)
     say(f"{release.product} {release.version_text} ({release.commit[:12]}), {jobs} job(s):")
-    lines = preview(release, ordered, cache, force=force)
+    lines = preview(release, ordered, cache, force=force, known=steps)
     for line in lines:
         say(f"  {line}")
     if dry_run:

@@ -5,7 +5,8 @@ nothing is shared but the toolchain caches (Go build cache, npm cache, base imag
 images are a special case: both clones tag the same names, so the first clone's tags are
 removed (not its layers: `--no-prune`) before the second builds; the second `docker build`
 then reads its own inputs, and Docker's layer cache serves a step only when that step's inputs
-are byte-identical to the first build's.
+are byte-identical to the first build's. Either way the saved archive is the image's
+reproducible form (images/normalize.py), so a rebuild at another time gives the same bytes.
 """
 
 from __future__ import annotations
@@ -111,10 +112,10 @@ def verify(release: Release, workdir: Path | None = None) -> list[Comparison]:
 # Why an artifact is known to differ between two builds, shown beside a DIFFERS verdict.
 KNOWN_DIFFERENCES = {
     "image": (
-        "the classic `docker build` (buildx is not installed here) stamps the build time into "
-        "the image config (`created` of the image and of each new history entry), so the config "
-        "digest, the image id and the archive's manifest differ even when every layer is the "
-        "same; BuildKit with SOURCE_DATE_EPOCH and rewrite-timestamp would clamp them"
+        "the archives are rewritten at SOURCE_DATE_EPOCH (images/normalize.py: layer order, "
+        "file times and owner names, config times and build ids), so a remaining difference is "
+        "in a file's content or in the base image (the base's layers are kept as they are): "
+        "compare the layers of the two archives (tar -xOf … | tar -tv, or diffoscope)"
     ),
 }
 

@@ -109,12 +109,15 @@ def _read(name: str, process: subprocess.Popen, events: queue.Queue) -> None:
 
 def critical_first(ordered: list[graph.Step], dist_dir: Path) -> list[str]:
     """Step names, those heading the longest chain of work first (by the durations recorded in
-    the last runs; 10 s for a step never run), so a free job slot goes to what the end waits on:
-    on two cores, desktop (then the installer) starts before the short steps."""
+    the last runs of this folder, else of any folder; 10 s for a step never run), so a free job
+    slot goes to what the end waits on: on two cores, the chain to the installer and the one to
+    the orchestrator's image start before the short steps."""
+    typical = state.typical_seconds()
     seconds = {}
     for step in ordered:
         record = state.load_record(dist_dir, step.name)
-        seconds[step.name] = record.seconds if record and record.seconds else 10.0
+        recorded = record.seconds if record and record.seconds else 0.0
+        seconds[step.name] = recorded or typical.get(step.name) or 10.0
     dependants = {s.name: [d.name for d in ordered if s.name in d.needs] for s in ordered}
     chain: dict[str, float] = {}
     for step in reversed(ordered):  # dependants come after their prerequisites in `ordered`
@@ -191,8 +194,13 @@ class Scheduler:
             if not decision.run:
                 self._settle(name, "up to date", "up to date")
                 self.console.line(f"✓ {name}: up to date")
-            elif len(self.running) < self.jobs:
+            elif len(self.running) < self.jobs and not self._resource_busy(step):
                 self._launch(decision)
+
+    def _resource_busy(self, step: graph.Step) -> bool:
+        return bool(step.resource) and any(
+            r.decision.step.resource == step.resource for r in self.running.values()
+        )
 
     def _settle(self, name: str, status: str, reason: str) -> None:
         self.pending.remove(name)
@@ -255,6 +263,7 @@ class Scheduler:
                 seconds,
             )
             state.save_record(self.release.dist_dir, record)
+            state.remember_seconds(name, seconds)
             self.outcome.status[name] = "ran"
             self.outcome.reasons[name] = current.decision.reason
             self.console.line(f"✓ {name} {format_seconds(seconds)}")

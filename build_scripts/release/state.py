@@ -61,6 +61,27 @@ def save_record(dist_dir: Path, record: StepRecord) -> None:
     atomic.write_text(record_path(dist_dir, record.step), json.dumps(asdict(record), indent=1))
 
 
+def durations_path() -> Path:
+    return paths.cache_dir() / "release-state" / "durations.json"
+
+
+def typical_seconds() -> dict[str, float]:
+    """How long each step took when it last ran for any release folder of this machine."""
+    try:
+        found = json.loads(durations_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: float(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def remember_seconds(step: str, seconds: float) -> None:
+    """Keep a step's duration for the first run of a new folder (a new version has no
+    records, and the scheduler starts the longest chain of work first)."""
+    known = typical_seconds()
+    known[step] = round(seconds, 1)
+    atomic.write_text(durations_path(), json.dumps(dict(sorted(known.items())), indent=1) + "\n")
+
+
 def forget(dist_dir: Path, step: str) -> None:
     """A step that is about to run has no valid record until it completes."""
     atomic.remove(record_path(dist_dir, step))

@@ -8,6 +8,9 @@ that builds it, so a change to how something is built rebuilds it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 from build_scripts.core import artifacts
 from build_scripts.core.artifacts import Artifact, sha256_of
 from build_scripts.core.metadata import Release, python_version
@@ -15,7 +18,7 @@ from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import sbom
+from build_scripts.release import sbom, state
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.services import build as services
@@ -34,10 +37,26 @@ def _orchestrator(release: Release) -> list[Artifact]:
     return [Artifact(services.orchestrator_wheel(wheelhouse), "wheel (+ pinned deps)")]
 
 
-def _desktop(release: Release) -> list[Artifact]:
-    return desktop.build(
-        release, list(desktop.DEFAULT_PLATFORMS), signing_config=SigningConfig.from_env()
-    )
+def frontend_path(release: Release) -> Path:
+    """The built front end: an intermediate, kept beside the step records, not in dist/."""
+    return state.state_dir(release.dist_dir) / "frontend"
+
+
+def _frontend(release: Release) -> list[Artifact]:
+    desktop.build_frontend(release, frontend_path(release))
+    return []
+
+
+def _desktop(platform: str) -> Callable[[Release], list[Artifact]]:
+    def produce(release: Release) -> list[Artifact]:
+        return desktop.build(
+            release,
+            [platform],
+            signing_config=SigningConfig.from_env(),
+            frontend=frontend_path(release),
+        )
+
+    return produce
 
 
 def _installer(release: Release) -> list[Artifact]:
@@ -57,35 +76,51 @@ def _bootstrapper_identity() -> str:
     return sha256_of(bootstrapper) if bootstrapper else "none"
 
 
-def _images(release: Release) -> list[Artifact]:
-    # The inputs come from the backend and orchestrator steps this step needs.
-    built = images.build_images(release, specs.COMPONENTS, specs.Settings())
-    archives = transfer.save_images(release, specs.COMPONENTS)
-    return [
-        Artifact(
-            archive, f"docker load -i; {result.reference}, {result.size / artifacts.MB:.1f} MB"
-        )
-        for archive, result in zip(archives, built, strict=True)
-    ]
+def _image(name: str) -> Callable[[Release], list[Artifact]]:
+    def produce(release: Release) -> list[Artifact]:
+        # The inputs come from the backend or orchestrator step this step needs.
+        with images.exclusive():
+            # The --version check runs once, on the saved (normalized) image.
+            (built,) = images.build_images(release, [name], specs.Settings(), smoke=False)
+            (archive,) = transfer.save_images(release, [name])
+        size = f"{built.size / artifacts.MB:.1f} MB"
+        return [Artifact(archive, f"docker load -i; {built.reference}, {size}")]
+
+    return produce
 
 
-def _image_facts(release: Release) -> dict:
-    """The image ids (config digests) inside the saved archives, with their tags."""
-    found = {}
-    for name in specs.COMPONENTS:
-        ids = sorted(transfer.saved_image_ids(transfer.archive_path(release, name)))
-        found[name] = {"tags": list(specs.image_tags(release, name)), "id": ids[0] if ids else ""}
-    return {"images": found}
+def image_id(release: Release, name: str) -> str:
+    """The image id (config digest) inside the saved archive; '' if there is none."""
+    ids = sorted(transfer.saved_image_ids(transfer.archive_path(release, name)))
+    return ids[0] if len(ids) == 1 else ""
 
 
-def _image_sboms(release: Release) -> list[Artifact]:
-    archives = {name: transfer.archive_path(release, name) for name in specs.COMPONENTS}
-    return sbom.image_sboms(release, archives)
+def _image_facts(name: str) -> Callable[[Release], dict]:
+    def facts(release: Release) -> dict:
+        tags = list(specs.image_tags(release, name))
+        return {"images": {name: {"tags": tags, "id": image_id(release, name)}}}
+
+    return facts
+
+
+def _image_sbom(name: str) -> Callable[[Release], list[Artifact]]:
+    def produce(release: Release) -> list[Artifact]:
+        return sbom.image_sboms(release, {name: transfer.archive_path(release, name)})
+
+    return produce
+
+
+def _image_ids(release: Release) -> dict[str, str]:
+    return {name: image_id(release, name) for name in specs.COMPONENTS}
 
 
 def _manifests(release: Release) -> list[Artifact]:
+    ids = _image_ids(release)
     return [
-        Artifact(manifests.write(release, environment), f"kubectl apply -f; {environment}")
+        Artifact(
+            manifests.write(release, environment, image_ids=ids),
+            f"kubectl apply -f; {environment}",
+        )
         for environment in manifests.environments()
     ]
 
@@ -108,6 +143,70 @@ def _identity(release: Release) -> dict[str, object]:
         "homepage": release.homepage,
         "source_date_epoch": release.source_date_epoch,
     }
+
+
+def _image_step(name: str) -> Step:
+    return Step(
+        f"image-{name}",
+        f"{name} container image (hermetic, offline base, reproducible archive)",
+        _image(name),
+        needs=(name,),
+        inputs=Inputs(
+            sources=(
+                f"docker/{name}.Dockerfile",
+                "docker/context.dockerignore",
+                "docker/base",
+                "build_scripts/images",
+                "build_scripts/core/components.py",
+            ),
+            tools=("docker",),
+            params=lambda r: {**_identity(r), "image_prefix": r.image_prefix},
+        ),
+        outputs=lambda r: [transfer.archive_path(r, name)],
+        facts=_image_facts(name),
+        resource="docker build",
+    )
+
+
+def _image_sbom_step(name: str) -> Step:
+    return Step(
+        f"sbom-image-{name}",
+        f"CycloneDX SBOM of the {name} image (syft)",
+        _image_sbom(name),
+        needs=(f"image-{name}",),
+        inputs=Inputs(
+            sources=("build_scripts/release/sbom.py",),
+            params=lambda r: {"generator": sbom.SYFT[2]},
+        ),
+        outputs=lambda r: [sbom.image_sbom_path(r, name)],
+    )
+
+
+def _desktop_step(platform: str) -> Step:
+    goos = platform.split("/")[0]
+    return Step(
+        f"desktop-{goos}",
+        f"desktop app for {platform} (wails build, the shared front end embedded)",
+        _desktop(platform),
+        needs=("frontend",),
+        inputs=Inputs(
+            sources=("desktop", "build_scripts/desktop", "build_scripts/windows"),
+            exclude=(
+                *TESTS,
+                "desktop/tools/*",
+                "desktop/frontend/*",
+                "build_scripts/windows/installer.py",
+            ),
+            tools=("go", "wails"),
+            params=lambda r: {
+                **_identity(r),
+                "ldflags": desktop.ldflags(r),
+                "platform": platform,
+                "signing": _signing() if goos == "windows" else "unsigned",
+            },
+        ),
+        outputs=lambda r: [desktop.binary_path(r, platform)],
+    )
 
 
 def standard_steps() -> list[Step]:
@@ -139,57 +238,49 @@ def standard_steps() -> list[Step]:
             ),
             outputs=lambda r: [services.wheelhouse_path(r)],
         ),
-        Step(
-            "images",
-            "backend and orchestrator container images (hermetic, offline bases)",
-            _images,
-            needs=("backend", "orchestrator"),
-            inputs=Inputs(
-                sources=("docker", "build_scripts/images", "build_scripts/core/components.py"),
-                tools=("docker",),
-                params=lambda r: {**_identity(r), "image_prefix": r.image_prefix},
-            ),
-            outputs=lambda r: [transfer.archive_path(r, name) for name in specs.COMPONENTS],
-            facts=_image_facts,
-        ),
+        *(_image_step(name) for name in specs.COMPONENTS),
         Step(
             "manifests",
-            "Kubernetes manifests for each deploy environment",
+            "Kubernetes manifests for each deploy environment (image ids annotated)",
             _manifests,
+            needs=tuple(f"image-{name}" for name in specs.COMPONENTS),
             inputs=Inputs(
                 sources=(
                     "deploy",
                     "build_scripts/kube/manifests.py",
                     "build_scripts/core/components.py",
                 ),
-                params=lambda r: {"image_prefix": r.image_prefix, "tag": r.image_tag},
+                params=lambda r: {
+                    "image_prefix": r.image_prefix,
+                    "tag": r.image_tag,
+                    "image_ids": ",".join(f"{k}={v}" for k, v in _image_ids(r).items()),
+                },
             ),
             outputs=lambda r: [
                 manifests.manifests_path(r, env) for env in manifests.environments()
             ],
         ),
         Step(
-            "desktop",
-            "desktop app for Linux and Windows (wails build)",
-            _desktop,
+            "frontend",
+            "desktop front end for every platform (Go bindings, Vite bundle)",
+            _frontend,
             inputs=Inputs(
-                sources=("desktop", "build_scripts/desktop", "build_scripts/windows"),
-                exclude=(*TESTS, "desktop/tools/*", "build_scripts/windows/installer.py"),
+                sources=(
+                    "desktop",
+                    "build_scripts/desktop/frontend.py",
+                    "build_scripts/desktop/build.py",
+                ),
+                exclude=(*TESTS, "desktop/tools/*", "desktop/build/*", "desktop/README.md"),
                 tools=("go", "wails", "node", "npm"),
-                params=lambda r: {
-                    **_identity(r),
-                    "ldflags": desktop.ldflags(r),
-                    "platforms": ",".join(desktop.DEFAULT_PLATFORMS),
-                    "signing": _signing(),
-                },
             ),
-            outputs=lambda r: [desktop.binary_path(r, p) for p in desktop.DEFAULT_PLATFORMS],
+            outputs=lambda r: [frontend_path(r)],
         ),
+        *(_desktop_step(platform) for platform in desktop.DEFAULT_PLATFORMS),
         Step(
             "installer",
             "Windows installer (NSIS)",
             _installer,
-            needs=("desktop",),
+            needs=("desktop-windows",),
             inputs=Inputs(
                 sources=(
                     "LICENSE.txt",
@@ -239,15 +330,5 @@ def standard_steps() -> list[Step]:
             ),
             outputs=lambda r: [sbom.python_sbom_path(r)],
         ),
-        Step(
-            "sbom-images",
-            "CycloneDX SBOMs of the container images (syft)",
-            _image_sboms,
-            needs=("images",),
-            inputs=Inputs(
-                sources=("build_scripts/release/sbom.py",),
-                params=lambda r: {"generator": sbom.SYFT[2]},
-            ),
-            outputs=lambda r: [sbom.image_sbom_path(r, name) for name in specs.COMPONENTS],
-        ),
+        *(_image_sbom_step(name) for name in specs.COMPONENTS),
     ]

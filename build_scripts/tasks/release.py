@@ -44,7 +44,7 @@ def release(
     if list_steps:
         for item in steps:
             needs = f" (needs {', '.join(item.needs)})" if item.needs else ""
-            print(f"{item.name:18} {item.description}{needs}")
+            print(f"{item.name:24} {item.description}{needs}")
         return
     jobs = int(jobs if jobs is not None else c.config.release.jobs)
     if jobs < 1:

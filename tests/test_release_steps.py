@@ -1,0 +1,54 @@
+"""The standard release graph's wiring: what a change to one source reruns."""
+
+from build_scripts.core.metadata import current_release
+from build_scripts.release import steps as release_steps
+
+
+def _steps():
+    return {s.name: s for s in release_steps.standard_steps()}
+
+
+def _dependants(steps, name):
+    """Every step that needs `name`, directly or through others."""
+    found, frontier = set(), {name}
+    while frontier:
+        frontier = {s for s, step in steps.items() if set(step.needs) & frontier} - found
+        found |= frontier
+    return found
+
+
+def test_an_orchestrator_change_reaches_its_image_sbom_and_the_manifests_only():
+    steps = _steps()
+    assert _dependants(steps, "orchestrator") == {
+        "image-orchestrator",
+        "sbom-image-orchestrator",
+        "manifests",
+    }
+    assert _dependants(steps, "backend") == {"image-backend", "sbom-image-backend", "manifests"}
+
+
+def test_the_desktop_builds_share_one_front_end_and_the_installer_takes_windows():
+    steps = _steps()
+    assert steps["desktop-linux"].needs == ("frontend",)
+    assert steps["desktop-windows"].needs == ("frontend",)
+    assert steps["installer"].needs == ("desktop-windows",)
+    assert _dependants(steps, "frontend") == {"desktop-linux", "desktop-windows", "installer"}
+    # Nothing ties the desktop to the images: they run side by side.
+    assert not _dependants(steps, "frontend") & _dependants(steps, "backend")
+
+
+def test_the_front_end_does_not_depend_on_the_version_and_lives_outside_dist():
+    steps = _steps()
+    release = current_release("1.2.3")
+    assert steps["frontend"].inputs.params is None
+    (output,) = steps["frontend"].outputs(release)
+    assert not output.is_relative_to(release.dist_dir)
+
+
+def test_the_manifests_declare_the_image_ids_they_annotate(monkeypatch):
+    steps = _steps()
+    release = current_release("1.2.3")
+    ids = iter(["sha256:one", "sha256:two"])
+    monkeypatch.setattr(release_steps, "image_id", lambda r, name: next(ids))
+    params = steps["manifests"].inputs.params(release)
+    assert params["image_ids"] == "backend=sha256:one,orchestrator=sha256:two"

@@ -12,7 +12,7 @@ import time
 import httpx
 from _support import cluster_api, run, shown
 from behave import given, then, when
-from deployment_steps import NAMESPACE, PORTS, _cli, _cluster_ip
+from deployment_steps import NAMESPACE, PORTS, _cli, _cluster_ip, python_in_orchestrator_pod
 from kr8s.objects import Secret
 from python_on_whales import docker
 
@@ -256,28 +256,12 @@ def step_client_refused(context):
 
 @then("a connection from the orchestrator pod to the backend succeeds")
 def step_orchestrator_reaches_backend(context):
-    (pod,) = [
-        p
-        for p in cluster_api(context).get(
-            "pods", namespace=NAMESPACE, label_selector={"app.kubernetes.io/name": "orchestrator"}
-        )
-        if p.raw["status"].get("phase") == "Running"
-    ]
     probe = (
         "import urllib.request\n"
         f"print(urllib.request.urlopen('http://backend.{NAMESPACE}.svc:8080/readyz', "
         "timeout=5).status)\n"
     )
-    # kubectl, not kr8s' exec: kr8s' websocket exec never returned from this pod here.
-    kubectl_exec = ["kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", pod.name, "--"]
-    result = subprocess.run(
-        [*kubectl_exec, "python3", "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    output = result.stdout + result.stderr
+    output = python_in_orchestrator_pod(context, probe)
     assert re.search(r"^200$", output, re.M), f"from the orchestrator pod: {output}"
 
 

@@ -352,9 +352,8 @@ def step_backend_ready(context, seconds):
     )
 
 
-@then('a connection from the orchestrator pod to "{address}" is refused at once')
-def step_orchestrator_connection_refused(context, address):
-    host, port = address.rsplit(":", 1)
+def python_in_orchestrator_pod(context, program: str) -> str:
+    """Run a Python program in the running orchestrator pod; its stdout and stderr."""
     (pod,) = [
         p
         for p in cluster_api(context).get(
@@ -364,6 +363,21 @@ def step_orchestrator_connection_refused(context, address):
         )
         if p.raw["status"].get("phase") == "Running"
     ]
+    # kubectl, not kr8s' exec: kr8s' websocket exec never returned from this pod here.
+    kubectl_exec = ["kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", pod.name, "--"]
+    result = subprocess.run(
+        [*kubectl_exec, "python3", "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return result.stdout + result.stderr
+
+
+@then('a connection from the orchestrator pod to "{address}" is refused at once')
+def step_orchestrator_connection_refused(context, address):
+    host, port = address.rsplit(":", 1)
     probe = (
         "import socket, time\n"
         "started = time.monotonic()\n"
@@ -374,16 +388,7 @@ def step_orchestrator_connection_refused(context, address):
         "    print(type(error).__name__, error)\n"
         "print(f'after {time.monotonic() - started:.2f}s')\n"
     )
-    # kubectl, not kr8s' exec: kr8s' websocket exec never returned from this pod here.
-    kubectl_exec = ["kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", pod.name, "--"]
-    result = subprocess.run(
-        [*kubectl_exec, "python3", "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    output = result.stdout + result.stderr
+    output = python_in_orchestrator_pod(context, probe)
     assert "ConnectionRefusedError" in output, f"{address} from the orchestrator pod: {output}"
     seconds = float(output.rsplit("after ", 1)[1].rstrip("s\n"))
     assert seconds < 2, f"refused only after {seconds}s: {output}"

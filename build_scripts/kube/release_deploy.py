@@ -98,6 +98,15 @@ def deploy(
     previous = rollback.record(api, namespace, names)
     deploying.apply_manifests(target, path)
     try:
+        return _wait_and_show_diagnostics(api, namespace, names, options)
+    except RolloutFailed as failure:
+        refuse(api, namespace, failure, previous, release_version, options)
+        raise  # refuse always raises; this keeps type checkers informed
+
+
+def _wait_and_show_diagnostics(api: kr8s.Api, namespace: str, names: list[str], options: Options):
+    """wait_for_release; on failure the pod's reason, events and log lines are shown first."""
+    try:
         return wait_for_release(
             api,
             namespace,
@@ -108,8 +117,7 @@ def deploy(
     except RolloutFailed as failure:
         for line in failure.diagnostics:
             warn(line)
-        refuse(api, namespace, failure, previous, release_version, options)
-        raise  # refuse always raises; this keeps type checkers informed
+        raise
 
 
 def refuse(
@@ -138,16 +146,8 @@ def refuse(
     rollback.restore(api, namespace, actions)
     existed = [name for name, p in previous.items() if p.existed]
     try:
-        wait_for_release(
-            api,
-            namespace,
-            existed,
-            timeout=options.timeout,
-            readiness_bound=options.readiness_bound,
-        )
+        _wait_and_show_diagnostics(api, namespace, existed, options)
     except RolloutFailed as again:
-        for line in again.diagnostics:
-            warn(line)
         raise ReleaseRefused(
             f"{what} failed and the rollback to {version} is not healthy either: "
             f"{again.verdict.line()}",

@@ -8,14 +8,18 @@ that builds it, so a change to how something is built rebuilds it.
 
 from __future__ import annotations
 
-from build_scripts.core import artifacts
+from build_scripts.bundle import make as bundle
+from build_scripts.bundle import names as bundle_names
+from build_scripts.bundle import signing as bundle_signing
+from build_scripts.core import artifacts, paths
 from build_scripts.core.artifacts import Artifact, sha256_of
+from build_scripts.core.components import image_name
 from build_scripts.core.metadata import Release, python_version
 from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import sbom
+from build_scripts.release import folder, provenance, sbom, state
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.services import build as services
@@ -88,6 +92,53 @@ def _manifests(release: Release) -> list[Artifact]:
         Artifact(manifests.write(release, environment), f"kubectl apply -f; {environment}")
         for environment in manifests.environments()
     ]
+
+
+def _bundle_plan(release: Release) -> bundle.Plan:
+    """The release's files that go into the bundle, and its images' saved archives."""
+    files = {release.installer_name: installer.installer_path(release)}
+    for platform in desktop.DEFAULT_PLATFORMS:
+        path = desktop.binary_path(release, platform)
+        files[path.relative_to(release.dist_dir).as_posix()] = path
+    for path in sorted(sbom.sbom_dir(release).glob(f"*{folder.SBOM_SUFFIX}")):
+        files[path.relative_to(release.dist_dir).as_posix()] = path
+    images_in = [
+        bundle.Image(
+            name, image_name(release, name), release.image_tag, transfer.archive_path(release, name)
+        )
+        for name in specs.COMPONENTS
+    ]
+    return bundle.Plan(files, images_in, manifests.environments())
+
+
+def _recorded_tools(release: Release) -> dict[str, str]:
+    """The tool versions the steps before the bundle recorded (for its provenance)."""
+    found = {}
+    for step in standard_steps():
+        record = state.load_record(release.dist_dir, step.name)
+        for key, value in (record.inputs if record else {}).items():
+            if key.startswith("tool:"):
+                found[key.removeprefix("tool:")] = value
+    return found
+
+
+def _bundle(release: Release) -> list[Artifact]:
+    tools = _recorded_tools(release)
+    dirty = folder.is_dirty(paths.repo_root())
+    return [
+        bundle.make_bundle(
+            release,
+            _bundle_plan(release),
+            signer=bundle_signing.Signer.from_env(),
+            provenance=lambda subjects: provenance.statement(release, subjects, tools, dirty=dirty),
+        )
+    ]
+
+
+def _bundle_signing() -> str:
+    """Which key signs the bundle (its file and content digest), never the key itself."""
+    signer = bundle_signing.Signer.from_env()
+    return f"{signer.key_file}|{sha256_of(signer.key_file)}" if signer else "unsigned"
 
 
 def _signing() -> str:
@@ -249,5 +300,23 @@ def standard_steps() -> list[Step]:
                 params=lambda r: {"generator": sbom.SYFT[2]},
             ),
             outputs=lambda r: [sbom.image_sbom_path(r, name) for name in specs.COMPONENTS],
+        ),
+        Step(
+            "bundle",
+            "air-gapped bundle: installer, desktop, OCI images, pinned manifests, SBOMs, signed",
+            _bundle,
+            needs=("desktop", "installer", "images", "sbom-go", "sbom-orchestrator", "sbom-images"),
+            inputs=Inputs(
+                sources=(
+                    "build_scripts/bundle",
+                    "deploy",
+                    "build_scripts/kube/manifests.py",
+                    "build_scripts/release/provenance.py",
+                ),
+                tools=("skopeo", "gpg"),
+                params=lambda r: {**_identity(r), "signing": _bundle_signing()},
+            ),
+            outputs=lambda r: [bundle_names.bundle_path(r)],
+            facts=bundle.facts,
         ),
     ]

@@ -16,8 +16,11 @@ from pathlib import Path
 from build_scripts.bundle import sums
 from build_scripts.core.errors import ConfigError, VerificationFailed
 
-# Kept in memory for the checks: index.json, image manifests, YAML, JSON, SHA256SUMS(.asc).
-SMALL = 4 << 20
+# Kept in memory for the checks: any file up to SMALL (image manifests are blobs of a few
+# hundred bytes), and the describing files (JSON, YAML, SHA256SUMS, its signature) up to LARGE.
+SMALL = 64 << 10
+LARGE = 64 << 20
+DESCRIBING_SUFFIXES = (".json", ".yaml", ".asc", "SHA256SUMS")
 BLOCK = 1 << 20
 
 
@@ -35,9 +38,13 @@ class Contents:
             self.small[path] = data
 
 
-def _hash(handle, size: int) -> tuple[str, bytes | None]:
+def kept_in_memory(path: str, size: int) -> bool:
+    return size <= SMALL or (path.endswith(DESCRIBING_SUFFIXES) and size <= LARGE)
+
+
+def _hash(handle, keep: bool) -> tuple[str, bytes | None]:
     digest = hashlib.sha256()
-    kept = bytearray() if size <= SMALL else None
+    kept = bytearray() if keep else None
     for block in iter(lambda: handle.read(BLOCK), b""):
         digest.update(block)
         if kept is not None:
@@ -72,7 +79,7 @@ def from_tar(bundle: Path) -> Contents:
                     raise VerificationFailed(f"{member.name}: twice in the bundle, or no path")
                 handle = archive.extractfile(member)
                 assert handle is not None
-                digest, data = _hash(handle, member.size)
+                digest, data = _hash(handle, kept_in_memory(path, member.size))
                 contents.add(path, digest, member.size, data)
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise VerificationFailed(f"{bundle.name} is not a complete tar archive: {exc}") from exc
@@ -90,7 +97,7 @@ def from_folder(folder: Path) -> Contents:
             raise VerificationFailed(f"{relative}: not a regular file (a link?)")
         if path.is_file():
             with open(path, "rb") as handle:
-                digest, data = _hash(handle, path.stat().st_size)
+                digest, data = _hash(handle, kept_in_memory(relative, path.stat().st_size))
             contents.add(relative, digest, path.stat().st_size, data)
     return contents
 

@@ -29,6 +29,30 @@ Feature: One signed bundle for an air-gapped site
     When I run the bundle verification commands of DEPLOYMENT.md on that copy
     Then they exit with a non-zero status, sha256sum naming the installer "FAILED"
 
+  Scenario Outline: Each kind of tampering fails verification, naming the file: <kind>
+    Given a copy of the bundle with one byte of <kind> flipped
+    When I run "invoke bundle.verify" on that copy with the public key, without a network
+    Then it exits with status 5
+    And stderr is one line that matches "<named>"
+
+    Examples:
+      | kind                                   | named                                                              |
+      | an image layer                         | images/backend/blobs/sha256/[0-9a-f]{64} does not match SHA256SUMS |
+      | a pinned digest in the local manifests | deploy/local\.yaml does not match SHA256SUMS                       |
+      | a SHA256SUMS line                      | SHA256SUMS does not match its signature SHA256SUMS\.asc            |
+      | the signature                          | SHA256SUMS\.asc is not a valid signature of SHA256SUMS             |
+
+  Scenario: A bundle made without a key says unsigned and is refused unless allowed
+    When I run "invoke bundle --version 0.7.0-bundle.1" with no signing key
+    Then it exits with status 0
+    And the output contains "air-gapped bundle, 2 images, unsigned"
+    When I run "invoke bundle.verify" on the bundle with the public key, without a network
+    Then it exits with status 5
+    And stderr is one line that contains "the bundle is unsigned (no SHA256SUMS.asc)"
+    When I run "invoke bundle.verify" on the bundle allowing it unsigned, without a network
+    Then it exits with status 0
+    And the output contains "verified (0.7.0-bundle.1, unsigned)"
+
   Scenario: Deploying from the bundle alone to the local cluster
     Given the local cluster is up
     And the images of release "0.7.0-bundle.1" are removed from Docker

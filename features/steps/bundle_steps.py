@@ -128,19 +128,62 @@ def step_folder_covered(context):
     }, manifest["bundle"]
 
 
-@given("a copy of the bundle with one byte of the installer flipped")
-def step_flip_installer(context):
+def _member(bundle: Path, kind: str) -> tuple[tarfile.TarInfo, int]:
+    """The member to change for each kind of tampering, and the offset of the byte."""
+    with tarfile.open(bundle) as archive:
+        members = [m for m in archive.getmembers() if m.isfile()]
+        if kind == "the installer":
+            member = next(m for m in members if "_Setup_v" in m.name)
+            return member, member.size // 2
+        if kind == "an image layer":
+            member = max((m for m in members if "/images/backend/blobs/" in m.name), key=_size)
+            return member, member.size // 2
+        if kind == "a pinned digest in the local manifests":
+            member = next(m for m in members if m.name.endswith("/deploy/local.yaml"))
+            handle = archive.extractfile(member)
+            assert handle is not None
+            return member, handle.read().index(b"@sha256:") + len("@sha256:") + 3
+        if kind == "a SHA256SUMS line":
+            return next(m for m in members if m.name.endswith("/SHA256SUMS")), 5
+        if kind == "the signature":
+            return next(m for m in members if m.name.endswith("/SHA256SUMS.asc")), 60
+    raise AssertionError(f"no such kind of tampering: {kind}")
+
+
+def _size(member: tarfile.TarInfo) -> int:
+    return member.size
+
+
+@given("a copy of the bundle with one byte of {kind} flipped")
+def step_flip(context, kind):
     copy = context.scratch / context.bundle.name
     shutil.copyfile(context.bundle, copy)
-    with tarfile.open(copy) as archive:
-        member = next(m for m in archive.getmembers() if "_Setup_v" in m.name)
+    member, offset = _member(copy, kind)
     with open(copy, "r+b") as handle:
-        handle.seek(member.offset_data + member.size // 2)
+        handle.seek(member.offset_data + offset)
         byte = handle.read(1)
-        handle.seek(member.offset_data + member.size // 2)
+        handle.seek(member.offset_data + offset)
         handle.write(bytes([byte[0] ^ 0x01]))
     context.bundle_copy = copy
     context.installer_name = Path(member.name).name
+
+
+@then('stderr is one line that matches "{pattern}"')
+def step_one_line_matches(context, pattern):
+    lines = [line for line in context.result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and re.search(pattern, lines[0]), shown(context.result)
+
+
+@when('I run "invoke bundle --version {version}" with no signing key')
+def step_unsigned(context, version):
+    context.env_overrides["TRADERADMIN_BUNDLE_SIGNING_KEY"] = ""
+    run(context, ["invoke", "bundle", "--version", version])
+
+
+@when('I run "invoke bundle.verify" on the bundle allowing it unsigned, without a network')
+def step_verify_unsigned(context):
+    command = ["unshare", "-n", sys.executable, "-m", "invoke", "bundle.verify"]
+    run(context, [*command, str(context.bundle), "--allow-unsigned"])
 
 
 def _documented_commands(context) -> list[str]:

@@ -229,3 +229,78 @@ def test_gpg_status_is_judged():
     with pytest.raises(VerificationFailed, match="not made by the given public key"):
         signing.judge(2, "[GNUPG:] ERRSIG K 22 10 00 1700000000 9 -\n", [fpr], data_name="S")
     assert signing.fingerprints("sec:u:255\nfpr:::::::::ABC:\nuid:x\n", "sec") == ["ABC"]
+
+
+# --- a real bundle made by make_bundle (skopeo, gpg, the real manifests) -------------------
+
+
+def _made(tmp_path, monkeypatch, signer) -> tuple[Path, dict]:
+    from build_scripts.bundle import make, names
+    from build_scripts.cluster.images import scratch_image_archive
+    from build_scripts.release import provenance
+    from tests.support import pinned_release
+
+    monkeypatch.setenv("TRADERADMIN_DIST", str(tmp_path / "dist"))
+    release = pinned_release("1.0.0")
+    files = {"TraderAdmin_Setup_v1.0.0.exe": tmp_path / "setup.exe"}
+    (tmp_path / "setup.exe").write_bytes(b"MZ installer")
+    images = []
+    for component in ("backend", "orchestrator"):
+        binary = tmp_path / component
+        binary.write_bytes(f"#!{component}\n".encode())
+        reference = f"traderadmin/{component}:1.0.0"
+        archive = scratch_image_archive(
+            binary, reference, tmp_path / f"{component}.tar", entrypoint=[f"/{component}"]
+        )
+        images.append(make.Image(component, f"traderadmin/{component}", "1.0.0", archive))
+        sbom = tmp_path / f"image-{component}.cdx.json"
+        sbom.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.5"}')
+        files[names.image_sbom(component)] = sbom
+    plan = make.Plan(files, images, ["local", "production"])
+    artifact = make.make_bundle(
+        release,
+        plan,
+        signer=signer,
+        provenance=lambda subjects: provenance.statement(release, subjects, {}, dirty=False),
+    )
+    assert artifact.path == names.bundle_path(release)
+    return artifact.path, make.facts(release)
+
+
+def test_make_bundle_writes_a_bundle_that_verifies(tmp_path, monkeypatch, keys):
+    bundle, facts = _made(tmp_path, monkeypatch, signing.Signer(keys["release"][0]))
+    report = _verify(bundle, keys["release"][1])
+    assert report.images == facts["bundle"]["images"]
+    assert sorted(report.description["environments"]) == ["local", "production"]
+    with tarfile.open(bundle) as archive:
+        listed = archive.getnames()
+        production = archive.extractfile("TraderAdmin-1.0.0-bundle/deploy/production.yaml").read()
+    assert all(name.startswith("TraderAdmin-1.0.0-bundle") for name in listed)
+    assert listed[-2:] == [
+        "TraderAdmin-1.0.0-bundle/SHA256SUMS",
+        "TraderAdmin-1.0.0-bundle/SHA256SUMS.asc",
+    ]
+    digest = facts["bundle"]["images"]["backend"]
+    assert f"traderadmin/backend:1.0.0@{digest}".encode() in production
+    assert not [p for p in bundle.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_an_unsigned_bundle_is_the_same_bytes_each_time(tmp_path, monkeypatch):
+    first, facts = _made(tmp_path, monkeypatch, None)
+    assert facts["bundle"]["signature"] == "unsigned"
+    kept = first.read_bytes()
+    second, _ = _made(tmp_path, monkeypatch, None)
+    assert second.read_bytes() == kept
+
+
+def test_a_failed_bundle_keeps_the_previous_one(tmp_path, monkeypatch):
+    from build_scripts.core.errors import ConfigError
+
+    good, _ = _made(tmp_path, monkeypatch, None)
+    kept = good.read_bytes()
+    not_a_key = tmp_path / "not-a-key.asc"
+    not_a_key.write_text("this is no OpenPGP key\n")
+    with pytest.raises(ConfigError, match="holds no usable OpenPGP secret key"):
+        _made(tmp_path, monkeypatch, signing.Signer(not_a_key))
+    assert good.read_bytes() == kept
+    assert not [p for p in good.parent.iterdir() if p.name.startswith(".")]

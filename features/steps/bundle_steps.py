@@ -258,9 +258,10 @@ def step_remove_images(context, version):
     release = metadata.current_release(version)
     tags = [tag for name in specs.COMPONENTS for tag in specs.image_tags(release, name)]
     for tag in tags:
-        # Not there is fine: that is what this step wants.
+        # Not there is fine: that is what this step wants. --no-prune keeps the untagged
+        # parents, which the classic builder's cache of other builds may still point to.
         with contextlib.suppress(DockerException):
-            docker.image.remove(tag)
+            docker.image.remove(tag, prune=False)
     left = [tag for tag in tags if docker.image.exists(tag)]
     assert not left, f"still in Docker: {left}"
 

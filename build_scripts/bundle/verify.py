@@ -16,6 +16,7 @@ from pathlib import Path
 
 from build_scripts.bundle import names, oci, pins, signing, sums
 from build_scripts.bundle.contents import Contents
+from build_scripts.core.artifacts import human_size
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.progress import warn
 
@@ -34,7 +35,7 @@ class Report:
     def lines(self) -> list[str]:
         found = [
             f"✓ signature: {self.signed_by}",
-            f"✓ checksums: {self.files} files ({self.size} bytes) match SHA256SUMS",
+            f"✓ checksums: {self.files} files ({human_size(self.size)}) match SHA256SUMS",
         ]
         found += [
             f"✓ image {c}: {d}, pinned by every environment's manifests, with its SBOM"

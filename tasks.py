@@ -4,6 +4,7 @@ from invoke import Collection
 
 from build_scripts.tasks import (
     bench,
+    bundle,
     clean,
     cluster,
     deploy,
@@ -20,7 +21,7 @@ ns = Collection()
 ns.add_collection(release.ns, name="release")
 for task_ in toolchain.ns.tasks.values():
     ns.add_task(task_)
-for module in (dev, desktop, installer, images, cluster, deploy, bench, clean):
+for module in (dev, desktop, installer, images, cluster, deploy, bundle, bench, clean):
     name = module.__name__.rsplit(".", 1)[-1]
     ns.add_collection(module.ns, name=name)
     ns.configure(module.ns.configuration())

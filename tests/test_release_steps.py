@@ -17,14 +17,21 @@ def _dependants(steps, name):
     return found
 
 
-def test_an_orchestrator_change_reaches_its_image_sbom_and_the_manifests_only():
+def test_an_orchestrator_change_reaches_its_image_sbom_the_manifests_and_the_bundle_only():
     steps = _steps()
+    # The air-gapped bundle packs the images, so it follows them.
     assert _dependants(steps, "orchestrator") == {
         "image-orchestrator",
         "sbom-image-orchestrator",
         "manifests",
+        "bundle",
     }
-    assert _dependants(steps, "backend") == {"image-backend", "sbom-image-backend", "manifests"}
+    assert _dependants(steps, "backend") == {
+        "image-backend",
+        "sbom-image-backend",
+        "manifests",
+        "bundle",
+    }
 
 
 def test_the_desktop_builds_share_one_front_end_and_the_installer_takes_windows():
@@ -32,9 +39,15 @@ def test_the_desktop_builds_share_one_front_end_and_the_installer_takes_windows(
     assert steps["desktop-linux"].needs == ("frontend",)
     assert steps["desktop-windows"].needs == ("frontend",)
     assert steps["installer"].needs == ("desktop-windows",)
-    assert _dependants(steps, "frontend") == {"desktop-linux", "desktop-windows", "installer"}
-    # Nothing ties the desktop to the images: they run side by side.
-    assert not _dependants(steps, "frontend") & _dependants(steps, "backend")
+    assert _dependants(steps, "frontend") == {
+        "desktop-linux",
+        "desktop-windows",
+        "installer",
+        "bundle",
+    }
+    # Nothing but the bundle, which packs both, ties the desktop to the images: they run
+    # side by side.
+    assert _dependants(steps, "frontend") & _dependants(steps, "backend") == {"bundle"}
 
 
 def test_the_front_end_does_not_depend_on_the_version_and_lives_outside_dist():

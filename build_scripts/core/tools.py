@@ -249,6 +249,20 @@ CATALOGUE: tuple[Tool, ...] = (
         apt_package="ipset",
     ),
     Tool(
+        "skopeo",
+        "images as OCI layouts in the release bundle, pushes from it",
+        _apt("skopeo"),
+        ("skopeo",),
+        apt_package="skopeo",
+    ),
+    Tool(
+        "gpg",
+        "signing and verifying the release bundle (OpenPGP)",
+        _apt("gnupg"),
+        ("gpg",),
+        apt_package="gnupg",
+    ),
+    Tool(
         "registry",
         "local image registry (images.push tests)",
         f"GOBIN=~/.cache/traderadmin/bin go install {REGISTRY_MODULE}@{REGISTRY_VERSION} "

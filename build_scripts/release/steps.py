@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from build_scripts.bundle import names as bundle_names
 from build_scripts.core import artifacts
 from build_scripts.core.artifacts import Artifact, sha256_of
 from build_scripts.core.metadata import Release, python_version
@@ -18,7 +19,7 @@ from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import sbom, state
+from build_scripts.release import bundle_step, sbom, state
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.services import build as services
@@ -331,4 +332,31 @@ def standard_steps() -> list[Step]:
             outputs=lambda r: [sbom.python_sbom_path(r)],
         ),
         *(_image_sbom_step(name) for name in specs.COMPONENTS),
+        Step(
+            "bundle",
+            "air-gapped bundle: installer, desktop, OCI images, pinned manifests, SBOMs, signed",
+            lambda r: bundle_step.make(r, [s.name for s in standard_steps()]),
+            needs=(
+                "desktop-linux",
+                "desktop-windows",
+                "installer",
+                *(f"image-{name}" for name in specs.COMPONENTS),
+                "sbom-go",
+                "sbom-orchestrator",
+                *(f"sbom-image-{name}" for name in specs.COMPONENTS),
+            ),
+            inputs=Inputs(
+                sources=(
+                    "build_scripts/bundle",
+                    "deploy",
+                    "build_scripts/kube/manifests.py",
+                    "build_scripts/release/provenance.py",
+                    "build_scripts/release/bundle_step.py",
+                ),
+                tools=("skopeo", "gpg"),
+                params=lambda r: {**_identity(r), "signing": bundle_step.signing()},
+            ),
+            outputs=lambda r: [bundle_names.bundle_path(r)],
+            facts=bundle_step.facts,
+        ),
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from invoke import Collection
 
+from build_scripts.bundle import deploy as bundle_deploy
 from build_scripts.cluster import image_digests
 from build_scripts.cluster import images as cluster_images
 from build_scripts.core import metadata
@@ -14,6 +15,7 @@ from build_scripts.core.components import COMPONENTS, image_reference
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say, step
+from build_scripts.images import transfer
 from build_scripts.kube import backup as backups
 from build_scripts.kube import deploy as deploying
 from build_scripts.kube import logs as pod_logs
@@ -116,6 +118,10 @@ def _ask(question: str) -> bool:
         "confirm": "show the server-side diff and ask before applying",
         "image": "COMPONENT=REFERENCE: run this image as given for a component (already on the "
         "nodes or in the registry: not imported, not pinned); repeatable",
+        "bundle": "deploy from this …-bundle.tar alone (verified first; no Docker needed)",
+        "registry": "with --bundle: push its images to HOST:PORT and pull them from there",
+        "public-key": "with --bundle: the release signing key's public half",
+        "allow-unsigned": "with --bundle: accept it unsigned (checksums and digests still checked)",
     },
     iterable=["image"],
     default=True,
@@ -130,9 +136,36 @@ def apply(
     rollback=True,
     confirm=False,
     image=None,
+    bundle=None,
+    registry=None,
+    public_key=None,
+    allow_unsigned=False,
 ):
     """Validate, apply and judge the rollout; a failed release is rolled back as a whole."""
     environment = environment or c.config.deploy.environment
+    options = release_deploy.Options(
+        timeout=float(timeout or c.config.deploy.timeout),
+        readiness_bound=float(c.config.deploy.readiness_bound),
+        rollback=rollback,
+        confirm=_ask if confirm else None,
+    )
+    if bundle:
+        if image or version:
+            raise ConfigError("--bundle deploys exactly the bundle: no --image, no --version")
+        bundle_deploy.deploy_bundle(
+            bundle_deploy.Request(
+                Path(bundle),
+                environment,
+                transfer.parse_registry(registry) if registry else None,
+                Path(public_key) if public_key else None,
+                allow_unsigned,
+            ),
+            _target(c, context, kubeconfig),
+            options,
+        )
+        return
+    if registry or public_key or allow_unsigned:
+        raise ConfigError("--registry, --public-key and --allow-unsigned go with --bundle")
     release = _release(c, version)
     values = manifests.load_values(environment)
     overrides = manifests.parse_image_overrides(image, COMPONENTS)
@@ -149,12 +182,7 @@ def apply(
                 role: values[key] for role, key in manifests.TOKEN_SECRET_VALUES.items()
             },
             release_version=release.version_text,
-            options=release_deploy.Options(
-                timeout=float(timeout or c.config.deploy.timeout),
-                readiness_bound=float(c.config.deploy.readiness_bound),
-                rollback=rollback,
-                confirm=_ask if confirm else None,
-            ),
+            options=options,
         )
 
 

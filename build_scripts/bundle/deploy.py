@@ -1,0 +1,165 @@
+"""Deploying a release from its bundle alone: no Docker engine, no source tree, no dist/.
+
+The bundle is extracted into a private temporary folder and that folder is verified (the bytes
+used are the bytes checked). Then the images go where the cluster takes them from:
+
+- the local cluster (an environment whose images are imported, never pulled): each OCI layout
+  is imported into the cluster's containerd with `ctr images import`, named
+  `<name>:<tag>` and `<name>@<digest>` (the name the CRI resolves a pinned reference by);
+- a registry (`--registry HOST:PORT`): skopeo pushes each layout keeping its digests, and the
+  manifests are pointed at that registry by the same digests.
+
+The environment's manifests from the bundle (already pinned) then go through the usual deploy
+sequence (kube/release_deploy.py): schema check, dry run, apply, judged rollout, rollback.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from build_scripts.bundle import contents, oci, pins, verify
+from build_scripts.cluster import image_digests
+from build_scripts.cluster.config import Layout
+from build_scripts.cluster.options import default_state_dir
+from build_scripts.cluster.supervise import running_pid
+from build_scripts.core import atomic, cmd
+from build_scripts.core.errors import ConfigError, ReleaseError, VerificationFailed
+from build_scripts.core.progress import say, step
+from build_scripts.kube import deploy as deploying
+from build_scripts.kube import release_deploy
+
+
+@dataclass(frozen=True)
+class Request:
+    bundle: Path
+    environment: str
+    registry: str | None
+    public_key: Path | None
+    allow_unsigned: bool
+
+
+def environment_of(description: dict, environment: str, registry: str | None) -> dict:
+    """The environment's facts from bundle.json; ConfigError if it cannot be deployed so."""
+    found = description["environments"].get(environment)
+    if found is None:
+        raise ConfigError(
+            f"the bundle has no environment {environment!r}",
+            f"choose one of: {', '.join(sorted(description['environments']))}",
+        )
+    if not registry and not found.get("local_cluster"):
+        raise ConfigError(
+            f"environment {environment} pulls its images from "
+            f"{found.get('registry') or 'a registry'}, and no --registry was given",
+            "push the bundle's images to your registry: --registry HOST:PORT",
+        )
+    return found
+
+
+def import_into_local_cluster(
+    folder: Path, images: dict[str, dict], scratch: Path, state_dir: Path | None = None
+) -> None:
+    """Each layout into the local cluster's containerd; the digest it holds must be the
+    bundle's."""
+    layout = Layout(state_dir or default_state_dir())
+    if running_pid(layout, "containerd") is None:
+        raise ReleaseError("the local cluster is not running", "run: invoke cluster.up")
+    for component, facts in sorted(images.items()):
+        archive = oci.archive_of_layout(folder / facts["layout"], scratch / f"{component}.tar")
+        full = image_digests.normalized(facts["name"])
+        cmd.run(
+            [
+                "ctr",
+                "--address",
+                layout.containerd_socket,
+                "--namespace",
+                "k8s.io",
+                "images",
+                "import",
+                # The layout names its manifest by tag only; this makes it <name>:<tag>, and
+                # --digests adds <name>@<digest>, which pinned references resolve to.
+                "--base-name",
+                full,
+                "--digests",
+                archive,
+            ],
+            step=f"import {component}",
+        )
+        reference = f"{facts['name']}:{facts['tag']}"
+        held = image_digests.imported_digest(reference, state_dir=layout.root)
+        if held != facts["digest"]:
+            raise VerificationFailed(
+                f"containerd holds {reference} as {held}, not the bundle's {facts['digest']}"
+            )
+        image_digests.name_by_digest(reference, held, state_dir=layout.root)
+        archive.unlink()
+
+
+def push_to_registry(folder: Path, images: dict[str, dict], registry: str) -> None:
+    for component, facts in sorted(images.items()):
+        target = f"{registry}/{facts['name']}:{facts['tag']}"
+        stored = oci.push(folder / facts["layout"], facts["tag"], target)
+        if stored != facts["digest"]:
+            raise VerificationFailed(
+                f"{registry} stored {component} as {stored}, not the bundle's {facts['digest']}"
+            )
+        say(f"  {component}: {target}@{stored}")
+
+
+def manifests_to_apply(
+    folder: Path, description: dict, environment: str, registry: str | None, scratch: Path
+) -> Path:
+    source = description["environments"][environment]["manifests"]
+    if not registry:
+        return folder / source
+    held = {c: (f["name"], f["digest"]) for c, f in description["images"].items()}
+    text = pins.repointed((folder / source).read_text(), held, registry, source)
+    problems = pins.pin_problems(source, text, held)
+    if problems:
+        raise VerificationFailed(problems[0])
+    return atomic.write_text(scratch / f"{environment}-{registry.replace(':', '_')}.yaml", text)
+
+
+def deploy_bundle(
+    request: Request,
+    target: deploying.Target,
+    options: release_deploy.Options,
+    *,
+    state_dir: Path | None = None,
+) -> verify.Report:
+    with tempfile.TemporaryDirectory(prefix="traderadmin-bundle-deploy-") as scratch_name:
+        scratch = Path(scratch_name)
+        with step(f"verify {request.bundle.name}"):
+            folder = contents.safe_extract(request.bundle, scratch / "bundle")
+            report = verify.verify(
+                contents.from_folder(folder),
+                request.public_key,
+                allow_unsigned=request.allow_unsigned,
+            )
+            for line in report.lines():
+                say(line)
+        description = json.loads((folder / "bundle.json").read_text())
+        facts = environment_of(description, request.environment, request.registry)
+        images = description["images"]
+        if request.registry:
+            with step(f"push the bundle's images to {request.registry}"):
+                push_to_registry(folder, images, request.registry)
+        else:
+            with step("import the bundle's images into the local cluster"):
+                import_into_local_cluster(folder, images, scratch, state_dir)
+        path = manifests_to_apply(
+            folder, description, request.environment, request.registry, scratch
+        )
+        api = target.api()
+        with step(f"deploy {description['version']} from the bundle to {target.describe()}"):
+            release_deploy.deploy(
+                api,
+                target,
+                path,
+                token_secrets=dict(facts["token_secrets"]),
+                release_version=description["version"],
+                options=options,
+            )
+    return report

@@ -23,9 +23,10 @@ from pathlib import Path
 from build_scripts.bundle import contents, oci, pins, verify
 from build_scripts.cluster import image_digests
 from build_scripts.cluster.config import Layout
+from build_scripts.cluster.images import ctr_import
 from build_scripts.cluster.options import default_state_dir
 from build_scripts.cluster.supervise import running_pid
-from build_scripts.core import atomic, cmd
+from build_scripts.core import atomic
 from build_scripts.core.errors import ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.progress import say, step
 from build_scripts.kube import deploy as deploying
@@ -69,24 +70,9 @@ def import_into_local_cluster(
     for component, facts in sorted(images.items()):
         archive = oci.archive_of_layout(folder / facts["layout"], scratch / f"{component}.tar")
         full = image_digests.normalized(facts["name"])
-        cmd.run(
-            [
-                "ctr",
-                "--address",
-                layout.containerd_socket,
-                "--namespace",
-                "k8s.io",
-                "images",
-                "import",
-                # The layout names its manifest by tag only; this makes it <name>:<tag>, and
-                # --digests adds <name>@<digest>, which pinned references resolve to.
-                "--base-name",
-                full,
-                "--digests",
-                archive,
-            ],
-            step=f"import {component}",
-        )
+        # The layout names its manifest by tag only: --base-name makes it <name>:<tag>, and
+        # the digest name <name>@<digest> is what pinned references resolve to.
+        ctr_import(layout, archive, step=f"import {component}", base_name=full)
         reference = f"{facts['name']}:{facts['tag']}"
         held = image_digests.imported_digest(reference, state_dir=layout.root)
         if held != facts["digest"]:

@@ -36,8 +36,19 @@ def import_images(layout: Layout, archives: list[Path]) -> None:
         ctr_import(layout, archive, step="images", quiet=True)
 
 
-def ctr_import(layout: Layout, archive: Path, *, step: str, quiet: bool = False) -> None:
-    """Import an image archive into the cluster's containerd, namespace k8s.io (the CRI's)."""
+def ctr_import(
+    layout: Layout,
+    archive: Path,
+    *,
+    step: str,
+    quiet: bool = False,
+    base_name: str | None = None,
+) -> None:
+    """Import an image archive into the cluster's containerd, namespace k8s.io (the CRI's).
+
+    base_name names an archive whose manifest carries a tag only (an OCI layout's): it
+    becomes <base_name>:<tag>.
+    """
     cmd.run(
         [
             "ctr",
@@ -47,6 +58,7 @@ def ctr_import(layout: Layout, archive: Path, *, step: str, quiet: bool = False)
             "k8s.io",
             "images",
             "import",
+            *(["--base-name", base_name] if base_name else []),
             # Also name each image by its digest (name@sha256:…), so pods can pin it.
             "--digests",
             archive,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from build_scripts.core import artifacts, paths, progress
 from build_scripts.core.components import image_reference
+from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
@@ -53,7 +54,12 @@ def invoke_seconds(args: list[str], runs: int) -> tuple[list[float], str]:
         times.append(time.monotonic() - started)
         output = done.stdout + done.stderr
         if done.returncode != 0:
-            raise RuntimeError(f"invoke {' '.join(args)} failed:\n{output[-2000:]}")
+            # One line, the command's own error line (its last), not a traceback.
+            lines = [line for line in output.splitlines() if line.strip()]
+            raise ReleaseError(
+                f"bench: invoke {' '.join(args)} failed: {lines[-1] if lines else 'no output'}",
+                f"run `invoke {' '.join(args)}` on its own to see why, then bench again",
+            )
     return times, output
 
 

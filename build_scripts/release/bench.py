@@ -7,15 +7,17 @@ test: `invoke bench` prints the figures and says which are over their target.
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from build_scripts.core import artifacts, paths, progress
+from build_scripts.core import artifacts, atomic, paths, progress
 from build_scripts.core.components import image_reference
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
@@ -157,6 +159,15 @@ TIMINGS: dict[str, Callable[[Release, int], Figure]] = {
     "deploy": unchanged_deploy,
     "fresh-deploy": fresh_deploy,
 }
+
+
+def write_report(figures: list[Figure]) -> Path:
+    """reports/bench-figures.json: each figure with its target and verdict (bench.release
+    writes reports/bench.json)."""
+    report = [{**asdict(f), "verdict": f.verdict} for f in figures]
+    return atomic.write_text(
+        paths.reports_dir() / "bench-figures.json", json.dumps(report, indent=2) + "\n"
+    )
 
 
 def table(figures: list[Figure]) -> str:

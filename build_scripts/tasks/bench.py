@@ -35,6 +35,7 @@ def run(c, timing=None, runs=3, version=None):
     release = metadata.current_release(version or c.config.release.version)
     figures = benchmarks.run(release, chosen, int(runs))
     print(benchmarks.table(figures))
+    print(f"written: {benchmarks.write_report(figures)}")
     over = [f.name for f in figures if f.verdict == "OVER TARGET"]
     if over:
         raise Exit(f"error: over target: {', '.join(over)}", code=1)

@@ -175,3 +175,17 @@ def test_the_pinned_name_drops_the_tag(monkeypatch):
     pinned = image_digests.name_by_digest("traderadmin/backend:1.2.3", "sha256:abc")
     assert pinned == "docker.io/traderadmin/backend@sha256:abc"
     assert seen == [("images", "tag", "--force", "docker.io/traderadmin/backend:1.2.3", pinned)]
+
+
+def test_a_port_forward_stop_losing_asyncios_close_race_is_not_a_failure():
+    class Forward:
+        def __init__(self, error):
+            self.error = error
+
+        def stop(self):
+            raise self.error
+
+    # What asyncio's Server._wakeup raises when it runs a second time.
+    backup.stop_port_forward(Forward(TypeError("'NoneType' object is not iterable")))
+    with pytest.raises(OSError):
+        backup.stop_port_forward(Forward(OSError("anything else still shows")))

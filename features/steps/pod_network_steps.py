@@ -99,7 +99,7 @@ def step_service_without_endpoints(context, name):
     ).create()
 
 
-def _refused_at_once(context, url: str) -> None:
+def refused_at_once(context, url: str) -> None:
     started = time.monotonic()
     result = context.client.exec(["/echo", "get", url], check=False)
     elapsed = time.monotonic() - started
@@ -113,13 +113,13 @@ def _refused_at_once(context, url: str) -> None:
 @then('the client pod\'s request to the Service "{name}" is refused at once')
 def step_service_refused(context, name):
     service = Service.get(name, namespace=context.namespace, api=cluster_api(context))
-    _refused_at_once(context, f"http://{service.raw['spec']['clusterIP']}/")
-    _refused_at_once(context, f"http://{name}.{context.namespace}.svc.cluster.local/")
+    refused_at_once(context, f"http://{service.raw['spec']['clusterIP']}/")
+    refused_at_once(context, f"http://{name}.{context.namespace}.svc.cluster.local/")
 
 
 @then("the client pod's request to that host is refused at once")
 def step_outside_refused(context):
-    _refused_at_once(context, context.outside_url)
+    refused_at_once(context, context.outside_url)
 
 
 def _local_addresses() -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:

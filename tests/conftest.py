@@ -23,3 +23,11 @@ def git_repo(tmp_path: Path) -> Path:
     ):
         subprocess.run(argv, cwd=repo, check=True)
     return repo
+
+
+@pytest.fixture
+def world(git_repo, tmp_path, monkeypatch):
+    """The release graph of fake steps in a repository of its own (tests/release_world.py)."""
+    from tests.release_world import make_world
+
+    return make_world(git_repo, tmp_path, monkeypatch)

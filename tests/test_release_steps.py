@@ -1,11 +1,14 @@
 """The standard release graph's wiring: what a change to one source reruns."""
 
 from build_scripts.core.metadata import current_release
+from build_scripts.release import graph
 from build_scripts.release import steps as release_steps
 
 
-def _steps():
-    return {s.name: s for s in release_steps.standard_steps()}
+def _steps(by_default_only=True):
+    return {
+        s.name: s for s in release_steps.standard_steps() if s.by_default or not by_default_only
+    }
 
 
 def _dependants(steps, name):
@@ -17,21 +20,22 @@ def _dependants(steps, name):
     return found
 
 
-def test_an_orchestrator_change_reaches_its_image_sbom_the_manifests_and_the_bundle_only():
+def test_an_orchestrator_change_reruns_its_image_its_sbom_and_the_manifests_only():
     steps = _steps()
-    # The air-gapped bundle packs the images, so it follows them.
     assert _dependants(steps, "orchestrator") == {
         "image-orchestrator",
         "sbom-image-orchestrator",
         "manifests",
-        "bundle",
     }
-    assert _dependants(steps, "backend") == {
-        "image-backend",
-        "sbom-image-backend",
-        "manifests",
-        "bundle",
-    }
+    assert _dependants(steps, "backend") == {"image-backend", "sbom-image-backend", "manifests"}
+
+
+def test_the_bundle_is_made_on_request_and_packs_every_image():
+    every = _steps(by_default_only=False)
+    assert not every["bundle"].by_default
+    assert [s.name for s in graph.plan(list(every.values()))] == list(_steps())
+    assert "bundle" in _dependants(every, "orchestrator")
+    assert "bundle" in _dependants(every, "backend")
 
 
 def test_the_desktop_builds_share_one_front_end_and_the_installer_takes_windows():
@@ -39,15 +43,10 @@ def test_the_desktop_builds_share_one_front_end_and_the_installer_takes_windows(
     assert steps["desktop-linux"].needs == ("frontend",)
     assert steps["desktop-windows"].needs == ("frontend",)
     assert steps["installer"].needs == ("desktop-windows",)
-    assert _dependants(steps, "frontend") == {
-        "desktop-linux",
-        "desktop-windows",
-        "installer",
-        "bundle",
-    }
-    # Nothing but the bundle, which packs both, ties the desktop to the images: they run
-    # side by side.
-    assert _dependants(steps, "frontend") & _dependants(steps, "backend") == {"bundle"}
+    assert _dependants(steps, "frontend") == {"desktop-linux", "desktop-windows", "installer"}
+    # Nothing ties the desktop to the images (only the bundle, on request, packs both): they
+    # run side by side.
+    assert not _dependants(steps, "frontend") & _dependants(steps, "backend")
 
 
 def test_the_front_end_does_not_depend_on_the_version_and_lives_outside_dist():

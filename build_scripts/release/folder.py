@@ -41,6 +41,9 @@ class Entry:
     sha256: str
     note: str
     step: str
+    # Why the file no longer matches its inputs, when the step that makes it was left out of
+    # the run (`invoke bundle` makes the bundle; a plain release leaves an older one be).
+    stale: str = ""
 
 
 def artifact_files(dist_dir: Path) -> list[Path]:
@@ -55,20 +58,31 @@ def artifact_files(dist_dir: Path) -> list[Path]:
     )
 
 
-def entries(release: Release, cache: DigestCache, records: list[state.StepRecord]) -> list[Entry]:
-    """Every artifact in the folder, with the step that made it and its note when known."""
+def entries(
+    release: Release,
+    cache: DigestCache,
+    records: list[state.StepRecord],
+    stale: dict[str, str] | None = None,
+) -> list[Entry]:
+    """Every artifact in the folder, with the step that made it and its note when known.
+
+    stale: step name -> why its outputs no longer match their inputs (left-out steps only).
+    """
+    stale = stale or {}
     made_by = {rel: r.step for r in records for rel in r.outputs}
     notes = {rel: note for r in records for rel, note in r.notes.items()}
     found = []
     for path in artifact_files(release.dist_dir):
         relative = path.relative_to(release.dist_dir).as_posix()
+        step = made_by.get(relative, "")
         found.append(
             Entry(
                 path,
                 path.stat().st_size,
                 cache.sha256(path),
                 notes.get(relative, ""),
-                made_by.get(relative, ""),
+                step,
+                stale.get(step, ""),
             )
         )
     return found
@@ -111,6 +125,7 @@ def manifest(
             "sha256": e.sha256,
             "step": e.step,
             "note": e.note,
+            **({"stale": e.stale} if e.stale else {}),
         }
         for e in found
     ]
@@ -139,12 +154,15 @@ def _sha256_text(text: str) -> str:
 
 
 def render(
-    release: Release, cache: DigestCache, records: list[state.StepRecord]
+    release: Release,
+    cache: DigestCache,
+    records: list[state.StepRecord],
+    stale: dict[str, str] | None = None,
 ) -> tuple[list[Entry], list[tuple[str, str]]]:
     """The folder's entries, and the describing files in write order: (name, text) of the
     provenance, release.json and SHA256SUMS, each covering what comes before it."""
     root = release.dist_dir
-    found = entries(release, cache, records)
+    found = entries(release, cache, records, stale)
     dirty = is_dirty(paths.repo_root())
     lines = [(e.path.relative_to(root).as_posix(), e.sha256) for e in found]
     tools, _, _ = _tools_images_facts(records)
@@ -179,10 +197,13 @@ def is_current(release: Release, documents: list[tuple[str, str]]) -> bool:
 
 
 def write(
-    release: Release, cache: DigestCache, records: list[state.StepRecord]
+    release: Release,
+    cache: DigestCache,
+    records: list[state.StepRecord],
+    stale: dict[str, str] | None = None,
 ) -> tuple[list[Entry], bool]:
     """Write the provenance, release.json, then SHA256SUMS, unless all already say this."""
-    found, documents = render(release, cache, records)
+    found, documents = render(release, cache, records, stale)
     if is_current(release, documents):
         return found, False
     atomic.remove(release.dist_dir / SUMS)
@@ -195,3 +216,4 @@ def withdraw(release: Release) -> None:
     """Remove the sums before the folder changes: no description of files that are not there."""
     for name in DESCRIBING:
         atomic.remove(release.dist_dir / name)
+

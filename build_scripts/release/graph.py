@@ -38,6 +38,9 @@ class Step:
     # Steps naming the same resource never run at the same time: the scheduler holds one back
     # rather than let it take a job slot to wait (two image builds: one Docker build at once).
     resource: str = ""
+    # False: only on request (`--only NAME`, or a task that asks for it, as `invoke bundle`
+    # does); a plain `invoke release` leaves it out, and says so when what it made is stale.
+    by_default: bool = True
 
 
 def expand(names: list[str], known: list[str]) -> list[str]:
@@ -52,7 +55,8 @@ def expand(names: list[str], known: list[str]) -> list[str]:
 
 
 def plan(steps: list[Step], wanted: list[str] | None = None) -> list[Step]:
-    """The wanted steps (all if None) and their prerequisites, prerequisites first."""
+    """The wanted steps (if None, those run by default) and their prerequisites, prerequisites
+    first."""
     by_name = {s.name: s for s in steps}
     if wanted:
         wanted = expand(wanted, list(by_name))
@@ -77,7 +81,7 @@ def plan(steps: list[Step], wanted: list[str] | None = None) -> list[Step]:
         visiting.discard(name)
         ordered.append(by_name[name])
 
-    for name in wanted or [s.name for s in steps]:
+    for name in wanted or [s.name for s in steps if s.by_default]:
         visit(name)
     return ordered
 

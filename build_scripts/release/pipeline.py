@@ -48,6 +48,41 @@ def digest_cache(release: Release) -> DigestCache:
     return DigestCache(state.state_dir(release.dist_dir) / "digests.json")
 
 
+def left_out_stale(
+    release: Release,
+    known: list[graph.Step],
+    ordered: list[graph.Step],
+    cache: DigestCache,
+    will_run: set[str] | None = None,
+) -> dict[str, str]:
+    """Steps left out of this run whose files are in the folder but do not match their inputs
+    now, or will not once the steps in will_run have run: name -> why.
+
+    Their files stay (nothing is deleted behind the user's back), but release.json and the
+    summary say they are stale, e.g. the bundle after a plain `invoke release` rebuilt an image.
+    """
+    chosen = {s.name for s in ordered}
+    by_name = {s.name: s for s in known}
+    stale = {}
+    for step in known:
+        if step.name in chosen:
+            continue
+        if not any(path.is_file() for path in graph.output_files(step, release)):
+            continue
+        upstream = [n for n in step.needs if n in (will_run or set())]
+        if upstream:
+            stale[step.name] = f"made before {', '.join(upstream)} ran"
+            continue
+        decision = graph.decide(step, release, cache, by_name)
+        if decision.run:
+            stale[step.name] = decision.reason
+    return stale
+
+
+def stale_line(name: str, why: str) -> str:
+    return f"{name:24} left out, stale: {why} (`invoke release --only {name}` remakes it)"
+
+
 def preview(
     release: Release,
     ordered: list[graph.Step],
@@ -61,6 +96,7 @@ def preview(
     known: every step of the graph (the sums describe what all of them made, not only the
     selected ones); the selected ones if not given.
     """
+    known = known or ordered
     by_name = {s.name: s for s in ordered}
     lines: list[PlanLine] = []
     will_run: set[str] = set()
@@ -79,8 +115,9 @@ def preview(
     if will_run:
         lines.append(PlanLine(CHECKSUMS, True, f"after {', '.join(sorted(will_run))}"))
     else:
-        records = _records(release, known or ordered)
-        _, documents = folder.render(release, cache, records)
+        records = _records(release, known)
+        stale = left_out_stale(release, known, ordered, cache)
+        _, documents = folder.render(release, cache, records, stale)
         current = folder.is_current(release, documents)
         why = "the folder changed since SHA256SUMS/release.json were written"
         lines.append(PlanLine(CHECKSUMS, not current, why))
@@ -110,6 +147,9 @@ def run_release(
     lines = preview(release, ordered, cache, force=force, known=steps)
     for line in lines:
         say(f"  {line}")
+    will_run = {line.step for line in lines[:-1] if line.run}
+    for name, why in left_out_stale(release, steps, ordered, cache, will_run).items():
+        say(f"  {stale_line(name, why)}")
     if dry_run:
         cache.save()
         return None
@@ -135,10 +175,13 @@ def run_release(
             cache.save()
         if not outcome.complete:
             raise _failure(outcome)
-        entries, written = folder.write(release, cache, _records(release, steps))
+        stale = left_out_stale(release, steps, ordered, cache)
+        entries, written = folder.write(release, cache, _records(release, steps), stale)
         cache.save()
     done = "SHA256SUMS, release.json and provenance written" if written else "up to date"
     say(f"{CHECKSUMS}: {done}")
+    for name, why in stale.items():
+        say(f"stale: {stale_line(name, why)}")
     return Result(outcome, entries, written)
 
 

@@ -12,14 +12,17 @@ from build_scripts.core.metadata import Release
 
 
 def table(artifacts: list[Artifact], root: Path) -> str:
+    """artifacts: Artifacts, or the release folder's entries (folder.Entry), which may be
+    stale: made by a step the run left out, from inputs that have changed since."""
     rows = [("artifact", "size", "sha256", "note")]
     for artifact in artifacts:
+        stale = getattr(artifact, "stale", "")
         rows.append(
             (
                 _relative(artifact.path, root),
                 human_size(artifact.size),
                 artifact.sha256,
-                artifact.note,
+                f"STALE ({stale}); {artifact.note}" if stale else artifact.note,
             )
         )
     return progress.table(rows, rule=True)

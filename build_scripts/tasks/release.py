@@ -26,6 +26,8 @@ from build_scripts.windows import webview2
         "dry-run": "print the plan (what would run and why) and run nothing",
         "force": "run every selected step even if it is up to date",
         "jobs": "how many steps may run at the same time (default: release.jobs, 2)",
+        "bundle": "also make the air-gapped bundle (or set release.bundle: true; "
+        "`invoke bundle` makes only it)",
     },
     iterable=["only"],
 )
@@ -38,17 +40,21 @@ def release(
     dry_run=False,
     force=False,
     jobs=None,
+    bundle=False,
 ):
     """Build everything a user installs or deploys, then print artifacts, sizes and SHA-256."""
     steps = release_steps.standard_steps()
     if list_steps:
         for item in steps:
             needs = f" (needs {', '.join(item.needs)})" if item.needs else ""
-            print(f"{item.name:24} {item.description}{needs}")
+            when = "" if item.by_default else " [on request]"
+            print(f"{item.name:24} {item.description}{needs}{when}")
         return
     jobs = int(jobs if jobs is not None else c.config.release.jobs)
     if jobs < 1:
         raise ConfigError(f"--jobs {jobs}: must be 1 or more")
+    if bundle or c.config.release.bundle:
+        only = [*(only or [s.name for s in steps if s.by_default]), "bundle"]
     # The version and release.toml are checked before anything runs: bad input writes nothing.
     current = metadata.current_release(version or c.config.release.version)
     if not dry_run and any(item.name == "installer" for item in graph.plan(steps, only or None)):
@@ -93,4 +99,4 @@ def verify_reproducible(c, workdir=None):
 
 
 ns = Collection(release, verify_reproducible)
-ns.configure({"release": {"version": None, "jobs": 2}})
+ns.configure({"release": {"version": None, "jobs": 2, "bundle": False}})

@@ -29,6 +29,16 @@ from build_scripts.release import state
 ORCHESTRATOR_FILE = "orchestrator/src/traderadmin_orchestrator/__init__.py"
 COLD = "cold release (fresh clone)"
 FRONTEND_FILE = "desktop/frontend/src/style.css"
+ORCHESTRATOR_CHANGED = "one orchestrator file changed"
+FRONTEND_CHANGED = "one front-end file changed"
+
+# The graph's targets: a no-op costs next to nothing, two jobs beat one, and a changed
+# orchestrator file reruns what carries it (wheel, image, image SBOM, the manifests that name
+# the image) and the sums, nothing else; the plan says so before the run does it.
+NOOP_SECONDS = 3.0
+NOOP_SHARE = 0.03
+PARALLEL_SHARE = 0.70
+ORCHESTRATOR_RERUNS = ("orchestrator", "image-orchestrator", "sbom-image-orchestrator", "manifests")
 
 
 @dataclass
@@ -141,17 +151,13 @@ def measure(jobs: int, runs: int = 3, workdir: Path | None = None) -> list[Timin
             timings.append(Timing("no-op release", statistics.median(noops), note=spread))
             say("▶ one orchestrator file changed")
             timings.append(
-                _changed_release(
-                    clone, ORCHESTRATOR_FILE, "# bench\n", "one orchestrator file changed"
-                )
+                _changed_release(clone, ORCHESTRATOR_FILE, "# bench\n", ORCHESTRATOR_CHANGED)
             )
             say("▶ one front-end file changed")
             timings.append(
                 # A rule, not a comment: Vite drops comments, and an unchanged bundle rebuilds
                 # nothing after the desktop step.
-                _changed_release(
-                    clone, FRONTEND_FILE, ":root { --bench: 1; }\n", "one front-end file changed"
-                )
+                _changed_release(clone, FRONTEND_FILE, ":root { --bench: 1; }\n", FRONTEND_CHANGED)
             )
             timings += _new_commits(clone, jobs, runs)
         finally:
@@ -179,8 +185,63 @@ def ratios(timings: list[Timing]) -> dict[str, float]:
     }
 
 
+@dataclass(frozen=True)
+class Check:
+    name: str
+    found: str
+    target: str
+    ok: bool
+
+
+def _reruns_check(timing: Timing, expected: tuple[str, ...] | None) -> Check:
+    """The plan names exactly the expected steps (and the sums), and the run ran what it named."""
+    planned = [name for name in timing.planned if name != "checksums"]
+    ok = "checksums" in timing.planned and sorted(timing.ran) == sorted(planned)
+    if expected is not None:
+        ok = ok and sorted(planned) == sorted(expected)
+    wanted = ", ".join(expected) if expected else "what the plan named"
+    found = f"planned {', '.join(timing.planned)}; ran {', '.join(timing.ran) or 'nothing'}"
+    return Check(f"{timing.name}: reruns", found, f"{wanted}, checksums", ok)
+
+
+def checks(timings: list[Timing]) -> list[Check]:
+    by_name = {t.name: t for t in timings}
+    noop = by_name["no-op release"].seconds
+    share = ratios(timings)
+    found = [
+        Check("no-op release", f"{noop:.1f} s", f"<= {NOOP_SECONDS:.0f} s", noop <= NOOP_SECONDS),
+        Check(
+            "no-op / cold release",
+            f"{share['noop_over_first']:.1%}",
+            f"<= {NOOP_SHARE:.0%}",
+            share["noop_over_first"] <= NOOP_SHARE,
+        ),
+        Check(
+            "new commit, parallel / --jobs 1",
+            f"{share['parallel_over_sequential']:.2f}",
+            f"<= {PARALLEL_SHARE:.2f}",
+            0 < share["parallel_over_sequential"] <= PARALLEL_SHARE,
+        ),
+    ]
+    if ORCHESTRATOR_CHANGED in by_name:
+        found.append(_reruns_check(by_name[ORCHESTRATOR_CHANGED], ORCHESTRATOR_RERUNS))
+    if FRONTEND_CHANGED in by_name:
+        found.append(_reruns_check(by_name[FRONTEND_CHANGED], None))
+    return found
+
+
+def checks_table(found: list[Check]) -> str:
+    rows = [("target", "found", "wanted", "verdict")]
+    rows += [(c.name, c.found, c.target, "ok" if c.ok else "OVER TARGET") for c in found]
+    return progress.table(rows, rule=True)
+
+
 def write_report(timings: list[Timing]) -> Path:
-    report = {"timings": [asdict(t) for t in timings], "ratios": ratios(timings)}
+    report = {
+        "timings": [asdict(t) for t in timings],
+        "ratios": ratios(timings),
+        "checks": [asdict(c) for c in checks(timings)],
+    }
     return atomic.write_text(
         paths.reports_dir() / "bench.json", json.dumps(report, indent=2) + "\n"
     )

@@ -53,7 +53,12 @@ def release_graph(c, jobs=None, runs=3):
     timings = bench_graph.measure(int(jobs or c.config.release.jobs), int(runs))
     print(bench_graph.table(timings))
     print(json.dumps(bench_graph.ratios(timings)))
+    found = bench_graph.checks(timings)
+    print(bench_graph.checks_table(found))
     print(f"written: {bench_graph.write_report(timings)}")
+    over = [check.name for check in found if not check.ok]
+    if over:
+        raise Exit(f"error: over target: {', '.join(over)}", code=1)
 
 
 ns = Collection(run, release_graph)

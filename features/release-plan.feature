@@ -24,3 +24,11 @@ Feature: A release does only the work its changed inputs need
     And the output contains "backend                  would run: backend/traderadmin-backend-linux-amd64 is missing"
     And the output contains "checksums                would run: after backend"
     And "backend/traderadmin-backend-linux-amd64" is still missing from the release folder
+
+  Scenario: Rendering the deploy manifests leaves the release folder as its checksums describe it
+    Given "invoke release --only backend --no-bootstrap" has run
+    When I run "invoke deploy.render --environment local"
+    Then it exits with status 0
+    And the file it names is outside the release folder
+    And "sha256sum -c SHA256SUMS" passes in the release folder
+    And SHA256SUMS lists every file in the release folder

@@ -6,6 +6,7 @@ logs) live outside the clone, so a fresh clone on the same machine (CI) reuses t
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -29,6 +30,13 @@ def bin_dir() -> Path:
 def state_dir() -> Path:
     """Pid files and logs of daemons the engine started (dockerd, the local cluster)."""
     return cache_dir() / "state"
+
+
+def release_state_dir(dist_dir: Path) -> Path:
+    """What the engine keeps about one release folder outside it (dist/<version>/ holds
+    release artifacts only): step records, digests, the manifests a deploy pinned."""
+    key = hashlib.sha256(str(dist_dir.resolve()).encode()).hexdigest()[:16]
+    return cache_dir() / "release-state" / key
 
 
 def dist_root() -> Path:

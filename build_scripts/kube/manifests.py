@@ -205,9 +205,11 @@ def write(
     digests: dict[str, str] | None = None,
     overrides: dict[str, str] | None = None,
     image_ids: dict[str, str] | None = None,
+    to: Path | None = None,
 ) -> Path:
+    """Write the rendered manifests to `to`, or into the release folder (the release step)."""
     text = render(release, environment, digests, overrides, image_ids)
-    return atomic.write_text(manifests_path(release, environment), text)
+    return atomic.write_text(to or manifests_path(release, environment), text)
 
 
 def parse_image_overrides(items: list[str] | None, components: tuple[str, ...]) -> dict[str, str]:

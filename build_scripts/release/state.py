@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -26,8 +25,7 @@ FORMAT = 1
 
 
 def state_dir(dist_dir: Path) -> Path:
-    key = hashlib.sha256(str(dist_dir.resolve()).encode()).hexdigest()[:16]
-    return paths.cache_dir() / "release-state" / key
+    return paths.release_state_dir(dist_dir)
 
 
 @dataclass

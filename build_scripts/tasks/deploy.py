@@ -10,7 +10,7 @@ from invoke import Collection
 from build_scripts.bundle import deploy as bundle_deploy
 from build_scripts.cluster import image_digests
 from build_scripts.cluster import images as cluster_images
-from build_scripts.core import metadata
+from build_scripts.core import atomic, metadata
 from build_scripts.core.components import COMPONENTS, image_reference
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import Release
@@ -18,11 +18,10 @@ from build_scripts.core.progress import say, step
 from build_scripts.images import transfer
 from build_scripts.kube import backup as backups
 from build_scripts.kube import deploy as deploying
+from build_scripts.kube import deployed, manifests, release_deploy
 from build_scripts.kube import logs as pod_logs
-from build_scripts.kube import manifests, release_deploy
 from build_scripts.kube import status as release_status
 from build_scripts.kube import undeploy as undeploying
-from build_scripts.release import summary
 from build_scripts.tasks._base import release_task
 
 HELP = {
@@ -74,7 +73,7 @@ def _import_local_images(release: Release, components: tuple[str, ...]) -> dict[
         image_digests.name_by_digest(reference, digest)
         digests[component] = digest
     if digests:
-        summary.record_image_digests(release, "local", digests)
+        deployed.record_image_digests(release, "local", digests)
     return digests
 
 
@@ -86,22 +85,28 @@ def _deploy_digests(
     where = _where(values)
     if where == "local":
         return _import_local_images(release, wanted)
-    digests = summary.recorded_image_digests(release, where)
+    digests = deployed.recorded_image_digests(release, where)
     missing = [c for c in wanted if c not in digests]
     if missing:
         raise ConfigError(
             f"no pushed digest of {', '.join(missing)} {release.version_text} for registry "
-            f"{where!r} (environment {environment}) in {release.dist_dir / 'release.json'}",
+            f"{where!r} (environment {environment}) in {deployed.deploy_dir(release)}",
             f"push the images first: invoke images.push --registry {where}",
         )
     return digests
 
 
-def _render(release: Release, environment: str) -> Path:
+def _pinned(release: Release, environment: str) -> str:
     """The manifests pinned to the digests recorded so far (by tag if there are none)."""
     values = manifests.load_values(environment)
-    digests = summary.recorded_image_digests(release, _where(values)) or None
-    return manifests.write(release, environment, digests)
+    digests = deployed.recorded_image_digests(release, _where(values)) or None
+    return manifests.render(release, environment, digests)
+
+
+def _render(release: Release, environment: str, to: Path | None = None) -> Path:
+    """_pinned, written beside the release (kube/deployed.py), never into its folder."""
+    path = to or deployed.manifests_path(release, environment)
+    return atomic.write_text(path, _pinned(release, environment))
 
 
 def _ask(question: str) -> bool:
@@ -173,7 +178,13 @@ def apply(
     api = target.api()
     with step(f"deploy {release.version_text} to {target.describe()}"):
         digests = _deploy_digests(release, values, environment, overrides)
-        path = manifests.write(release, environment, digests, overrides)
+        path = manifests.write(
+            release,
+            environment,
+            digests,
+            overrides,
+            to=deployed.manifests_path(release, environment),
+        )
         release_deploy.deploy(
             api,
             target,
@@ -186,11 +197,21 @@ def apply(
         )
 
 
-@release_task(help={k: HELP[k] for k in ("environment", "version")})
-def render(c, environment=None, version=None):
-    """Write dist/<version>/deploy/<environment>.yaml from deploy/templates."""
+@release_task(
+    help={
+        **{k: HELP[k] for k in ("environment", "version")},
+        "output": "write the manifests to this file, - for standard output "
+        "(default: the release's deploy state folder; the path is printed)",
+    }
+)
+def render(c, environment=None, version=None, output=None):
+    """Render deploy/templates for an environment, pinned to the digests recorded so far."""
     environment = environment or c.config.deploy.environment
-    print(_render(_release(c, version), environment))
+    release = _release(c, version)
+    if output == "-":
+        sys.stdout.write(_pinned(release, environment))
+        return
+    print(_render(release, environment, Path(output) if output else None))
 
 
 @release_task(help={**HELP, "offline": "only the schema check, even if a cluster is reachable"})

@@ -11,7 +11,7 @@ from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
 from build_scripts.desktop import smoke as desktop_smoke
-from build_scripts.release import summary
+from build_scripts.release import folder, summary
 from build_scripts.tasks._base import release_task
 from build_scripts.windows.signing import SigningConfig
 
@@ -28,12 +28,13 @@ def build(c, platform=None, version=None):
     """Build the desktop app (wails build, production) into dist/<version>/desktop/."""
     release = metadata.current_release(version or c.config.release.version)
     platforms = desktop.parse_platforms(platform or c.config.desktop.platforms)
-    artifacts = desktop.build(
-        release,
-        platforms,
-        signing_config=SigningConfig.from_env(),
-        max_mb=float(c.config.desktop.max_exe_mb),
-    )
+    with folder.written_outside_the_graph(release):
+        artifacts = desktop.build(
+            release,
+            platforms,
+            signing_config=SigningConfig.from_env(),
+            max_mb=float(c.config.desktop.max_exe_mb),
+        )
     say("")
     say(summary.table(artifacts, release.dist_dir))
 

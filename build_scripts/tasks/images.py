@@ -12,7 +12,8 @@ from build_scripts.core.progress import say, step
 from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
 from build_scripts.images import registry, specs, transfer
-from build_scripts.release import summary
+from build_scripts.kube import deployed
+from build_scripts.release import folder
 from build_scripts.services import inputs as service_inputs
 from build_scripts.tasks._base import release_task
 
@@ -83,7 +84,7 @@ def build(c, component=None, version=None, force=False, builder=None):
 def save(c, component=None, version=None):
     """Write dist/<version>/images/<component>.tar for air-gapped transfer (docker load -i)."""
     release = _release(c, version)
-    with step(f"images: save {release.version_text}"):
+    with step(f"images: save {release.version_text}"), folder.written_outside_the_graph(release):
         archives = transfer.save_images(release, _components(c, component))
     for archive in archives:
         say(f"{archive}  {human_size(archive.stat().st_size)}  sha256 {sha256_of(archive)}")
@@ -105,7 +106,7 @@ def push(c, registry=None, component=None, version=None):
         pushed = transfer.push_images(release, _components(c, component), target)
     # `invoke deploy` of an environment with this image_registry pins these digests.
     digests = {p.component: p.digest for p in pushed}
-    say(f"digests recorded in {summary.record_image_digests(release, target, digests)}")
+    say(f"digests recorded in {deployed.record_image_digests(release, target, digests)}")
 
 
 @release_task(

@@ -12,6 +12,7 @@ from build_scripts.core import metadata, x11
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
+from build_scripts.release import folder
 from build_scripts.tasks._base import release_task
 from build_scripts.windows import installer, installer_check, webview2
 from build_scripts.windows.signing import SigningConfig
@@ -34,16 +35,17 @@ def _optional_path(value) -> Path | None:
 def build(c, version=None, script=None, webview2_bootstrapper=None, app_exe=None):
     """Build the Windows installer dist/<version>/TraderAdmin_Setup_v<version>.exe (makensis)."""
     release = metadata.current_release(version or c.config.release.version)
-    artifact = installer.build_installer(
-        release,
-        app_exe=_optional_path(app_exe) or desktop.binary_path(release, "windows/amd64"),
-        script=_optional_path(script or c.config.installer.script),
-        webview2_bootstrapper=webview2.configured_bootstrapper(
-            webview2_bootstrapper, c.config.installer.webview2_bootstrapper
-        ),
-        signing_config=SigningConfig.from_env(),
-        max_mb=float(c.config.installer.max_mb),
-    )
+    with folder.written_outside_the_graph(release):
+        artifact = installer.build_installer(
+            release,
+            app_exe=_optional_path(app_exe) or desktop.binary_path(release, "windows/amd64"),
+            script=_optional_path(script or c.config.installer.script),
+            webview2_bootstrapper=webview2.configured_bootstrapper(
+                webview2_bootstrapper, c.config.installer.webview2_bootstrapper
+            ),
+            signing_config=SigningConfig.from_env(),
+            max_mb=float(c.config.installer.max_mb),
+        )
     say(f"{artifact.path} ({artifact.note})")
 
 

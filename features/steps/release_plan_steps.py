@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from _support import run, shown
 from behave import given, then
@@ -47,3 +48,22 @@ def step_sums_pass(context):
         text=True,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+@then("SHA256SUMS lists every file in the release folder")
+def step_sums_list_everything(context):
+    folder = _release_folder(context)
+    listed = {line.split("  ", 1)[1] for line in (folder / "SHA256SUMS").read_text().splitlines()}
+    present = {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "SHA256SUMS"
+    }
+    assert present <= listed, f"not in SHA256SUMS: {sorted(present - listed)}"
+
+
+@then("the file it names is outside the release folder")
+def step_named_file_outside(context):
+    named = Path(context.result.stdout.strip().splitlines()[-1])
+    assert named.is_file(), shown(context.result)
+    assert not named.is_relative_to(context.scratch / "dist"), named

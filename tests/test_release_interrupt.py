@@ -1,9 +1,10 @@
 """A real `invoke release` killed in the middle of a step, then run again.
 
 The backend step is used: `go build` with an empty GOCACHE compiles the standard library, so
-the step is certainly running when the signal arrives. GOPROXY=off keeps it on this machine
-(the module cache already holds the backend's one dependency). The run after the kill uses the
-normal, warm Go cache.
+the step is certainly running when the signal arrives. GOPROXY=off keeps it on this machine;
+the module fixture downloads the backend's dependencies first, since on a fresh machine this
+test may run before anything else has filled the module cache (seen: `go build` exited 1 at
+once, before the signal). The run after the kill uses the normal, warm Go cache.
 """
 
 import fcntl
@@ -20,6 +21,12 @@ from build_scripts.core.metadata import current_release
 from build_scripts.release import state
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module", autouse=True)
+def backend_modules():
+    """The backend's modules in the module cache (from the Go proxy if not there yet)."""
+    subprocess.run(["go", "mod", "download"], cwd=REPO / "backend", check=True, timeout=600)
 
 
 def _invoke(env, *args, **kwargs):

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import fcntl
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -24,7 +22,7 @@ from pathlib import Path
 
 from python_on_whales import Image, docker
 
-from build_scripts.core import docker_engine, paths, progress
+from build_scripts.core import docker_engine, locks, paths, progress
 from build_scripts.core.artifacts import MB
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release, python_version
@@ -231,18 +229,10 @@ def exclusive() -> Iterator[None]:
     """One image build (with its prune and save) at a time on this machine: release steps of
     two images run side by side, and a prune of untagged images would take the intermediate
     images of a classic build still running."""
-    lock = paths.cache_dir() / "images" / "build.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say("waiting for another image build on this machine …")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    with locks.waiting_lock(
+        paths.cache_dir() / "images" / "build.lock", "another image build on this machine"
+    ):
         yield
-    finally:
-        os.close(fd)
 
 
 def prune_build_stages() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from build_scripts.core import atomic, cmd, paths
+from build_scripts.core import atomic, cmd, locks, paths
 from build_scripts.core.artifacts import Artifact
 from build_scripts.core.metadata import Release
 
@@ -44,16 +44,19 @@ def ensure_go_tool(name: str, module: str, version: str) -> Path:
     """`go install module@version` into the engine's bin dir, once per version."""
     program = paths.bin_dir() / name
     stamp = paths.cache_dir() / "tools" / f"{name}-{version}.installed"
-    if program.is_file() and stamp.is_file():
-        return program
-    cmd.run(
-        ["go", "install", f"{module}@{version}"],
-        step=f"install {name}",
-        env={"GOBIN": str(paths.bin_dir()), "CGO_ENABLED": "0"},
-        timeout=3600,
-        hint="the Go module proxy must be reachable the first time",
-    )
-    atomic.write_text(stamp, f"{program}\n")
+    # The two image SBOM steps run side by side: without the lock a fresh machine compiles
+    # syft twice at once (seen: two `go install` of several minutes on two cores).
+    with locks.waiting_lock(stamp.with_suffix(".lock"), f"another install of {name}"):
+        if program.is_file() and stamp.is_file():
+            return program
+        cmd.run(
+            ["go", "install", f"{module}@{version}"],
+            step=f"install {name}",
+            env={"GOBIN": str(paths.bin_dir()), "CGO_ENABLED": "0"},
+            timeout=3600,
+            hint="the Go module proxy must be reachable the first time",
+        )
+        atomic.write_text(stamp, f"{program}\n")
     return program
 
 
@@ -61,21 +64,22 @@ def ensure_cyclonedx_py() -> Path:
     """cyclonedx-bom in its own virtualenv (it pins libraries the engine must not share)."""
     venv = paths.cache_dir() / "tools" / f"cyclonedx-bom-{CYCLONEDX_BOM_VERSION}"
     program = venv / "bin" / "cyclonedx-py"
-    if program.is_file():
-        return program
-    cmd.run([sys.executable, "-m", "venv", "--clear", venv], step="install cyclonedx-py")
-    cmd.run(
-        [
-            venv / "bin" / "python",
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            f"cyclonedx-bom=={CYCLONEDX_BOM_VERSION}",
-        ],
-        step="install cyclonedx-py",
-        hint="PyPI must be reachable the first time",
-    )
+    with locks.waiting_lock(venv.with_suffix(".lock"), "another install of cyclonedx-py"):
+        if program.is_file():
+            return program
+        cmd.run([sys.executable, "-m", "venv", "--clear", venv], step="install cyclonedx-py")
+        cmd.run(
+            [
+                venv / "bin" / "python",
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                f"cyclonedx-bom=={CYCLONEDX_BOM_VERSION}",
+            ],
+            step="install cyclonedx-py",
+            hint="PyPI must be reachable the first time",
+        )
     return program
 
 

@@ -9,7 +9,6 @@ lock that keeps two releases of one folder from running at once.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -17,8 +16,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from build_scripts.core import atomic, paths
-from build_scripts.core.progress import say
+from build_scripts.core import atomic, locks, paths
 
 # Bump when the record format or the meaning of a fingerprint changes: every step reruns.
 FORMAT = 1
@@ -97,18 +95,10 @@ def folder_lock(dist_dir: Path) -> Iterator[int]:
     """Hold the folder's lock; yields its file descriptor (children inherit it to keep it held
     while they run, so a release killed with its steps still running blocks the next one
     until they have stopped)."""
-    lock_path = state_dir(dist_dir) / "lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say(f"waiting for another release of {dist_dir} to finish …")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    with locks.waiting_lock(
+        state_dir(dist_dir) / "lock", f"another release of {dist_dir} to finish"
+    ) as fd:
         yield fd
-    finally:
-        os.close(fd)
 
 
 def remove_leftovers(dist_dir: Path) -> list[Path]:

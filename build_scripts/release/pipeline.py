@@ -181,7 +181,7 @@ def run_release(
     done = "SHA256SUMS, release.json and provenance written" if written else "up to date"
     say(f"{CHECKSUMS}: {done}")
     for name, why in stale.items():
-        say(f"stale: {stale_line(name, why)}")
+        say(stale_line(name, why))
     return Result(outcome, entries, written)
 
 

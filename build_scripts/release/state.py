@@ -78,11 +78,6 @@ def remember_seconds(step: str, seconds: float) -> None:
     atomic.write_text(durations_path(), json.dumps(dict(sorted(known.items())), indent=1) + "\n")
 
 
-def forget(dist_dir: Path, step: str) -> None:
-    """A step that is about to run has no valid record until it completes."""
-    atomic.remove(record_path(dist_dir, step))
-
-
 def discard_all(dist_root: Path) -> None:
     """Drop the records of every release folder under dist_root (a scratch clone going away)."""
     if dist_root.is_dir():

@@ -10,7 +10,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from build_scripts.bundle import signing, sums
+from build_scripts.bundle import signing
+from build_scripts.core import sums
 
 TOP = "TraderAdmin-1.0.0-bundle"
 NAME = "traderadmin/backend"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.bundle import contents, pins, signing, sums, verify
+from build_scripts.bundle import contents, pins, signing, verify
+from build_scripts.core import sums
 from build_scripts.core.errors import VerificationFailed
 from tests import bundle_support as support
 

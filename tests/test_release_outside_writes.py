@@ -55,3 +55,12 @@ def test_a_failed_task_that_changed_nothing_leaves_the_description(world):
     with pytest.raises(RuntimeError), folder.written_outside_the_graph(world.release):
         raise RuntimeError("makensis failed")
     assert (root / "SHA256SUMS").read_text() == sums and _sums_pass(root)
+
+
+def test_sums_edited_by_hand_are_not_put_back(world, capsys):
+    root, _, _ = _described(world)
+    (root / "SHA256SUMS").write_text("not a sha256sum line\n")
+    with folder.written_outside_the_graph(world.release):
+        pass
+    assert not (root / "SHA256SUMS").exists() and not (root / "release.json").exists()
+    assert "SHA256SUMS is not the file they described" in capsys.readouterr().out

@@ -13,7 +13,7 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from build_scripts.bundle import sums
+from build_scripts.core import sums
 from build_scripts.core.errors import ConfigError, VerificationFailed
 
 # Kept in memory for the checks: any file up to SMALL (image manifests are blobs of a few

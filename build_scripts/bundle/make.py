@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from build_scripts.bundle import names, oci, signing, sums
-from build_scripts.core import atomic
+from build_scripts.bundle import names, oci, signing
+from build_scripts.core import atomic, sums
 from build_scripts.core.artifacts import Artifact, human_size
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say

@@ -14,8 +14,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.bundle import names, oci, pins, signing, sums
+from build_scripts.bundle import names, oci, pins, signing
 from build_scripts.bundle.contents import Contents
+from build_scripts.core import sums
 from build_scripts.core.artifacts import human_size
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.progress import warn

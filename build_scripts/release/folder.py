@@ -22,14 +22,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import atomic, paths
+from build_scripts.core import atomic, paths, sums
 from build_scripts.core.artifacts import sha256_of
+from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.release import provenance, state
 from build_scripts.release.digests import DigestCache
 
-SUMS = "SHA256SUMS"
+SUMS = sums.FILE_NAME
 MANIFEST = "release.json"
 # Removed in this order before the folder changes, written in the reverse order after.
 DESCRIBING = (SUMS, MANIFEST, provenance.FILE_NAME)
@@ -148,11 +149,6 @@ def manifest(
     }
 
 
-def sums_text(lines: list[tuple[str, str]]) -> str:
-    """`sha256sum -c` format: digest, two spaces, path relative to the folder."""
-    return "".join(f"{digest}  {relative}\n" for relative, digest in sorted(lines))
-
-
 def _sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -188,7 +184,7 @@ def render(
     documents = [
         (provenance.FILE_NAME, provenance_text),
         (MANIFEST, manifest_text),
-        (SUMS, sums_text(lines)),
+        (SUMS, sums.format_sums(dict(lines))),
     ]
     return found, documents
 
@@ -224,7 +220,10 @@ def withdraw(release: Release) -> None:
 
 def _still_true(root: Path, sums_text: str) -> str:
     """'' if the folder is exactly what SHA256SUMS lists, else the first file that is not."""
-    listed = dict(reversed(line.split("  ", 1)) for line in sums_text.splitlines() if line)
+    try:
+        listed = sums.parse_sums(sums_text)
+    except VerificationFailed:
+        return SUMS  # edited by hand: nothing to put back
     for relative, digest in sorted(listed.items()):
         if relative in DESCRIBING:
             continue  # put back as they were

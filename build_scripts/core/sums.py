@@ -1,4 +1,5 @@
-"""SHA256SUMS in the format `sha256sum -c` reads, parsed strictly.
+"""SHA256SUMS in the format `sha256sum -c` reads, parsed strictly: the release folder's and
+the bundle's.
 
 The bundle's signature covers this one file, and this file covers every other file of the
 bundle; so a line we cannot parse is an error, never skipped.
@@ -16,10 +17,10 @@ LINE = re.compile(r"(?P<digest>[0-9a-f]{64}) [ *](?P<path>[^\n]+)")
 
 
 def format_sums(digests: dict[str, str]) -> str:
-    """digest, two spaces, path relative to the bundle's folder; sorted by path."""
+    """digest, two spaces, path relative to the folder; sorted by path."""
     for path in digests:
         if "\n" in path or "\\" in path:
-            raise ValueError(f"{path!r}: sha256sum escapes such names; the bundle has none")
+            raise ValueError(f"{path!r}: sha256sum escapes such names; no artifact has one")
     return "".join(f"{digests[path]}  {path}\n" for path in sorted(digests))
 
 

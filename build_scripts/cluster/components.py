@@ -212,6 +212,7 @@ def processes(
                 node_name=NODE_NAME,
                 service_cidr=settings.service_cidr,
             ),
+            env=network_policy.environment(),
         ),
     }
     kubeconfig = layout.component_kubeconfig

@@ -26,11 +26,13 @@ It rejects (icmp port-unreachable) rather than drops, so a blocked client fails 
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 from pathlib import Path
 
 from build_scripts.cluster import build as cluster_build
+from build_scripts.cluster import firewall
 from build_scripts.core import cmd
 
 KUBE_ROUTER_MODULE = "github.com/cloudnativelabs/kube-router/v2"
@@ -39,6 +41,8 @@ COMPONENT = "network-policy"
 # iptables chains and ipsets kube-router's firewall creates (all its own, by these prefixes).
 CHAIN_PREFIXES = ("KUBE-ROUTER-", "KUBE-NWPLCY-", "KUBE-POD-FW-", "KUBE-SRC-", "KUBE-DST-")
 IPSET_PREFIXES = ("KUBE-SRC-", "KUBE-DST-", "kube-router-")
+# Where kube-router finds ipset and the rest, after its own iptables programs.
+SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 # Its health endpoint; it is not exposed beyond the loopback address by anything else here.
 HEALTH_PORT = 20244
 
@@ -57,6 +61,17 @@ def build_kube_router(kubernetes_version: str = cluster_build.KUBERNETES_VERSION
         binary_path(kubernetes_version),
         ldflags=f"-s -w -X {KUBE_ROUTER_MODULE}/pkg/version.Version={KUBE_ROUTER_VERSION}",
     )
+
+
+def environment(kubernetes_version: str = cluster_build.KUBERNETES_VERSION) -> dict[str, str]:
+    """kube-router's PATH: its iptables programs are the back-end no other program writes to
+    (firewall.py says why)."""
+    programs = firewall.engine_path_dir(
+        binary_path(kubernetes_version).parent, firewall.policy_engine_backend()
+    )
+    # A fixed PATH, not the caller's: the process's fingerprint includes its environment, and
+    # `cluster.up` from another shell must not restart it.
+    return {"PATH": os.pathsep.join([str(programs), *SYSTEM_PATH])}
 
 
 def command_line(binary: Path, *, kubeconfig: Path, node_name: str, service_cidr: str) -> list[str]:
@@ -104,17 +119,25 @@ def cleanup_commands(rules: str) -> list[list[str]]:
 
 
 def remove_rules() -> None:
-    """Remove kube-router's firewall chains and ipsets (after it stopped)."""
-    listing = cmd.run(
-        ["iptables", "-w", "-t", "filter", "-S"],
-        step="iptables",
-        check=False,
-        capture=True,
-        quiet=True,
-    )
-    if listing.returncode == 0:
-        for arguments in cleanup_commands(listing.output):
-            cmd.run(["iptables", "-w", *arguments], step="iptables", check=False, quiet=True)
+    """Remove kube-router's firewall chains and ipsets (after it stopped).
+
+    From both back-ends: its own, and the host's, where a cluster.up from before the back-ends
+    were separated left them.
+    """
+    for backend in firewall.BACKENDS:
+        program = firewall.backend_program(backend)
+        if not shutil.which(program):
+            continue
+        listing = cmd.run(
+            [program, "-w", "-t", "filter", "-S"],
+            step="iptables",
+            check=False,
+            capture=True,
+            quiet=True,
+        )
+        if listing.returncode == 0:
+            for arguments in cleanup_commands(listing.output):
+                cmd.run([program, "-w", *arguments], step="iptables", check=False, quiet=True)
     if shutil.which("ipset"):
         sets = cmd.run(["ipset", "list", "-n"], step="ipset", check=False, capture=True, quiet=True)
         for name in sets.output.split():

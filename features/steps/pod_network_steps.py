@@ -166,9 +166,13 @@ def step_isolation_gone(context):
 
 @then("no iptables chain or ipset of the NetworkPolicy engine is left")
 def step_policy_engine_gone(context):
-    from build_scripts.cluster import network_policy
+    from build_scripts.cluster import firewall, network_policy
 
-    rules = _sh("iptables", "-w", "-t", "filter", "-S").stdout
+    # Both back-ends: the engine's own, and the host's where an older cluster put them.
+    rules = "".join(
+        _sh(firewall.backend_program(backend), "-w", "-t", "filter", "-S").stdout
+        for backend in firewall.BACKENDS
+    )
     chains = [
         line
         for line in rules.splitlines()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import nox
@@ -59,7 +60,14 @@ def app(session: nox.Session) -> None:
 def validate(session: nox.Session) -> None:
     """Behave scenarios that run the release for real; JUnit XML goes to reports/junit."""
     _install_engine(session)
-    session.run("behave", *(session.posargs or ["features"]))
+    started = time.time()
+    try:
+        session.run("behave", *(session.posargs or ["features"]))
+    finally:
+        # Where the time went, pass or fail: the ten slowest scenarios of this run.
+        session.run(
+            "python", "-m", "build_scripts.validation.slowest", "--since", f"{started - 1:.0f}"
+        )
 
 
 @nox.session(python=PYTHON)

@@ -14,6 +14,7 @@ from build_scripts.tasks import (
     installer,
     release,
     toolchain,
+    validate,
 )
 
 ns = Collection()
@@ -21,7 +22,7 @@ ns = Collection()
 ns.add_collection(release.ns, name="release")
 for task_ in toolchain.ns.tasks.values():
     ns.add_task(task_)
-for module in (dev, desktop, installer, images, cluster, deploy, bundle, bench, clean):
+for module in (dev, desktop, installer, images, cluster, deploy, bundle, bench, clean, validate):
     name = module.__name__.rsplit(".", 1)[-1]
     ns.add_collection(module.ns, name=name)
     ns.configure(module.ns.configuration())

@@ -83,6 +83,18 @@ Feature: A local Kubernetes cluster for validating deployments
     And the client pod's request to that host is refused at once
     And conntrack on the node shows no connection from the pod network to outside this machine
 
+  @fixture.docker
+  Scenario: Docker's, kube-proxy's and the CNI plugin's rules survive the NetworkPolicy engine's syncs
+    When pods and Docker networks are created and removed side by side for 2 rounds
+    Then the NetworkPolicy engine wrote its table back during every round
+    And after every round each owner's firewall rules are all present
+    And the NetworkPolicy engine's rules are in a table no other program writes to
+
+  @fixture.docker
+  Scenario: The firewall check sees a rule that another program removed
+    Given a Docker network whose rule for traffic inside it was deleted by hand
+    Then the firewall check names that network's rule as missing
+
   Scenario: The cluster goes down clean
     When I run "invoke cluster.down"
     Then it exits with status 0

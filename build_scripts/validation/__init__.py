@@ -1,0 +1,1 @@
+"""The test suite's own tooling: where a validate run's time went, and the firewall soak."""

@@ -515,3 +515,40 @@ def test_written_tar_copies_hard_links_to_dropped_targets_and_adds_users(tmp_pat
 def test_drop_patterns(path, dropped):
     patterns = ["usr/lib/python3.11/test", "usr/lib/python3.11/lib-dynload/_test*"]
     assert rootfs.is_dropped(path, patterns) is dropped
+
+
+STATUS = """\
+Package: libc6
+Status: install ok installed
+Architecture: amd64
+Version: 2.36-9+deb12u13
+
+Package: zlib1g
+Status: install ok installed
+Architecture: amd64
+Version: 1:1.2.13.dfsg-1
+
+Package: gone
+Status: deinstall ok config-files
+Version: 1.0
+"""
+
+
+def test_kept_packages_get_their_dpkg_record_and_no_other_does(tmp_path):
+    members = [
+        *USRMERGE,
+        ("./var", "dir", ""),
+        ("./var/lib", "dir", ""),
+        ("./var/lib/dpkg", "dir", ""),
+        ("./var/lib/dpkg/status", "file", STATUS),
+        ("./var/lib/dpkg/info", "dir", ""),
+        ("./var/lib/dpkg/info/libc6:amd64.list", "file", "/usr/lib/x86_64-linux-gnu/libc.so.6\n"),
+        ("./var/lib/dpkg/info/zlib1g:amd64.list", "file", "/lib/x86_64-linux-gnu/libz.so.1.2.13\n"),
+    ]
+    assert set(rootfs.dpkg_stanzas(STATUS)) == {"libc6", "zlib1g"}
+    with tarfile.open(_rootfs(tmp_path, members)) as archive:
+        root = rootfs.RootFS(archive)
+        records = rootfs.package_records(root, {"usr/lib/x86_64-linux-gnu/libc.so.6"})
+    files = {info.name: data for info, data in records if data is not None}
+    assert list(files) == ["var/lib/dpkg/status.d/libc6"]
+    assert b"Version: 2.36-9+deb12u13" in files["var/lib/dpkg/status.d/libc6"]

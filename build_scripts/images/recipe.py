@@ -12,7 +12,7 @@ from build_scripts.core import paths
 from build_scripts.core.errors import ConfigError
 
 # Bump when the derivation (rootfs.py) changes what goes into an image: the tags change with it.
-DERIVATION = "1"
+DERIVATION = "2"  # 2: runtime bases carry var/lib/dpkg/status.d
 
 
 def _digest(text: str) -> str:

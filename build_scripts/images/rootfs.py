@@ -227,6 +227,49 @@ def copyright_files(root: RootFS, selected: set[str]) -> list[str]:
     return found
 
 
+# dpkg's database, one stanza per package, as distroless images carry it: SBOM generators and
+# scanners read it to name the Debian packages (and versions) whose files an image ships.
+DPKG_STATUS = "var/lib/dpkg/status"
+STATUS_DIR = "var/lib/dpkg/status.d"
+
+
+def dpkg_stanzas(status: str) -> dict[str, str]:
+    """Package name -> its stanza of a dpkg status file (installed packages only)."""
+    stanzas = {}
+    for block in status.split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if ": " in line and line[0] != " "
+        )
+        if "Package" in fields and fields.get("Status", "").endswith(" installed"):
+            stanzas[fields["Package"]] = block.strip() + "\n"
+    return stanzas
+
+
+def package_records(root: RootFS, selected: set[str]) -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    """status.d/<package> of every package whose files are kept."""
+    owners = package_files(root)
+    kept = {owners[name] for name in selected if name in owners}
+    stanzas = dpkg_stanzas(root.read(DPKG_STATUS).decode(errors="replace"))
+    records: list[tuple[tarfile.TarInfo, bytes | None]] = list(
+        _directories(("var", "var/lib", "var/lib/dpkg", STATUS_DIR))
+    )
+    for package in sorted(kept & stanzas.keys()):
+        data = stanzas[package].encode()
+        info = tarfile.TarInfo(f"{STATUS_DIR}/{package}")
+        info.mode, info.size = 0o644, len(data)
+        records.append((info, data))
+    return records
+
+
+def _directories(names: Iterable[str]) -> list[tuple[tarfile.TarInfo, None]]:
+    entries = []
+    for name in names:
+        info = tarfile.TarInfo(name)
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+        entries.append((info, None))
+    return entries
+
+
 def user_files(user: User) -> list[tuple[tarfile.TarInfo, bytes | None]]:
     """/etc/passwd and /etc/group with root and the non-root user, its home, and /tmp."""
     passwd = (
@@ -299,7 +342,8 @@ def derive(kind: str, recipe: Recipe, rootfs_tar: Path, output: Path) -> Path:
         else:
             raise ConfigError(f"unknown base image kind {kind!r}", f"choose from {KINDS}")
         selected |= select(root, copyright_files(root, selected), (), libraries=False)
-        return write_tar(root, selected, output, user_files(recipe.user))
+        extra = package_records(root, selected) + user_files(recipe.user)
+        return write_tar(root, selected, output, extra)
 
 
 PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3

@@ -2,24 +2,30 @@
 
 - the Go backend and the desktop app: `cyclonedx-gomod mod` (their modules, from go.mod/go.sum);
 - the orchestrator and its pinned dependencies: `cyclonedx-py requirements` on the lock file;
-- each container image: `syft scan docker-archive:` on the saved archive (what really ships).
+- each container image: read from the saved archive (what really ships) by image_sbom.py, from
+  the dpkg, Python and Go records the build put into it.
 
 The generators are installed on first use into ~/.cache/traderadmin (go install / a private
 virtualenv from PyPI) and run offline afterwards: gomod reads the module cache, cyclonedx-py
-the lock file, syft the archive.
+the lock file.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from importlib import metadata as package_metadata
 from pathlib import Path
 
 from build_scripts.core import atomic, cmd, locks, paths
 from build_scripts.core.artifacts import Artifact
 from build_scripts.core.metadata import Release
+from build_scripts.images import specs
+from build_scripts.release import image_sbom
 
 GOMOD = ("cyclonedx-gomod", "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod", "v1.10.0")
-SYFT = ("syft", "github.com/anchore/syft/cmd/syft", "v1.57.1")
+# Bump when image_sbom.py changes what it writes: the image SBOM steps' fingerprint holds it.
+IMAGE_SBOM_FORMAT = "1"
 CYCLONEDX_BOM_VERSION = "7.5.0"
 GO_MODULES = {"backend": "backend", "desktop": "desktop"}
 
@@ -44,8 +50,8 @@ def ensure_go_tool(name: str, module: str, version: str) -> Path:
     """`go install module@version` into the engine's bin dir, once per version."""
     program = paths.bin_dir() / name
     stamp = paths.cache_dir() / "tools" / f"{name}-{version}.installed"
-    # The two image SBOM steps run side by side: without the lock a fresh machine compiles
-    # syft twice at once (seen: two `go install` of several minutes on two cores).
+    # Steps that need the same tool may run side by side: without the lock a fresh machine
+    # compiled it twice at once (seen with syft: two `go install` of minutes on two cores).
     with locks.waiting_lock(stamp.with_suffix(".lock"), f"another install of {name}"):
         if program.is_file() and stamp.is_file():
             return program
@@ -132,16 +138,18 @@ def python_sbom(release: Release) -> list[Artifact]:
 
 
 def image_sboms(release: Release, archives: dict[str, Path]) -> list[Artifact]:
-    program = ensure_go_tool(*SYFT)
     made = []
     for component, archive in archives.items():
         destination = image_sbom_path(release, component)
-        with atomic.atomic_path(destination) as tmp:
-            cmd.run(
-                [program, "scan", f"docker-archive:{archive}", "-q", "-o", f"cyclonedx-json={tmp}"],
-                step=f"sbom image {component}",
-                # Offline: no update check, no vulnerability database.
-                env={"SYFT_CHECK_FOR_APP_UPDATE": "false"},
-            )
-        made.append(Artifact(destination, f"CycloneDX: image {component} (syft)"))
+        bom = image_sbom.image_bom(
+            archive,
+            image=specs.image_name(release, component),
+            version=release.version,
+            source_date_epoch=release.source_date_epoch,
+            tool_version=package_metadata.version("traderadmin-release"),
+        )
+        atomic.write_text(destination, json.dumps(bom, indent=2, sort_keys=True) + "\n")
+        made.append(
+            Artifact(destination, f"CycloneDX: image {component} ({len(bom['components'])} parts)")
+        )
     return made

@@ -172,12 +172,12 @@ def _image_step(name: str) -> Step:
 def _image_sbom_step(name: str) -> Step:
     return Step(
         f"sbom-image-{name}",
-        f"CycloneDX SBOM of the {name} image (syft)",
+        f"CycloneDX SBOM of the {name} image (from its dpkg, Python and Go records)",
         _image_sbom(name),
         needs=(f"image-{name}",),
         inputs=Inputs(
-            sources=("build_scripts/release/sbom.py",),
-            params=lambda r: {"generator": sbom.SYFT[2]},
+            sources=("build_scripts/release/sbom.py", "build_scripts/release/image_sbom.py"),
+            params=lambda r: {"format": sbom.IMAGE_SBOM_FORMAT},
         ),
         outputs=lambda r: [sbom.image_sbom_path(r, name)],
     )

@@ -18,6 +18,7 @@ CACHES = {
             ("cluster/build.py", "KUBERNETES_VERSION"),
             ("cluster/build.py", "CRI_TOOLS_VERSION"),
             ("cluster/config.py", "COREDNS_VERSION"),
+            ("cluster/build.py", "COREDNS_PLUGINS"),
             ("cluster/config.py", "PAUSE_VERSION"),
             ("cluster/network_policy.py", "KUBE_ROUTER_VERSION"),
         ],

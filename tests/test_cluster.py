@@ -668,6 +668,22 @@ def test_coredns_forwards_nothing_off_the_machine():
     assert "forward" not in corefile
 
 
+def test_coredns_is_built_with_every_plugin_the_corefile_uses():
+    """A directive the binary lacks stops CoreDNS at start ("unknown directive")."""
+    corefile = render.corefile(SETTINGS)
+    body = corefile[corefile.index("{") + 1 : corefile.rindex("}")]
+    depth, directives = 0, set()
+    for line in body.splitlines():
+        words = line.split()
+        if words and depth == 0:
+            directives.add(words[0])
+        depth += line.count("{") - line.count("}")
+    assert directives and directives <= set(cluster_build.COREDNS_PLUGINS)
+    main_go = cluster_build.coredns_main_go()
+    for plugin in cluster_build.COREDNS_PLUGINS:
+        assert f'"github.com/coredns/coredns/plugin/{plugin}"' in main_go
+
+
 def test_conntrack_check_flags_a_pod_connection_to_another_host_only():
     """The scenario's judge of `conntrack -L`: real peers off this machine are flagged."""
     import ipaddress

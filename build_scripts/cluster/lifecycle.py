@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,7 @@ from build_scripts.cluster.probes import (
     unix_socket_answers,
 )
 from build_scripts.cluster.supervise import ensure_process, running_pid, stop_process, wait_for
-from build_scripts.core import cmd
+from build_scripts.core import cmd, locks, paths
 from build_scripts.core.daemon import cmdline
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import step, warn
@@ -83,14 +84,14 @@ class UpResult:
     already_running: list[str]
 
 
-def _up(options: ClusterOptions) -> UpResult:
-    started_at = time.monotonic()
-    layout = options.layout
-    with step("cluster: preflight"):
-        preflight()
-        layout.root.mkdir(parents=True, exist_ok=True)
-        os.chmod(layout.root, 0o700)
-    with step("cluster: programs"):
+def build_programs(options: ClusterOptions) -> tuple[cluster_build.Toolset, Path, list[Path]]:
+    """Every program and image archive the cluster runs, each built once per version.
+
+    One build at a time: `cluster.build --background` may still be building when `cluster.up`
+    needs the programs, and then `up` waits for it instead of compiling the same things again.
+    """
+    lock = cluster_build.kubernetes_dir(options.kubernetes_version).with_suffix(".build.lock")
+    with locks.waiting_lock(lock, "the cluster's programs, being built by another process"):
         toolset = cluster_build.build_toolset(
             options.kubernetes_version,
             coredns_version=options.coredns_version,
@@ -99,6 +100,31 @@ def _up(options: ClusterOptions) -> UpResult:
         kubectl = cluster_build.install_kubectl(toolset.bin_dir)
         network_policy.build_kube_router(options.kubernetes_version)
         images = ensure_images(options, toolset)
+    return toolset, kubectl, images
+
+
+def build_in_background(options: ClusterOptions) -> tuple[int, Path]:
+    """`invoke cluster.build` detached: the compile (minutes on a fresh machine) runs beside
+    work that does not need the cluster. Returns its pid and log."""
+    logs = options.layout.root.parent
+    log, pid_path = logs / "cluster-build.log", logs / "cluster-build.pid"
+    # Niced: it should take the cores only when the work in front leaves them idle.
+    argv = ["nice", "-n", "10", sys.executable, "-m", "invoke", "cluster.build"]
+    pid = cmd.start_background(
+        argv, name="cluster build", log_path=log, pid_path=pid_path, cwd=paths.repo_root()
+    )
+    return pid, log
+
+
+def _up(options: ClusterOptions) -> UpResult:
+    started_at = time.monotonic()
+    layout = options.layout
+    with step("cluster: preflight"):
+        preflight()
+        layout.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(layout.root, 0o700)
+    with step("cluster: programs"):
+        toolset, kubectl, images = build_programs(options)
     settings = Settings(node_ip=options.node_ip or detect_node_ip())
     with step("cluster: certificates and configuration"):
         pki = ensure_pki(layout, settings)

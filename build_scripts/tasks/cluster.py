@@ -47,6 +47,23 @@ def up(c):
     say(f"kubectl: {cluster_build.paths.bin_dir() / 'kubectl'}")
 
 
+@release_task(
+    help={
+        "background": "start the build detached and return at once (log in the cluster's state "
+        "folder); a later cluster.up waits for it"
+    }
+)
+def build(c, background=False):
+    """Build every program the local cluster runs (once per version), without starting it."""
+    options = _options(c)
+    if background:
+        pid, log = cluster.build_in_background(options)
+        say(f"building the cluster's programs in the background: pid {pid}, log {log}")
+        return
+    toolset, _, _ = cluster.build_programs(options)
+    say(f"the cluster's programs are in {toolset.bin_dir.parent}")
+
+
 @release_task(help={"wipe": "also delete all cluster state (etcd data, volumes, certificates)"})
 def down(c, wipe=False):
     """Stop every process the cluster started (by pid); --wipe also removes its state."""
@@ -66,7 +83,7 @@ def status(c):
     cluster_status.require_healthy(result)
 
 
-ns = Collection(up, down, status)
+ns = Collection(up, down, status, build)
 ns.configure(
     {
         "cluster": {

@@ -27,6 +27,10 @@ Feature: A local Kubernetes cluster for validating deployments
     And the API server answers an anonymous request on the node IP with 401
     And the API server accepts no connection on any other local address
 
+  Scenario: The cluster listens only where README's table says, and nothing else reaches its loopback ports
+    Then every socket the cluster listens on beyond the loopback address is in README's table
+    And from a network namespace of its own, only ports open beyond loopback answer
+
   Scenario: Starting the cluster again changes nothing
     When I run "invoke cluster.up"
     Then it exits with status 0

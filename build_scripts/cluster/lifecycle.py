@@ -36,7 +36,7 @@ import yaml
 
 from build_scripts.cluster import build as cluster_build
 from build_scripts.cluster import etcd as cluster_etcd
-from build_scripts.cluster import isolation, network_policy
+from build_scripts.cluster import isolation, listeners, network_policy
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.components import COMPONENTS, STOP_ORDER, processes, write_configs
 from build_scripts.cluster.config import (
@@ -214,6 +214,8 @@ def _up(options: ClusterOptions) -> UpResult:
             timeout=options.timeout,
             interval=1,
         )
+    with step("cluster: listening sockets"):
+        listeners.check(layout, settings.node_ip)
     return UpResult(
         layout.kubeconfig,
         CONTEXT,

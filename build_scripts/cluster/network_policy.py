@@ -43,8 +43,6 @@ CHAIN_PREFIXES = ("KUBE-ROUTER-", "KUBE-NWPLCY-", "KUBE-POD-FW-", "KUBE-SRC-", "
 IPSET_PREFIXES = ("KUBE-SRC-", "KUBE-DST-", "kube-router-")
 # Where kube-router finds ipset and the rest, after its own iptables programs.
 SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-# Its health endpoint; it is not exposed beyond the loopback address by anything else here.
-HEALTH_PORT = 20244
 
 
 def binary_path(kubernetes_version: str = cluster_build.KUBERNETES_VERSION) -> Path:
@@ -88,7 +86,11 @@ def command_line(binary: Path, *, kubeconfig: Path, node_name: str, service_cidr
         "--enable-ipv4=true",
         "--enable-ipv6=false",
         f"--service-cluster-ip-range={service_cidr}",
-        f"--health-port={HEALTH_PORT}",
+        # No listener at all. Its health server binds every interface (":port", no address
+        # flag) on Go's default mux, where its main has registered net/http/pprof: command
+        # line, goroutine dumps and CPU profiles for anyone who reaches the node. Nothing here
+        # reads it: the cluster judges its components by their processes.
+        "--health-port=0",
         "--metrics-port=0",
         "--iptables-sync-period=1m",
         "--v=1",

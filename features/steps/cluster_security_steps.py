@@ -4,10 +4,12 @@ refusing anonymous requests."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 
 import httpx
 from _support import cluster_layout, run, shown
@@ -86,3 +88,67 @@ def step_api_bound(context):
             if probe.connect_ex((address, port)) == 0:
                 accepted.append(address)
     assert not accepted, f"kube-apiserver accepts connections on {accepted}, not only {node_ip}"
+
+
+# --- what the cluster listens on (README's "What listens where" is the allow-list) -------------
+
+PROBE = """
+import json, socket, sys
+address, ports = sys.argv[1], [int(p) for p in sys.argv[2:]]
+answers = {}
+for port in ports:
+    try:
+        socket.create_connection((address, port), timeout=2).close()
+        answers[port] = "open"
+    except OSError as error:
+        answers[port] = type(error).__name__
+print(json.dumps(answers))
+"""
+
+
+def _our_sockets(context):
+    from build_scripts.cluster import listeners
+
+    layout = cluster_layout()
+    components = listeners.running_components(layout)
+    sockets = [(listeners.owner(s.pids, components), s) for s in listeners.listening_sockets()]
+    return [(name, s) for name, s in sockets if name is not None]
+
+
+@then("every socket the cluster listens on beyond the loopback address is in README's table")
+def step_listeners_documented(context):
+    from build_scripts.cluster import listeners
+
+    readme = (context.repo / "README.md").read_text()
+    unexpected, missing = listeners.problems(
+        listeners.listening_sockets(),
+        listeners.running_components(cluster_layout()),
+        listeners.documented(readme),
+        current_settings(cluster_layout()).node_ip,
+    )
+    assert not unexpected, "\n".join(unexpected)
+    assert not missing, "\n".join(missing)
+    assert any(name == "kube-apiserver" for name, _ in _our_sockets(context))
+
+
+@then("from a network namespace of its own, only ports open beyond loopback answer")
+def step_probe_from_outside(context):
+    from pod_network_steps import INSIDE, _sh, make_outside_host
+
+    from build_scripts.cluster import listeners
+    from build_scripts.cluster.network_policy import COMPONENT
+
+    node_address, _ = make_outside_host(context)
+    sockets = [(name, s) for name, s in _our_sockets(context) if s.protocol == "tcp"]
+    # kube-router's old health port too: nothing may answer there.
+    ports = sorted({s.port for _, s in sockets} | {20244})
+    answers = json.loads(
+        _sh(*INSIDE, sys.executable, "-c", PROBE, node_address, *map(str, ports)).stdout
+    )
+    expected = {port: "closed" for port in ports}
+    for _, s in sockets:
+        if listeners.where(s.address, "") == listeners.ANY:
+            expected[s.port] = "open"
+    seen = {int(port): ("open" if a == "open" else "closed") for port, a in answers.items()}
+    assert seen == expected, f"answers from {node_address}: {answers}; expected {expected}"
+    assert COMPONENT not in {name for name, _ in sockets}, "kube-router listens on something"

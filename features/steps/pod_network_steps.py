@@ -41,8 +41,12 @@ def _remove_outside_host() -> None:
     _sh("ip", "link", "delete", OUTSIDE_NODE_SIDE, check=False)
 
 
-@given("a host outside the pod network, listening on port {port:d}")
-def step_outside_host(context, port):
+INSIDE = ("ip", "netns", "exec", OUTSIDE_NETNS)
+
+
+def make_outside_host(context) -> tuple[str, str]:
+    """A network namespace of the scenario's own, linked to the node by a veth pair: another
+    host as far as the node can tell. Returns (the node's address, the host's address)."""
     node_address, host_address = (str(a) for a in OUTSIDE_NETWORK.hosts())
     _remove_outside_host()  # a previous run killed before its cleanup
     _sh("ip", "netns", "add", OUTSIDE_NETNS)
@@ -51,10 +55,16 @@ def step_outside_host(context, port):
     _sh("ip", "link", "set", OUTSIDE_HOST_SIDE, "netns", OUTSIDE_NETNS)
     _sh("ip", "addr", "add", f"{node_address}/30", "dev", OUTSIDE_NODE_SIDE)
     _sh("ip", "link", "set", OUTSIDE_NODE_SIDE, "up")
-    inside = ("ip", "netns", "exec", OUTSIDE_NETNS)
-    _sh(*inside, "ip", "addr", "add", f"{host_address}/30", "dev", OUTSIDE_HOST_SIDE)
-    _sh(*inside, "ip", "link", "set", OUTSIDE_HOST_SIDE, "up")
-    _sh(*inside, "ip", "link", "set", "lo", "up")
+    _sh(*INSIDE, "ip", "addr", "add", f"{host_address}/30", "dev", OUTSIDE_HOST_SIDE)
+    _sh(*INSIDE, "ip", "link", "set", OUTSIDE_HOST_SIDE, "up")
+    _sh(*INSIDE, "ip", "link", "set", "lo", "up")
+    return node_address, host_address
+
+
+@given("a host outside the pod network, listening on port {port:d}")
+def step_outside_host(context, port):
+    _, host_address = make_outside_host(context)
+    inside = INSIDE
     server = subprocess.Popen(
         [*inside, sys.executable, "-m", "http.server", str(port), "--bind", host_address],
         stdout=subprocess.DEVNULL,

@@ -79,6 +79,8 @@ type roleTokens struct {
 	entries []entry
 	stamp   fileStamp
 	checked time.Time
+	// refused is why the file's current content was not taken (logged once per reason).
+	refused string
 }
 
 type fileStamp struct {
@@ -134,21 +136,48 @@ func entriesOf(tokens []string) []entry {
 
 // reload reads rt's file; the caller holds k.mu (or owns rt exclusively).
 func (k *Keyring) reload(rt *roleTokens) error {
+	entries, stamp, err := k.read(rt)
+	if err != nil {
+		return err
+	}
+	rt.entries, rt.stamp, rt.checked = entries, stamp, k.now()
+	return nil
+}
+
+func (k *Keyring) read(rt *roleTokens) ([]entry, fileStamp, error) {
 	fi, err := k.stat(rt.source.File)
 	if err != nil {
-		return fmt.Errorf("%s: %w", rt.source.Describe, err)
+		return nil, fileStamp{}, fmt.Errorf("%s: %w", rt.source.Describe, err)
 	}
 	stamp := stampOf(fi)
 	data, err := k.readFile(rt.source.File)
 	if err != nil {
-		return fmt.Errorf("%s: %w", rt.source.Describe, err)
+		return nil, fileStamp{}, fmt.Errorf("%s: %w", rt.source.Describe, err)
 	}
 	tokens := ParseTokens(string(data))
 	if len(tokens) == 0 {
-		return fmt.Errorf("%s: %s holds no token", rt.source.Describe, rt.source.File)
+		return nil, fileStamp{}, fmt.Errorf("%s: %s holds no token", rt.source.Describe, rt.source.File)
 	}
-	rt.entries, rt.stamp, rt.checked = entriesOf(tokens), stamp, k.now()
-	return nil
+	return entriesOf(tokens), stamp, nil
+}
+
+// sharedWith names the source of another role that holds one of entries' tokens ("" if none).
+// One token in two roles is refused at start (app.Options); a reload must keep the same rule,
+// or Authenticate would pick one role for it silently.
+func (k *Keyring) sharedWith(role Role, entries []entry) string {
+	for other, rt := range k.roles {
+		if other == role {
+			continue
+		}
+		for _, mine := range entries {
+			for _, theirs := range rt.entries {
+				if mine.hash == theirs.hash {
+					return string(other) + " role's " + rt.source.Describe
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // refresh re-reads a token file that changed since it was last read. A file that became
@@ -164,13 +193,27 @@ func (k *Keyring) refresh(role Role, rt *roleTokens) {
 		return
 	}
 	before := len(rt.entries)
+	var entries []entry
+	var stamp fileStamp
 	if err == nil {
-		err = k.reload(rt)
+		entries, stamp, err = k.read(rt)
 	}
 	if err != nil {
 		k.log.Warn("token file unreadable; keeping the tokens in force", "role", string(role), "error", err.Error())
 		return
 	}
+	// The stamp is not recorded: the file is read again at the next check, and taken once the
+	// conflict is gone (from either file).
+	if other := k.sharedWith(role, entries); other != "" {
+		reason := rt.source.Describe + " holds a token of the " + other
+		if reason != rt.refused {
+			k.log.Error("token file not reloaded: one token in two roles; keeping the last good tokens",
+				"role", string(role), "reason", reason)
+			rt.refused = reason
+		}
+		return
+	}
+	rt.entries, rt.stamp, rt.refused = entries, stamp, ""
 	k.log.Info("token file changed; tokens reloaded", "role", string(role), "tokens", len(rt.entries), "before", before,
 		"fingerprints", strings.Join(k.fingerprints(rt), ","))
 }

@@ -1,9 +1,12 @@
 package auth
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -104,5 +107,62 @@ func TestEmptyTokenFileIsAnError(t *testing.T) {
 	}
 	if _, err := NewKeyring(map[Role]Source{RoleAdmin: {File: path, Describe: "file"}}, nil); err == nil {
 		t.Fatal("NewKeyring accepted a token file without a token")
+	}
+}
+
+func TestReloadRefusesATokenOfTheOtherRole(t *testing.T) {
+	dir := t.TempDir()
+	admin, orch := filepath.Join(dir, "admin"), filepath.Join(dir, "orchestrator")
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(path+".new", []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".new", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(admin, "admin-token\n")
+	write(orch, "orch-token\n")
+	var logs bytes.Buffer
+	k, err := NewKeyring(map[Role]Source{
+		RoleAdmin:        {File: admin, Describe: "ADMIN_FILE (" + admin + ")"},
+		RoleOrchestrator: {File: orch, Describe: "ORCH_FILE (" + orch + ")"},
+	}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	k.now = func() time.Time { return now }
+	roleOf := func(tok string) Role {
+		id, ok := k.Authenticate("Bearer " + tok)
+		if !ok {
+			return ""
+		}
+		return id.Role
+	}
+
+	// The orchestrator's Secret is rewritten with the admin's token in it.
+	write(orch, "orch-token\nadmin-token\n")
+	now = now.Add(2 * time.Second)
+	if got := roleOf("admin-token"); got != RoleAdmin {
+		t.Fatalf("admin token after a conflicting reload: role %q; want admin (last good keyring)", got)
+	}
+	if got := roleOf("orch-token"); got != RoleOrchestrator {
+		t.Fatalf("orchestrator token: role %q", got)
+	}
+	text := logs.String()
+	if !strings.Contains(text, "level=ERROR") || !strings.Contains(text, orch) || !strings.Contains(text, admin) {
+		t.Fatalf("want one error naming both files, got:\n%s", text)
+	}
+	if n := strings.Count(text, "one token in two roles"); n != 1 {
+		t.Fatalf("the refusal was logged %d times; want once", n)
+	}
+
+	// Once the conflict is gone, the file is taken.
+	write(orch, "orch-token-2\n")
+	now = now.Add(2 * time.Second)
+	if roleOf("orch-token-2") != RoleOrchestrator || roleOf("orch-token") != "" {
+		t.Fatal("the orchestrator's new file was not taken after the conflict ended")
 	}
 }

@@ -82,9 +82,7 @@ func newTestServer(t *testing.T, edit func(*Options)) *testServer {
 	t.Cleanup(func() { o.Audit.Close() })
 	ts.Server = New(o)
 	ts.handler = ts.Handler()
-	if err := ts.LoadConfig(); err != nil {
-		t.Logf("LoadConfig: %v", err)
-	}
+	ts.CheckReadiness()
 	return ts
 }
 
@@ -199,7 +197,7 @@ func TestReadyz(t *testing.T) {
 			name:   "probe fails",
 			probe:  func(string) error { return errors.New("read-only file system") },
 			status: http.StatusServiceUnavailable,
-			reason: "data directory not writable: read-only file system",
+			reason: "data directory not writable",
 		},
 		{
 			// Root ignores permission bits, so break the directory for real: replace it by a file.
@@ -221,6 +219,7 @@ func TestReadyz(t *testing.T) {
 			ts := newTestServer(t, func(o *Options) { o.ProbeWritable = tt.probe })
 			if tt.setup != nil {
 				tt.setup(t, ts)
+				ts.CheckReadiness()
 			}
 			rec := ts.do(t, req{method: "GET", path: "/readyz"})
 			expectStatus(t, rec, tt.status)
@@ -235,6 +234,35 @@ func TestReadyz(t *testing.T) {
 				t.Errorf("body = %v, want status unavailable and a reason mentioning %q", body, tt.reason)
 			}
 		})
+	}
+}
+
+func TestReadyzDoesNoWorkAndTellsNoInternals(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, config.FileName), []byte("[risk_limits]\nmax_position = "), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	probes := 0
+	ts := newTestServer(t, func(o *Options) {
+		o.Store = config.NewStore(dir)
+		o.Audit = audit.New(dir)
+		o.ProbeWritable = func(string) error { probes++; return nil }
+	})
+	before, _ := os.ReadDir(dir)
+	for range 20 {
+		rec := ts.do(t, req{method: "GET", path: "/readyz"})
+		expectStatus(t, rec, http.StatusServiceUnavailable)
+		body := decode[map[string]string](t, rec)
+		if body["reason"] != "configuration not loaded" {
+			t.Fatalf("reason = %q; want the bare reason, no path or parser text", body["reason"])
+		}
+	}
+	after, _ := os.ReadDir(dir)
+	if len(after) != len(before) || probes != 0 {
+		t.Fatalf("20 requests changed the data directory (%d -> %d entries) or probed it %d times", len(before), len(after), probes)
+	}
+	if !strings.Contains(ts.logs.String(), "unexpected EOF") {
+		t.Error("the parse error should be in the log")
 	}
 }
 
@@ -260,6 +288,9 @@ func TestReadyzWhileConfigNotLoadedThenRepaired(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o640); err != nil {
 		t.Fatal(err)
 	}
+	// Requests do not load it: the server's own check does.
+	expectStatus(t, ts.do(t, req{method: "GET", path: "/readyz"}), http.StatusServiceUnavailable)
+	ts.CheckReadiness()
 	expectStatus(t, ts.do(t, req{method: "GET", path: "/readyz"}), http.StatusOK)
 	expectStatus(t, ts.do(t, req{method: "GET", path: "/api/v1/config"}), http.StatusOK)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,23 +17,56 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// GET /readyz: readiness. Ready means the configuration is loaded and the data directory
-// really accepts durable writes.
+// GET /readyz: readiness, as the server's own checks last found it (CheckReadiness, run on
+// the server's schedule by WatchReadiness). A request only reads that state: anyone may call
+// /readyz without a token, so it must not load files, write, or return internal error text.
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	if err := s.LoadConfig(); err != nil {
-		s.notReady(w, "configuration not loaded: "+err.Error())
-		return
+	s.readyMu.RLock()
+	reason, checked := s.notReadyReason, s.readyChecked
+	s.readyMu.RUnlock()
+	switch {
+	case !checked:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "starting"})
+	case reason != "":
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}
-	if err := s.probe(s.store.Dir()); err != nil {
-		s.notReady(w, "data directory not writable: "+err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-func (s *Server) notReady(w http.ResponseWriter, reason string) {
-	s.log.Warn("not ready", "reason", reason)
-	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
+// CheckReadiness loads the configuration if it is not loaded yet and probes that the data
+// directory really accepts durable writes; the result is what /readyz answers until the next
+// check. The details (paths, parser text) go to the log only, once per change.
+func (s *Server) CheckReadiness() {
+	reason, detail := "", ""
+	if err := s.LoadConfig(); err != nil {
+		reason, detail = "configuration not loaded", err.Error()
+	} else if err := s.probe(s.store.Dir()); err != nil {
+		reason, detail = "data directory not writable", err.Error()
+	}
+	s.readyMu.Lock()
+	changed := !s.readyChecked || reason != s.notReadyReason || detail != s.notReadyDetail
+	s.notReadyReason, s.notReadyDetail, s.readyChecked = reason, detail, true
+	s.readyMu.Unlock()
+	if changed && reason != "" {
+		s.log.Warn("not ready", "reason", reason, "detail", detail)
+	} else if changed {
+		s.log.Info("ready")
+	}
+}
+
+// WatchReadiness runs CheckReadiness every interval until ctx ends.
+func (s *Server) WatchReadiness(ctx context.Context, interval time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			s.CheckReadiness()
+		}
+	}
 }
 
 // ProbeWritable creates, writes, fsyncs and removes a small file in dir. Checking permission

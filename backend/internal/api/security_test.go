@@ -194,6 +194,7 @@ func startLiveWith(t *testing.T, dir string, faults *fsys.Faulty) *liveServer {
 	if err := srv.LoadConfig(); err != nil {
 		t.Fatalf("LoadConfig: %v", err)
 	}
+	srv.CheckReadiness()
 	hs := httptest.NewServer(srv.Handler())
 	ls := &liveServer{url: hs.URL, dir: dir, faults: faults, close: func() { hs.Close(); auditLog.Close() }}
 	t.Cleanup(ls.close)

@@ -43,6 +43,12 @@ type Server struct {
 
 	reconcileMu sync.Mutex
 	reconciled  bool
+
+	// What the last CheckReadiness found: "" when ready; the detail is for the log only.
+	readyMu        sync.RWMutex
+	readyChecked   bool
+	notReadyReason string
+	notReadyDetail string
 }
 
 // New returns a Server; it does not load the configuration (see LoadConfig).

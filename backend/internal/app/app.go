@@ -98,12 +98,18 @@ func Run(ctx context.Context, opts Options, logger *slog.Logger, listening chan<
 		Keyring:    keyring,
 	})
 	// A configuration that cannot be loaded does not stop the process: it serves /healthz,
-	// reports not-ready with the reason, and retries on every readiness probe.
+	// reports not-ready, and tries again on its own schedule (never because of a request).
 	if err := srv.LoadConfig(); err != nil {
 		logger.Error("configuration not loaded; serving as not ready until it is", "error", err.Error())
 	} else {
 		logger.Info("configuration loaded", "path", filepath.Join(opts.DataDir, config.FileName))
 	}
+	interval := opts.ReadinessInterval
+	if interval <= 0 {
+		interval = DefaultReadinessInterval
+	}
+	srv.CheckReadiness()
+	go srv.WatchReadiness(ctx, interval)
 
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {

@@ -39,24 +39,24 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, Tokens: map[auth.Role]auth.Source{}},
+			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, ReadinessInterval: DefaultReadinessInterval, Tokens: map[auth.Role]auth.Source{}},
 		},
 		{
 			name: "environment",
 			env:  map[string]string{EnvListen: "127.0.0.1:9000", EnvDataDir: "/data", EnvShutdownTimeout: "3s", EnvAdminToken: " env-token "},
-			want: Options{Listen: "127.0.0.1:9000", DataDir: "/data", ShutdownTimeout: 3 * time.Second,
+			want: Options{Listen: "127.0.0.1:9000", DataDir: "/data", ShutdownTimeout: 3 * time.Second, ReadinessInterval: DefaultReadinessInterval,
 				Tokens: map[auth.Role]auth.Source{auth.RoleAdmin: {Tokens: []string{"env-token"}, Describe: EnvAdminToken}}},
 		},
 		{
 			name: "flags win over environment",
 			args: []string{"-listen", ":9001", "-data-dir", "/flag", "-shutdown-timeout", "1s"},
 			env:  map[string]string{EnvListen: ":9000", EnvDataDir: "/env", EnvShutdownTimeout: "3s"},
-			want: Options{Listen: ":9001", DataDir: "/flag", ShutdownTimeout: time.Second, Tokens: map[auth.Role]auth.Source{}},
+			want: Options{Listen: ":9001", DataDir: "/flag", ShutdownTimeout: time.Second, ReadinessInterval: DefaultReadinessInterval, Tokens: map[auth.Role]auth.Source{}},
 		},
 		{
 			name: "one file per role, a list in each",
 			env:  map[string]string{EnvAdminTokenFile: "/run/secrets/token", EnvOrchestratorTokenFile: "/run/secrets/orch"},
-			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second,
+			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, ReadinessInterval: DefaultReadinessInterval,
 				Tokens: map[auth.Role]auth.Source{
 					auth.RoleAdmin:        {File: "/run/secrets/token", Describe: EnvAdminTokenFile + " (/run/secrets/token)"},
 					auth.RoleOrchestrator: {File: "/run/secrets/orch", Describe: EnvOrchestratorTokenFile + " (/run/secrets/orch)"},
@@ -65,7 +65,7 @@ func TestParseOptions(t *testing.T) {
 		{
 			name: "older names mean the admin role",
 			env:  map[string]string{EnvTokenFile: "/run/secrets/token", EnvOrchestratorToken: "o1,o2"},
-			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second,
+			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, ReadinessInterval: DefaultReadinessInterval,
 				Tokens: map[auth.Role]auth.Source{
 					auth.RoleAdmin:        {File: "/run/secrets/token", Describe: EnvTokenFile + " (/run/secrets/token)"},
 					auth.RoleOrchestrator: {Tokens: []string{"o1", "o2"}, Describe: EnvOrchestratorToken},
@@ -74,13 +74,13 @@ func TestParseOptions(t *testing.T) {
 		{
 			name: "blank token means none",
 			env:  map[string]string{EnvToken: "   "},
-			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, Tokens: map[auth.Role]auth.Source{}},
+			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, ReadinessInterval: DefaultReadinessInterval, Tokens: map[auth.Role]auth.Source{}},
 		},
 		{
 			name: "version ignores token problems",
 			args: []string{"-version"},
 			env:  map[string]string{EnvTokenFile: "/missing"},
-			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, ShowVersion: true},
+			want: Options{Listen: ":8080", DataDir: "/var/lib/traderadmin", ShutdownTimeout: 10 * time.Second, ReadinessInterval: DefaultReadinessInterval, ShowVersion: true},
 		},
 		{name: "old and new admin names", env: map[string]string{EnvToken: "a", EnvAdminToken: "b"}, wantErr: "older names"},
 		{name: "one token in two roles", env: map[string]string{EnvAdminToken: "same,x", EnvOrchestratorToken: "same"}, wantErr: "each role needs its own"},

@@ -34,6 +34,9 @@ const (
 	DefaultListen          = ":8080"
 	DefaultDataDir         = "/var/lib/traderadmin"
 	DefaultShutdownTimeout = 10 * time.Second
+	// How often the server checks its own readiness (configuration loaded, data directory
+	// writable); /readyz answers the last result.
+	DefaultReadinessInterval = 2 * time.Second
 )
 
 // Options is the resolved configuration of one process.
@@ -41,6 +44,8 @@ type Options struct {
 	Listen          string
 	DataDir         string
 	ShutdownTimeout time.Duration
+	// ReadinessInterval is how often readiness is checked, whatever the probes do.
+	ReadinessInterval time.Duration
 	// Tokens are each role's token sources; a role without one cannot authenticate.
 	Tokens      map[auth.Role]auth.Source
 	ShowVersion bool
@@ -77,6 +82,7 @@ func ParseOptions(args []string, lookupEnv func(string) (string, bool), readFile
 	fs.StringVar(&o.Listen, "listen", env(EnvListen, DefaultListen), "address to serve HTTP on (env "+EnvListen+")")
 	fs.StringVar(&o.DataDir, "data-dir", env(EnvDataDir, DefaultDataDir), "directory holding config.toml and audit.jsonl (env "+EnvDataDir+")")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", shutdownDefault, "how long to drain in-flight requests on SIGTERM/SIGINT (env "+EnvShutdownTimeout+")")
+	fs.DurationVar(&o.ReadinessInterval, "readiness-interval", DefaultReadinessInterval, "how often the server checks that its configuration is loaded and its data directory writable; /readyz answers the last result")
 	fs.BoolVar(&o.ShowVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: traderadmin-backend [flags]\n\nFlags:\n")
@@ -102,6 +108,9 @@ func ParseOptions(args []string, lookupEnv func(string) (string, bool), readFile
 	}
 	if o.ShutdownTimeout <= 0 {
 		return Options{}, &UsageError{errors.New("-shutdown-timeout must be positive")}
+	}
+	if o.ReadinessInterval <= 0 {
+		return Options{}, &UsageError{errors.New("-readiness-interval must be positive")}
 	}
 	if o.DataDir == "" {
 		return Options{}, &UsageError{errors.New("-data-dir must not be empty")}

@@ -236,3 +236,15 @@ def test_the_release_annotates_each_pod_template_with_its_image_id(release):
     untouched = manifests.validate(manifests.render(release, "local"))
     for deployment in _kind(untouched, "Deployment"):
         assert "annotations" not in deployment["spec"]["template"]["metadata"]
+
+
+def test_an_environment_with_one_secret_for_both_token_roles_is_refused(tmp_path, monkeypatch):
+    environments = tmp_path / "deploy" / "environments"
+    environments.mkdir(parents=True)
+    local = yaml.safe_load((manifests.deploy_dir() / "environments" / "local.yaml").read_text())
+    local["orchestrator_token_secret"] = local["admin_token_secret"]
+    (environments / "same.yaml").write_text(yaml.safe_dump(local))
+    monkeypatch.setattr(manifests, "deploy_dir", lambda: tmp_path / "deploy")
+    with pytest.raises(ConfigError) as caught:
+        manifests.load_values("same")
+    assert "each role needs a Secret of its own" in caught.value.one_line()

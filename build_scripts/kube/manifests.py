@@ -71,6 +71,15 @@ def load_values(environment: str) -> dict:
         raise ConfigError(
             f"{path} lacks {', '.join(missing)}", "compare it with deploy/environments/local.yaml"
         )
+    secrets = {role: values.get(key) for role, key in TOKEN_SECRET_VALUES.items()}
+    if len(set(secrets.values())) < len(secrets):
+        # One Secret for both roles puts one token in both, which the backend refuses at start:
+        # it would crash-loop.
+        raise ConfigError(
+            f"{path}: {' and '.join(TOKEN_SECRET_VALUES.values())} are both "
+            f"{next(iter(secrets.values()))!r}; each role needs a Secret of its own",
+            "give orchestrator_token_secret another name (e.g. traderadmin-orchestrator-token)",
+        )
     return values
 
 

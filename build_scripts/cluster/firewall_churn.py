@@ -56,16 +56,17 @@ def _kubectl(layout: Layout, *args: str, stdin: str | None = None, check: bool =
     return cmd.run(argv, step="kubectl", capture=True, quiet=True, input=stdin, check=check).output
 
 
-def _running_pod_ips(layout: Layout) -> list[str]:
+def _running_pod_ips(layout: Layout, prefix: str = "") -> list[str]:
+    """IPs of the churn pods (whose name starts with `prefix`) that run and are not going."""
     template = (
         "{range .items[?(@.status.phase=='Running')]}"
-        "{.metadata.deletionTimestamp}|{.status.podIP}{'\\n'}{end}"
+        "{.metadata.name}|{.metadata.deletionTimestamp}|{.status.podIP}{'\\n'}{end}"
     )
     out = _kubectl(layout, "get", "pods", "-n", NAMESPACE, "-o", f"jsonpath={template}")
     ips = []
     for line in out.splitlines():
-        deleting, _, ip = line.partition("|")
-        if ip and not deleting:
+        name, deleting, ip = (line.split("|") + ["", ""])[:3]
+        if ip and not deleting and name.startswith(prefix):
             ips.append(ip)
     return ips
 
@@ -87,8 +88,8 @@ def _churn_pods(layout: Layout, number: int, count: int, result: RoundResult) ->
         _kubectl(layout, "apply", "-f", "-", stdin=manifest)
         result.pods_made += 1
     _wait(
-        f"{count} churn pods Running",
-        lambda: len(_running_pod_ips(layout)) >= count,
+        f"{count} churn pods of round {number} Running",
+        lambda: len(_running_pod_ips(layout, f"churn-{number}-")) >= count,
         timeout=120,
     )
     # The previous round's pods go while this round's stay: deletions sync the engine as well.

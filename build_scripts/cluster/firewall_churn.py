@@ -65,7 +65,7 @@ def _running_pod_ips(layout: Layout, prefix: str = "") -> list[str]:
     out = _kubectl(layout, "get", "pods", "-n", NAMESPACE, "-o", f"jsonpath={template}")
     ips = []
     for line in out.splitlines():
-        name, deleting, ip = (line.split("|") + ["", ""])[:3]
+        name, deleting, ip = [*line.split("|"), "", ""][:3]
         if ip and not deleting and name.startswith(prefix):
             ips.append(ip)
     return ips

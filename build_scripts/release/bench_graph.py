@@ -24,7 +24,7 @@ from pathlib import Path
 from build_scripts.core import atomic, paths, progress
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
-from build_scripts.release import state
+from build_scripts.release import history, state
 
 ORCHESTRATOR_FILE = "orchestrator/src/traderadmin_orchestrator/__init__.py"
 COLD = "cold release (fresh clone)"
@@ -237,6 +237,9 @@ def checks_table(found: list[Check]) -> str:
 
 
 def write_report(timings: list[Timing]) -> Path:
+    """reports/bench.json; the timings also go into reports/history.jsonl (the release
+    report's cold and no-op trends)."""
+    history.append(history.bench_release_entry({t.name: t.seconds for t in timings}))
     report = {
         "timings": [asdict(t) for t in timings],
         "ratios": ratios(timings),

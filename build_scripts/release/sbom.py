@@ -144,7 +144,7 @@ def image_sboms(release: Release, archives: dict[str, Path]) -> list[Artifact]:
         bom = image_sbom.image_bom(
             archive,
             image=specs.image_name(release, component),
-            version=release.version,
+            version=release.version_text,
             source_date_epoch=release.source_date_epoch,
             tool_version=package_metadata.version("traderadmin-release"),
         )

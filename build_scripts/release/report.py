@@ -271,7 +271,7 @@ def bundle_status(release: Release, manifest: dict, rows: list[ArtifactRow]) -> 
     name = bundle_names.file_name(release)
     row = next((r for r in rows if r.path == name), None)
     if not isinstance(made, dict) or row is None:
-        return "no bundle: it is made on request (`invoke bundle`)"
+        return "no bundle: it is made on request, by invoke bundle"
     signature = made.get("signature")
     signed = "signed (OpenPGP)" if isinstance(signature, dict) else "unsigned"
     stale = f"; STALE: {row.stale}" if row.stale else ""

@@ -164,3 +164,30 @@ def test_every_trend_has_a_target_line():
 
 def _cache(world):
     return pipeline.digest_cache(world.release)
+
+
+def test_bench_figures_become_a_history_line_the_deploy_trends_draw():
+    from build_scripts.release import bench, bench_graph
+
+    bench.write_report(
+        [
+            bench.Figure(trends.FRESH_DEPLOY, 70.0, "s", 60),
+            bench.Figure(trends.DEPLOY, 12.0, "s", 20),
+            bench.Figure("TraderAdmin.exe", None, "MB", 15, "not built"),
+        ]
+    )
+    bench_graph.write_report(
+        [
+            bench_graph.Timing(bench_graph.COLD, 300.0),
+            bench_graph.Timing("no-op release", 2.0),
+            bench_graph.Timing("new commit, --jobs 1", 100.0),
+            bench_graph.Timing("new commit, --jobs 2", 60.0),
+        ]
+    )
+    entries = history.read()
+    assert [e["kind"] for e in entries] == ["bench", "bench-release"]
+    assert "TraderAdmin.exe" not in entries[0]["figures"]  # not measured: no point
+    drawn = {trend.key: plot for trend, plot in trends.all_plots(entries)}
+    assert drawn["fresh-deploy"].point_count == 1 and drawn["fresh-deploy"].over
+    assert drawn["deploy"].point_count == 1 and not drawn["deploy"].over
+    assert drawn["cold-release"].point_count == 1 and drawn["noop-release"].point_count == 1

@@ -28,7 +28,7 @@ from build_scripts.core.artifacts import MB, human_size
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import format_seconds, warn
-from build_scripts.release import folder, graph, history, provenance, state, trends
+from build_scripts.release import folder, graph, history, pipeline, provenance, state, trends
 from build_scripts.release.digests import DigestCache
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -177,7 +177,7 @@ class TimelineRow:
         return min(self._percent(at), 99.4), max(self._percent(self.took), 0.6)
 
     def clock(self, seconds: float | None) -> str:
-        return "–" if seconds is None else format_seconds(seconds)
+        return "—" if seconds is None else format_seconds(seconds)
 
 
 def timeline(run: state.RunRecord | None) -> list[TimelineRow]:
@@ -352,7 +352,7 @@ def render(model: dict) -> str:
 
 def write_report(release: Release, steps: list[graph.Step]) -> Path:
     """Write reports/release-<version>.html for the release as it is on disk now."""
-    cache = DigestCache(state.state_dir(release.dist_dir) / "digests.json")
+    cache = pipeline.digest_cache(release)
     page = render(gather(release, steps, cache))
     cache.save()
     return atomic.write_text(report_path(release), page)

@@ -191,3 +191,12 @@ def test_bench_figures_become_a_history_line_the_deploy_trends_draw():
     assert drawn["fresh-deploy"].point_count == 1 and drawn["fresh-deploy"].over
     assert drawn["deploy"].point_count == 1 and not drawn["deploy"].over
     assert drawn["cold-release"].point_count == 1 and drawn["noop-release"].point_count == 1
+
+
+def test_an_artifact_named_after_its_release_is_compared_with_its_namesake():
+    older = ("0.7.0-dev.gd34b5713", "d34b57136aa31fa841bb83303888f0e540522dd8")
+    newer = ("0.7.0-dev.g993ea932", "993ea93298862f45d5ca4072cb5a3f54d9a73d4a")
+    for name in ("TraderAdmin_Setup_v{v}.exe", "wheelhouse/app-0.7.0.dev0+g{c}-py3-none-any.whl"):
+        paths = [name.format(v=v, c=c[:8]) for v, c in (older, newer)]
+        assert report.comparable(paths[0], *older) == report.comparable(paths[1], *newer)
+    assert report.comparable("images/backend.tar", *older) == "images/backend.tar"

@@ -208,7 +208,7 @@ def run_release(
                 run.seconds,
                 jobs=jobs,
                 steps=dict(outcome.status),
-                sizes={e.path.relative_to(release.dist_dir).as_posix(): e.size for e in entries},
+                sizes=_sizes(release, entries),
                 started=started,
             )
         )
@@ -279,3 +279,12 @@ def _step_line(name: str, description: str, status: str, timing: StepTiming) -> 
         "start": timing.start,
         "end": timing.end,
     }
+
+
+def _sizes(release: Release, entries: list[folder.Entry]) -> dict[str, int]:
+    """Every file SHA256SUMS lists, by size: the artifacts, the provenance and release.json."""
+    sizes = {e.path.relative_to(release.dist_dir).as_posix(): e.size for e in entries}
+    manifest = release.dist_dir / folder.MANIFEST
+    if manifest.is_file():
+        sizes[folder.MANIFEST] = manifest.stat().st_size
+    return sizes

@@ -104,6 +104,14 @@ def listed_digests(release: Release) -> dict[str, str] | None:
         return None
 
 
+def comparable(path: str, version: str, commit: str) -> str:
+    """An artifact's path with its release taken out, to find it in another release: the
+    version (the installer's name) and the short commit (the wheel's local version,
+    `0.7.0.dev0+g1a2b3c4d`)."""
+    path = path.replace(version, "{v}") if version else path
+    return path.replace(commit[:8], "{c}") if len(commit) >= 8 else path
+
+
 def artifact_rows(
     release: Release, cache: DigestCache, manifest: dict, previous: dict | None
 ) -> list[ArtifactRow]:
@@ -113,9 +121,9 @@ def artifact_rows(
     described = {a.get("path"): a for a in manifest.get("artifacts", []) if isinstance(a, dict)}
     earlier = {}
     if previous:
-        version = str(previous.get("version", ""))
+        version, commit = str(previous.get("version", "")), str(previous.get("commit", ""))
         for path, size in (previous.get("sizes") or {}).items():
-            earlier[path.replace(version, "{v}") if version else path] = size
+            earlier[comparable(path, version, commit)] = size
     if listed is None:
         files = folder.artifact_files(release.dist_dir)
         listed = {p.relative_to(release.dist_dir).as_posix(): cache.sha256(p) for p in files}
@@ -134,7 +142,7 @@ def artifact_rows(
                 str(about.get("note", "")),
                 str(about.get("stale", "")),
                 now != digest,
-                earlier.get(relative.replace(release.version_text, "{v}")),
+                earlier.get(comparable(relative, release.version_text, release.commit)),
             )
         )
     return rows

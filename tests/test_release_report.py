@@ -200,3 +200,15 @@ def test_an_artifact_named_after_its_release_is_compared_with_its_namesake():
         paths = [name.format(v=v, c=c[:8]) for v, c in (older, newer)]
         assert report.comparable(paths[0], *older) == report.comparable(paths[1], *newer)
     assert report.comparable("images/backend.tar", *older) == "images/backend.tar"
+
+
+def test_a_history_that_cannot_be_written_does_not_fail_a_completed_release(
+    world, tmp_path, monkeypatch, capsys
+):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("reports/ cannot be made here\n")
+    monkeypatch.setenv("TRADERADMIN_REPORTS", str(blocked))
+    result = world.run()
+    assert result.outcome.complete and result.sums_written
+    err = capsys.readouterr().err
+    assert "history.jsonl not updated" in err and "Traceback" not in err

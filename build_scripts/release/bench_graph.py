@@ -51,7 +51,9 @@ class Timing:
 
 
 def _invoke(clone: Path, *args: str, env_overrides: dict | None = None) -> tuple[float, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TRADERADMIN_DIST", "PYTHONPATH")}
+    # The clone's own dist/ and reports/: its releases are not this machine's history.
+    skipped = ("TRADERADMIN_DIST", "TRADERADMIN_REPORTS", "PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if k not in skipped}
     env |= env_overrides or {}
     started = time.monotonic()
     done = subprocess.run(

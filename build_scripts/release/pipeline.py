@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
-from build_scripts.core.progress import say
+from build_scripts.core.progress import say, warn
 from build_scripts.release import folder, graph, history, state
 from build_scripts.release.digests import DigestCache
 from build_scripts.release.scheduler import (
@@ -201,17 +201,19 @@ def run_release(
             release, ordered, outcome, started, time.monotonic() - began, jobs, checksums=sums
         )
         state.save_run(release.dist_dir, run)
-        history.append(
-            history.release_entry(
-                release.version_text,
-                release.commit,
-                run.seconds,
-                jobs=jobs,
-                steps=dict(outcome.status),
-                sizes=_sizes(release, entries),
-                started=started,
-            )
+        entry = history.release_entry(
+            release.version_text,
+            release.commit,
+            run.seconds,
+            jobs=jobs,
+            steps=dict(outcome.status),
+            sizes=_sizes(release, entries),
+            started=started,
         )
+        try:
+            history.append(entry)
+        except OSError as error:  # the release is complete; its trend point is not vital
+            warn(f"{history.history_path()} not updated: {error}")
     done = "SHA256SUMS, release.json and provenance written" if written else "up to date"
     say(f"{CHECKSUMS}: {done}")
     for name, why in stale.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from build_scripts.core import metadata
-from build_scripts.core.errors import ConfigError
+from build_scripts.core.errors import ConfigError, ReleaseError
 from build_scripts.core.progress import say
 from build_scripts.release import report as release_report
 from build_scripts.release import steps as release_steps
@@ -24,7 +24,13 @@ def report(c, version=None):
             f"no release folder {current.dist_dir}",
             f"build it first: invoke release --version {current.version_text}",
         )
-    path = release_report.write_report(current, release_steps.standard_steps())
+    try:
+        path = release_report.write_report(current, release_steps.standard_steps())
+    except OSError as error:
+        raise ReleaseError(
+            f"cannot write {release_report.report_path(current)}: {error.strerror or error}",
+            "make reports/ writable, or set TRADERADMIN_REPORTS to a folder that is",
+        ) from None
     say(f"report: {release_report.shown_path(path)}")
 
 

@@ -13,6 +13,7 @@ from build_scripts.tasks import (
     images,
     installer,
     release,
+    report,
     toolchain,
     validate,
 )
@@ -22,7 +23,19 @@ ns = Collection()
 ns.add_collection(release.ns, name="release")
 for task_ in toolchain.ns.tasks.values():
     ns.add_task(task_)
-for module in (dev, desktop, installer, images, cluster, deploy, bundle, bench, clean, validate):
+for module in (
+    dev,
+    desktop,
+    installer,
+    images,
+    cluster,
+    deploy,
+    bundle,
+    bench,
+    clean,
+    validate,
+    report,
+):
     name = module.__name__.rsplit(".", 1)[-1]
     ns.add_collection(module.ns, name=name)
     ns.configure(module.ns.configuration())

@@ -10,7 +10,7 @@ from behave import fixture, use_fixture
 from behave.fixture import use_fixture_by_tag
 from python_on_whales import DockerException, docker
 
-from build_scripts.core import docker_engine, paths, x11
+from build_scripts.core import docker_engine, paths, tools, x11
 from build_scripts.images import registry
 from build_scripts.windows import wine
 
@@ -74,8 +74,25 @@ def local_registry(context):
     shutil.rmtree(storage, ignore_errors=True)
 
 
+@fixture
+def chromium(context):
+    """@fixture.chromium: Playwright driving Debian's chromium (Playwright's own browser
+    download cannot be reached from here), closed afterwards; steps open pages on
+    context.browser."""
+    from playwright.sync_api import sync_playwright
+
+    program = tools.find(tools.by_name("chromium"))
+    assert program, tools.missing_error("chromium").one_line()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=program)
+        context.browser = browser
+        yield browser
+        browser.close()
+
+
 # Heavy resources by tag; each fixture cleans up after its scenario.
 FIXTURES_BY_TAG = {
+    "fixture.chromium": chromium,
     "fixture.xvfb": xvfb,
     "fixture.wine_prefix": wine_prefix,
     "fixture.docker": docker_daemon,

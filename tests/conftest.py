@@ -6,6 +6,13 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def reports_of_its_own(tmp_path_factory, monkeypatch):
+    """reports/ of the test's own: a release a test runs (in this process or as `invoke`) adds
+    to reports/history.jsonl and writes a report page, never into this machine's."""
+    monkeypatch.setenv("TRADERADMIN_REPORTS", str(tmp_path_factory.mktemp("reports")))
+
+
 @pytest.fixture
 def git_repo(tmp_path: Path) -> Path:
     """A tiny git repository with release.toml and one commit."""

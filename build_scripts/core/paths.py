@@ -51,4 +51,7 @@ def dist_dir(version: str) -> Path:
 
 
 def reports_dir() -> Path:
-    return repo_root() / "reports"
+    """reports/ in the source tree (bench figures, screenshots, release reports and their
+    history), or $TRADERADMIN_REPORTS (scenarios that must not touch this machine's)."""
+    configured = os.environ.get("TRADERADMIN_REPORTS")
+    return Path(configured).expanduser() if configured else repo_root() / "reports"

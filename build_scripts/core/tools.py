@@ -289,6 +289,13 @@ CATALOGUE: tuple[Tool, ...] = (
         apt_package="openssl",
     ),
     Tool(
+        "chromium",
+        "the release report's browser check (Playwright drives Debian's Chromium)",
+        _apt("chromium"),
+        ("chromium", "/usr/bin/chromium"),
+        apt_package="chromium",
+    ),
+    Tool(
         "shellcheck",
         "checking the workflows' run: scripts (actionlint, nox -s lint)",
         _apt("shellcheck"),

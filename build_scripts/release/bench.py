@@ -24,6 +24,7 @@ from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
 from build_scripts.images import specs
+from build_scripts.release import history
 from build_scripts.windows import installer
 
 
@@ -163,8 +164,9 @@ TIMINGS: dict[str, Callable[[Release, int], Figure]] = {
 
 def write_report(figures: list[Figure]) -> Path:
     """reports/bench-figures.json: each figure with its target and verdict (bench.release
-    writes reports/bench.json)."""
+    writes reports/bench.json); the measured ones also go into reports/history.jsonl."""
     report = [{**asdict(f), "verdict": f.verdict} for f in figures]
+    history.append(history.bench_entry(report))
     return atomic.write_text(
         paths.reports_dir() / "bench-figures.json", json.dumps(report, indent=2) + "\n"
     )

@@ -24,7 +24,7 @@ from pathlib import Path
 from build_scripts.core import atomic, paths, progress
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
-from build_scripts.release import state
+from build_scripts.release import history, state
 
 ORCHESTRATOR_FILE = "orchestrator/src/traderadmin_orchestrator/__init__.py"
 COLD = "cold release (fresh clone)"
@@ -51,7 +51,9 @@ class Timing:
 
 
 def _invoke(clone: Path, *args: str, env_overrides: dict | None = None) -> tuple[float, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TRADERADMIN_DIST", "PYTHONPATH")}
+    # The clone's own dist/ and reports/: its releases are not this machine's history.
+    skipped = ("TRADERADMIN_DIST", "TRADERADMIN_REPORTS", "PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if k not in skipped}
     env |= env_overrides or {}
     started = time.monotonic()
     done = subprocess.run(
@@ -237,6 +239,9 @@ def checks_table(found: list[Check]) -> str:
 
 
 def write_report(timings: list[Timing]) -> Path:
+    """reports/bench.json; the timings also go into reports/history.jsonl (the release
+    report's cold and no-op trends)."""
+    history.append(history.bench_release_entry({t.name: t.seconds for t in timings}))
     report = {
         "timings": [asdict(t) for t in timings],
         "ratios": ratios(timings),

@@ -4,20 +4,29 @@ Read the state first, compute the actions, then act (invocations' converge): the
 each step as `up to date` or `would run: <why>`; a dry run stops there. A real run holds the
 folder's lock, removes what a killed run left, bootstraps the toolchain only when a step has
 work to do, runs the steps (scheduler.py) and, when all completed, writes release.json and
-SHA256SUMS over the whole folder.
+SHA256SUMS over the whole folder. Every run that started its steps leaves a record of them
+(state.RunRecord: outcome and times of each step, for the release report); a completed one
+also adds a line to reports/history.jsonl.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
-from build_scripts.core.progress import say
-from build_scripts.release import folder, graph, state
+from build_scripts.core.progress import say, warn
+from build_scripts.release import folder, graph, history, state
 from build_scripts.release.digests import DigestCache
-from build_scripts.release.scheduler import Console, Outcome, Scheduler, sigterm_as_interrupt
+from build_scripts.release.scheduler import (
+    Console,
+    Outcome,
+    Scheduler,
+    StepTiming,
+    sigterm_as_interrupt,
+)
 from build_scripts.release.worker import DEFAULT_FACTORY
 
 CHECKSUMS = "checksums"
@@ -42,6 +51,7 @@ class Result:
     outcome: Outcome
     entries: list[folder.Entry]
     sums_written: bool
+    run: state.RunRecord | None = None
 
 
 def digest_cache(release: Release) -> DigestCache:
@@ -160,6 +170,8 @@ def run_release(
             say(f"removed {len(left)} leftover(s) of an interrupted run: {left[0].name} …")
         if bootstrap and any(line.run for line in lines[:-1]):
             bootstrap()
+        # The run's clock (the timeline's zero) starts with the steps, after the bootstrap.
+        started, began = time.time(), time.monotonic()
         try:
             outcome = Scheduler(
                 release,
@@ -170,19 +182,76 @@ def run_release(
                 factory=factory,
                 lock_fd=lock_fd,
                 console=console,
+                began=began,
             ).run()
         finally:
             cache.save()
         if not outcome.complete:
+            run = run_record(release, ordered, outcome, started, time.monotonic() - began, jobs)
+            state.save_run(release.dist_dir, run)
             raise _failure(outcome)
+        sums = StepTiming(ready=round(time.monotonic() - began, 2))
+        sums.start = sums.ready
         stale = left_out_stale(release, steps, ordered, cache)
         entries, written = folder.write(release, cache, _records(release, steps), stale)
         cache.save()
+        sums.end = round(time.monotonic() - began, 2)
+        sums.why = "the folder changed" if written else ""
+        run = run_record(
+            release, ordered, outcome, started, time.monotonic() - began, jobs, checksums=sums
+        )
+        state.save_run(release.dist_dir, run)
+        entry = history.release_entry(
+            release.version_text,
+            release.commit,
+            run.seconds,
+            jobs=jobs,
+            steps=dict(outcome.status),
+            sizes=_sizes(release, entries),
+            started=started,
+        )
+        try:
+            history.append(entry)
+        except OSError as error:  # the release is complete; its trend point is not vital
+            warn(f"{history.history_path()} not updated: {error}")
     done = "SHA256SUMS, release.json and provenance written" if written else "up to date"
     say(f"{CHECKSUMS}: {done}")
     for name, why in stale.items():
         say(stale_line(name, why))
-    return Result(outcome, entries, written)
+    return Result(outcome, entries, written, run)
+
+
+def run_record(
+    release: Release,
+    ordered: list[graph.Step],
+    outcome: Outcome,
+    started: float,
+    seconds: float,
+    jobs: int,
+    *,
+    checksums: StepTiming | None = None,
+) -> state.RunRecord:
+    """What the run did, step by step in plan order; then the checksums (the folder's
+    description), when the steps completed: `ran` if they were written, else `up to date`."""
+    steps = []
+    for step in ordered:
+        timing = outcome.timing.get(step.name, StepTiming())
+        status = outcome.status.get(step.name, "not started")
+        steps.append(_step_line(step.name, step.description, status, timing))
+        steps[-1]["reason"] = outcome.reasons.get(step.name, "")
+    if checksums is not None:
+        status = "ran" if checksums.why else "up to date"
+        description = "SHA256SUMS, release.json and provenance over the whole folder"
+        steps.append(_step_line(CHECKSUMS, description, status, checksums))
+    return state.RunRecord(
+        release.version_text,
+        release.commit,
+        round(started, 3),
+        round(seconds, 2),
+        jobs,
+        outcome.complete,
+        steps,
+    )
 
 
 def _failure(outcome: Outcome) -> StepFailed:
@@ -199,3 +268,25 @@ def _failure(outcome: Outcome) -> StepFailed:
     codes = [outcome.reasons[n].split(":")[0].removeprefix("exit ") for n in failed]
     error.exit_code = int(codes[0]) if codes and codes[0].isdigit() else 1
     return error
+
+
+def _step_line(name: str, description: str, status: str, timing: StepTiming) -> dict:
+    return {
+        "name": name,
+        "description": description,
+        "status": status,
+        "reason": timing.why or status,
+        "why": timing.why,
+        "ready": timing.ready,
+        "start": timing.start,
+        "end": timing.end,
+    }
+
+
+def _sizes(release: Release, entries: list[folder.Entry]) -> dict[str, int]:
+    """Every file SHA256SUMS lists, by size: the artifacts, the provenance and release.json."""
+    sizes = {e.path.relative_to(release.dist_dir).as_posix(): e.size for e in entries}
+    manifest = release.dist_dir / folder.MANIFEST
+    if manifest.is_file():
+        sizes[folder.MANIFEST] = manifest.stat().st_size
+    return sizes

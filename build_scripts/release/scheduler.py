@@ -7,6 +7,10 @@ step's name, and a live line says what runs. When a step fails, the steps that n
 start; steps already running, and unrelated ones, carry on. Ctrl-C (or SIGTERM) stops every
 running step the same way: each gets SIGINT, which kills its command and removes its
 temporary files; nothing is recorded for them, so the next run redoes exactly those.
+
+Each step's times are kept for the release report's timeline (seconds after the run began):
+when every step it needs was done (ready), when it started and ended; started minus ready is
+the time it waited for a job slot or for its resource.
 """
 
 from __future__ import annotations
@@ -87,9 +91,21 @@ class _Running:
 
 
 @dataclass
+class StepTiming:
+    """Seconds after the run began; None where the step never got that far."""
+
+    ready: float | None = None
+    start: float | None = None
+    end: float | None = None
+    # The input that made it run (the decision's reason); '' for a step that did not run.
+    why: str = ""
+
+
+@dataclass
 class Outcome:
     status: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
+    timing: dict[str, StepTiming] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[str]:
@@ -139,6 +155,7 @@ class Scheduler:
         factory: str,
         lock_fd: int,
         console: Console,
+        began: float | None = None,
     ) -> None:
         self.release, self.cache, self.jobs, self.force = release, cache, max(1, jobs), force
         self.factory, self.lock_fd, self.console = factory, lock_fd, console
@@ -148,6 +165,8 @@ class Scheduler:
         self.running: dict[str, _Running] = {}
         self.events: queue.Queue = queue.Queue()
         self.outcome = Outcome()
+        # time.monotonic() of the run's start: the zero of the step times.
+        self.began = began if began is not None else time.monotonic()
         self.withdrawn = False
         scratch = tempfile.mkdtemp(prefix="run-", dir=state.state_dir(release.dist_dir))
         self.scratch = Path(scratch)
@@ -186,16 +205,21 @@ class Scheduler:
                 continue
             if any(s is None for s in needs.values()):
                 continue
+            timing = self.outcome.timing.setdefault(name, StepTiming(ready=self._clock()))
             if name not in self.decisions:
                 self.decisions[name] = graph.decide(
                     step, self.release, self.cache, self.by_name, force=self.force
                 )
             decision = self.decisions[name]
             if not decision.run:
+                timing.start = timing.end = self._clock()
                 self._settle(name, "up to date", "up to date")
                 self.console.line(f"✓ {name}: up to date")
             elif len(self.running) < self.jobs and not self._resource_busy(step):
                 self._launch(decision)
+
+    def _clock(self) -> float:
+        return round(time.monotonic() - self.began, 2)
 
     def _resource_busy(self, step: graph.Step) -> bool:
         return bool(step.resource) and any(
@@ -231,6 +255,8 @@ class Scheduler:
             pass_fds=(self.lock_fd,),
         )
         self.running[name] = _Running(process, decision, result_file, time.monotonic())
+        timing = self.outcome.timing.setdefault(name, StepTiming(ready=self._clock()))
+        timing.start, timing.why = self._clock(), decision.reason
         self.console.line(f"▶ {name}: {decision.step.description} (runs: {decision.reason})")
         threading.Thread(target=_read, args=(name, process, self.events), daemon=True).start()
 
@@ -245,6 +271,7 @@ class Scheduler:
             return
         del self.running[name]
         seconds = time.monotonic() - current.started
+        self.outcome.timing[name].end = self._clock()
         if value == 0 and not current.result_file.is_file():
             current.tail.append("error: the worker exited 0 without reporting its artifacts")
             value = 1
@@ -280,6 +307,7 @@ class Scheduler:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(current.process.pid, signal.SIGINT)
             self.outcome.status[name] = "interrupted"
+            self.outcome.timing[name].end = self._clock()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for current in self.running.values():
             try:

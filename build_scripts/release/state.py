@@ -57,6 +57,39 @@ def save_record(dist_dir: Path, record: StepRecord) -> None:
     atomic.write_text(record_path(dist_dir, record.step), json.dumps(asdict(record), indent=1))
 
 
+@dataclass
+class RunRecord:
+    """The last run of `invoke release` on a folder, for its report: when, how long, and each
+    step's outcome and times (seconds after the run began; scheduler.StepTiming)."""
+
+    version: str
+    commit: str
+    # Wall-clock start, seconds since the epoch.
+    started: float
+    seconds: float
+    jobs: int
+    complete: bool
+    # name, description, status, reason, why, ready, start, end; in plan order, checksums last.
+    steps: list[dict] = field(default_factory=list)
+    format: int = FORMAT
+
+
+def run_path(dist_dir: Path) -> Path:
+    return state_dir(dist_dir) / "last-run.json"
+
+
+def save_run(dist_dir: Path, run: RunRecord) -> None:
+    atomic.write_text(run_path(dist_dir), json.dumps(asdict(run), indent=1) + "\n")
+
+
+def load_run(dist_dir: Path) -> RunRecord | None:
+    try:
+        run = RunRecord(**json.loads(run_path(dist_dir).read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+    return run if run.format == FORMAT else None
+
+
 def durations_path() -> Path:
     return paths.cache_dir() / "release-state" / "durations.json"
 

@@ -9,8 +9,9 @@ from invoke import Collection
 from build_scripts.core import bootstrap as bootstrapping
 from build_scripts.core import metadata
 from build_scripts.core.errors import ConfigError, VerificationFailed
-from build_scripts.core.progress import say
+from build_scripts.core.progress import say, warn
 from build_scripts.release import graph, pipeline, reproducible, summary
+from build_scripts.release import report as release_report
 from build_scripts.release import steps as release_steps
 from build_scripts.tasks._base import release_task
 from build_scripts.windows import webview2
@@ -59,15 +60,19 @@ def release(
     current = metadata.current_release(version or c.config.release.version)
     if not dry_run and any(item.name == "installer" for item in graph.plan(steps, only or None)):
         webview2.configured_bootstrapper()  # a wrong path fails now, not after the builds
-    result = pipeline.run_release(
-        current,
-        steps,
-        only=only or None,
-        force=force,
-        jobs=jobs,
-        dry_run=dry_run,
-        bootstrap=bootstrapping.bootstrap if bootstrap else None,
-    )
+    try:
+        result = pipeline.run_release(
+            current,
+            steps,
+            only=only or None,
+            force=force,
+            jobs=jobs,
+            dry_run=dry_run,
+            bootstrap=bootstrapping.bootstrap if bootstrap else None,
+        )
+    except pipeline.StepFailed:
+        _write_report(current, steps)  # it names the steps that did not complete
+        raise
     if result is None:
         return
     say("")
@@ -77,6 +82,18 @@ def release(
         f"\n{current.product} {current.version_text}: {len(result.entries)} artifact(s) in "
         f"{current.dist_dir}; ran: {', '.join(ran) or 'nothing (all up to date)'}"
     )
+    _write_report(current, steps)
+
+
+def _write_report(current, steps) -> None:
+    """The release report page, and its link line; a page that cannot be written (a full disk,
+    reports/ not writable) is a warning, not a failed release."""
+    try:
+        path = release_report.write_report(current, steps)
+    except OSError as error:
+        warn(f"the release report was not written: {error}")
+        return
+    say(f"report: {release_report.shown_path(path)}")
 
 
 @release_task(

@@ -21,6 +21,8 @@ def step_own_dist(context):
     # tool the engine installs there).
     context.env_overrides["TRADERADMIN_DIST"] = str(context.scratch / "dist")
     context.env_overrides["TRADERADMIN_CACHE"] = str(context.scratch / "cache")
+    # Its release report and history too: a scenario's release is not this machine's.
+    context.env_overrides["TRADERADMIN_REPORTS"] = str(context.scratch / "reports")
 
 
 @given('"{command}" has run')

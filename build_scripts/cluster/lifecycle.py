@@ -194,6 +194,7 @@ def _up(options: ClusterOptions) -> UpResult:
             kubectl_args=("--kubeconfig", str(layout.kubeconfig)),
         )
         ensure("storage-provisioner")
+        network_policy.remove_chains_from_the_host_table()
         ensure(network_policy.COMPONENT)
     with step("cluster: node Ready"):
         wait_for(

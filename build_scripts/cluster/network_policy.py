@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from build_scripts.cluster import build as cluster_build
@@ -126,7 +127,22 @@ def remove_rules() -> None:
     From both back-ends: its own, and the host's, where a cluster.up from before the back-ends
     were separated left them.
     """
-    for backend in firewall.BACKENDS:
+    remove_chains(firewall.BACKENDS)
+    if shutil.which("ipset"):
+        sets = cmd.run(["ipset", "list", "-n"], step="ipset", check=False, capture=True, quiet=True)
+        for name in sets.output.split():
+            if name.startswith(IPSET_PREFIXES):
+                cmd.run(["ipset", "destroy", name], step="ipset", check=False, quiet=True)
+
+
+def remove_chains_from_the_host_table() -> None:
+    """Before it starts: chains an older cluster.up left in the host's table, where kube-router
+    no longer writes, so stale policies there cannot judge packets any more."""
+    remove_chains([firewall.host_backend()])
+
+
+def remove_chains(backends: Iterable[str]) -> None:
+    for backend in backends:
         program = firewall.backend_program(backend)
         if not shutil.which(program):
             continue
@@ -140,8 +156,3 @@ def remove_rules() -> None:
         if listing.returncode == 0:
             for arguments in cleanup_commands(listing.output):
                 cmd.run([program, "-w", *arguments], step="iptables", check=False, quiet=True)
-    if shutil.which("ipset"):
-        sets = cmd.run(["ipset", "list", "-n"], step="ipset", check=False, capture=True, quiet=True)
-        for name in sets.output.split():
-            if name.startswith(IPSET_PREFIXES):
-                cmd.run(["ipset", "destroy", name], step="ipset", check=False, quiet=True)

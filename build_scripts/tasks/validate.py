@@ -11,6 +11,7 @@ from build_scripts.core.progress import say
 from build_scripts.tasks._base import release_task
 from build_scripts.tasks.cluster import _options as cluster_options
 from build_scripts.validation import soak as soak_run
+from build_scripts.validation import together as together_run
 
 
 @release_task(
@@ -58,4 +59,22 @@ def churn(c, rounds=3):
         raise Exit(f"error: {failed} of {rounds} churn rounds lost rules or failed", code=1)
 
 
-ns = Collection(soak, churn)
+@release_task(
+    help={
+        "group": "nox sessions one nox runs in order, e.g. 'lint tests app'; repeatable: the "
+        "groups run at the same time"
+    },
+    iterable=["group"],
+)
+def together(c, group=None):
+    """Run groups of nox sessions side by side, each line prefixed; fails if any group fails."""
+    groups = [g.replace(",", " ").split() for g in group or []]
+    runs = together_run.run_together(groups)
+    say(together_run.summary(runs))
+    status = together_run.exit_status(runs)
+    if status:
+        failed = ", ".join(r.name for r in runs if r.returncode != 0)
+        raise Exit(f"error: nox failed in {failed}", code=status)
+
+
+ns = Collection(soak, churn, together)

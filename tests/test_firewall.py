@@ -64,6 +64,13 @@ def test_a_rule_that_was_wiped_is_named_with_its_owner(dropped, owner):
     assert [e.owner for e in missing] == [owner]
 
 
+def test_a_negated_option_is_not_the_option():
+    # Docker's rule for traffic leaving the network: not the one for traffic inside it.
+    rules = _rules("-A FORWARD -i br-aaaaaaaaaaaa ! -o br-aaaaaaaaaaaa -j ACCEPT\n")
+    (expected,) = firewall.docker_expectations(["br-aaaaaaaaaaaa"])
+    assert not firewall.has_rule(rules, expected.words)
+
+
 def test_a_rule_for_another_bridge_does_not_count():
     rules = _rules("-A FORWARD -i br-aaaaaaaaaaaa -o br-bbbbbbbbbbbb -j ACCEPT\n")
     (expected,) = firewall.docker_expectations(["br-aaaaaaaaaaaa"])

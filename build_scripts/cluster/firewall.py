@@ -108,9 +108,22 @@ def filter_rules(program: str = "iptables") -> list[list[str]]:
     return [shlex.split(line) for line in listing.splitlines() if line.startswith("-A ")]
 
 
+def option_pairs(rule: list[str]) -> set[tuple[str, str]]:
+    """(option, value) pairs of one `-S` rule; a negated option is `!-o` (`! -o br0` is not
+    `-o br0`)."""
+    pairs, negated = set(), False
+    for option, value in itertools.pairwise(rule):
+        if option == "!":
+            negated = True
+            continue
+        pairs.add((f"!{option}" if negated else option, value))
+        negated = False
+    return pairs
+
+
 def has_rule(rules: list[list[str]], words: tuple[tuple[str, str], ...]) -> bool:
     """Whether one rule holds every (option, value) pair of `words`, in any order."""
-    return any(set(words) <= set(itertools.pairwise(rule)) for rule in rules)
+    return any(set(words) <= option_pairs(rule) for rule in rules)
 
 
 def docker_expectations(bridges: list[str]) -> list[ExpectedRule]:

@@ -13,6 +13,8 @@ from build_scripts.core.errors import ConfigError
 
 # Bump when the derivation (rootfs.py) changes what goes into an image: the tags change with it.
 DERIVATION = "2"  # 2: runtime bases carry var/lib/dpkg/status.d
+# What the release reads here (release/code_inputs.py): the recipe of the base images.
+RELEASE_READS = ("docker/base",)
 
 
 def _digest(text: str) -> str:

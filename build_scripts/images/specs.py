@@ -19,6 +19,10 @@ def docker_dir() -> Path:
     return paths.repo_root() / "docker"
 
 
+# What the release reads here (release/code_inputs.py); each image step adds its Dockerfile.
+RELEASE_READS = ("docker/context.dockerignore",)
+
+
 def dockerignore_path() -> Path:
     return docker_dir() / "context.dockerignore"
 

@@ -43,6 +43,10 @@ TOKEN_SECRET_VALUES = {"admin": "admin_token_secret", "orchestrator": "orchestra
 IMAGE_ID_ANNOTATION = "traderadmin.io/image-id"
 
 
+# What the release reads here (release/code_inputs.py): the manifest templates and values.
+RELEASE_READS = ("deploy",)
+
+
 def deploy_dir() -> Path:
     return paths.repo_root() / "deploy"
 

@@ -2,12 +2,15 @@
 
 Each step names what it needs, what it reads (sources, tools, parameters) and what it writes;
 `invoke release --only STEP` runs a step and its prerequisites. The functions live in their
-concern's wing; this file only wires them together. A step's sources include the engine code
-that builds it, so a change to how something is built rebuilds it.
+concern's wing; this file only wires them together. The engine code a step runs is derived,
+not listed (code_inputs.py): every module its function reaches and the data files those declare
+in RELEASE_READS are among its sources, so a change to how something is built rebuilds it.
+Steps list only the product's own sources (backend/, desktop/, a Dockerfile, …).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import bundle_step, sbom, state
+from build_scripts.release import bundle_step, code_inputs, sbom, state
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.services import build as services
@@ -153,13 +156,7 @@ def _image_step(name: str) -> Step:
         _image(name),
         needs=(name,),
         inputs=Inputs(
-            sources=(
-                f"docker/{name}.Dockerfile",
-                "docker/context.dockerignore",
-                "docker/base",
-                "build_scripts/images",
-                "build_scripts/core/components.py",
-            ),
+            sources=(f"docker/{name}.Dockerfile",),
             tools=("docker",),
             params=lambda r: {**_identity(r), "image_prefix": r.image_prefix},
         ),
@@ -176,7 +173,6 @@ def _image_sbom_step(name: str) -> Step:
         _image_sbom(name),
         needs=(f"image-{name}",),
         inputs=Inputs(
-            sources=("build_scripts/release/sbom.py", "build_scripts/release/image_sbom.py"),
             params=lambda r: {"format": sbom.IMAGE_SBOM_FORMAT},
         ),
         outputs=lambda r: [sbom.image_sbom_path(r, name)],
@@ -191,13 +187,8 @@ def _desktop_step(platform: str) -> Step:
         _desktop(platform),
         needs=("frontend",),
         inputs=Inputs(
-            sources=("desktop", "build_scripts/desktop", "build_scripts/windows"),
-            exclude=(
-                *TESTS,
-                "desktop/tools/*",
-                "desktop/frontend/*",
-                "build_scripts/windows/installer.py",
-            ),
+            sources=("desktop",),
+            exclude=(*TESTS, "desktop/tools/*", "desktop/frontend/*"),
             tools=("go", "wails"),
             params=lambda r: {
                 **_identity(r),
@@ -210,14 +201,41 @@ def _desktop_step(platform: str) -> Step:
     )
 
 
+# Not followed when deriving code inputs: the graph itself (the bundle lists the step names).
+NOT_CODE = frozenset({"standard_steps"})
+
+
+def with_code_inputs(step: Step) -> Step:
+    """The step with the engine code its function runs among its inputs (code_inputs.py): every
+    module it reaches and the data files those declare, and the source of steps.py's helpers it
+    runs as the parameter `wiring`."""
+    sources = code_inputs.code_sources(step.produce, __name__, skip=NOT_CODE)
+    wiring = code_inputs.wiring_digest(step.produce, __name__, skip=NOT_CODE)
+    params = step.inputs.params
+
+    def with_wiring(release: Release) -> dict[str, object]:
+        return {**(params(release) if params else {}), "wiring": wiring}
+
+    inputs = dataclasses.replace(
+        step.inputs,
+        sources=(*step.inputs.sources, *sources),
+        params=with_wiring if wiring else params,
+    )
+    return dataclasses.replace(step, inputs=inputs)
+
+
 def standard_steps() -> list[Step]:
+    return [with_code_inputs(step) for step in _declared_steps()]
+
+
+def _declared_steps() -> list[Step]:
     return [
         Step(
             "backend",
             "static Go backend binary",
             _backend,
             inputs=Inputs(
-                sources=("backend", "build_scripts/services/build.py"),
+                sources=("backend",),
                 exclude=TESTS,
                 tools=("go",),
                 params=lambda r: {"ldflags": services.backend_ldflags(r), "target": "linux/amd64"},
@@ -229,7 +247,7 @@ def standard_steps() -> list[Step]:
             "orchestrator wheel and its pinned dependencies",
             _orchestrator,
             inputs=Inputs(
-                sources=("orchestrator", "build_scripts/services/build.py"),
+                sources=("orchestrator",),
                 exclude=TESTS,
                 tools=("python", "pip"),
                 params=lambda r: {
@@ -246,11 +264,6 @@ def standard_steps() -> list[Step]:
             _manifests,
             needs=tuple(f"image-{name}" for name in specs.COMPONENTS),
             inputs=Inputs(
-                sources=(
-                    "deploy",
-                    "build_scripts/kube/manifests.py",
-                    "build_scripts/core/components.py",
-                ),
                 params=lambda r: {
                     "image_prefix": r.image_prefix,
                     "tag": r.image_tag,
@@ -266,11 +279,7 @@ def standard_steps() -> list[Step]:
             "desktop front end for every platform (Go bindings, Vite bundle)",
             _frontend,
             inputs=Inputs(
-                sources=(
-                    "desktop",
-                    "build_scripts/desktop/frontend.py",
-                    "build_scripts/desktop/build.py",
-                ),
+                sources=("desktop",),
                 exclude=(*TESTS, "desktop/tools/*", "desktop/build/*", "desktop/README.md"),
                 tools=("go", "wails", "node", "npm"),
             ),
@@ -283,13 +292,6 @@ def standard_steps() -> list[Step]:
             _installer,
             needs=("desktop-windows",),
             inputs=Inputs(
-                sources=(
-                    "LICENSE.txt",
-                    "README.md",
-                    "desktop/config.toml.example",
-                    "build_scripts/windows_installer.nsi",
-                    "build_scripts/windows",
-                ),
                 tools=("makensis",),
                 params=lambda r: {
                     **_identity(r),
@@ -310,7 +312,6 @@ def standard_steps() -> list[Step]:
                     "backend/go.sum",
                     "desktop/go.mod",
                     "desktop/go.sum",
-                    "build_scripts/release/sbom.py",
                 ),
                 tools=("go",),
                 params=lambda r: {"generator": sbom.GOMOD[2]},
@@ -325,7 +326,6 @@ def standard_steps() -> list[Step]:
                 sources=(
                     "orchestrator/pyproject.toml",
                     "orchestrator/requirements.lock",
-                    "build_scripts/release/sbom.py",
                 ),
                 params=lambda r: {"generator": sbom.CYCLONEDX_BOM_VERSION},
             ),
@@ -346,13 +346,6 @@ def standard_steps() -> list[Step]:
                 *(f"sbom-image-{name}" for name in specs.COMPONENTS),
             ),
             inputs=Inputs(
-                sources=(
-                    "build_scripts/bundle",
-                    "deploy",
-                    "build_scripts/kube/manifests.py",
-                    "build_scripts/release/provenance.py",
-                    "build_scripts/release/bundle_step.py",
-                ),
                 tools=("skopeo", "gpg"),
                 params=lambda r: {**_identity(r), "signing": bundle_step.signing()},
             ),

@@ -28,6 +28,13 @@ from build_scripts.windows.signing import SigningConfig
 
 # The plan names this path: the script stays at the package root, beside the wings.
 SCRIPT = Path(__file__).parent.parent / "windows_installer.nsi"
+# What the release reads here (release/code_inputs.py): the script and the files it packs.
+RELEASE_READS = (
+    "build_scripts/windows_installer.nsi",
+    "LICENSE.txt",
+    "README.md",
+    "desktop/config.toml.example",
+)
 INSTALLER_BUDGET_MB = 10.0
 UNINSTALL_ROOT = r"HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall"
 UNINSTALLER = "uninstall.exe"

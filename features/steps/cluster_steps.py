@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -25,76 +26,9 @@ from build_scripts.cluster import options as cluster_options
 from build_scripts.core import daemon, paths
 
 # A tiny static HTTP server (and client, for probing from inside another pod) as the "locally
-# built image". FROM scratch: the binary is all there is, so it also exercises a non-root,
-# read-only-root-filesystem container under Pod Security `restricted`.
-ECHO_SOURCE = """\
-package main
-
-import (
-	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"time"
-)
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, err)
-	os.Exit(1)
-}
-
-func main() {
-	if len(os.Args) < 2 {
-		fail(fmt.Errorf("usage: echo serve | get URL | write FILE TEXT | read FILE | sleep"))
-	}
-	switch os.Args[1] {
-	case "serve":
-		host, _ := os.Hostname()
-		http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintln(w, "ok")
-		})
-		http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			fmt.Fprintf(w, "echo from %s\\n", host)
-		})
-		fail(http.ListenAndServe(":8080", nil))
-	case "get":
-		client := http.Client{Timeout: 5 * time.Second}
-		resp, err := client.Get(os.Args[2])
-		if err != nil {
-			fail(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		fmt.Print(string(body))
-		if resp.StatusCode != http.StatusOK {
-			fail(fmt.Errorf("status %d", resp.StatusCode))
-		}
-	case "write":
-		if err := os.WriteFile(os.Args[2], []byte(os.Args[3]), 0o644); err != nil {
-			fail(err)
-		}
-	case "read":
-		data, err := os.ReadFile(os.Args[2])
-		if err != nil {
-			fail(err)
-		}
-		fmt.Print(string(data))
-	case "sleep":
-		for {
-			time.Sleep(time.Hour)
-		}
-	default:
-		fail(fmt.Errorf("unknown mode %q", os.Args[1]))
-	}
-}
-"""
-ECHO_DOCKERFILE = """\
-FROM scratch
-COPY echo /echo
-USER 65532:65532
-ENTRYPOINT ["/echo"]
-CMD ["serve"]
-"""
+# built image": features/fixtures/echo-image. FROM scratch: the binary is all there is, so it
+# also exercises a non-root, read-only-root-filesystem container under Pod Security `restricted`.
+ECHO_IMAGE = Path(__file__).resolve().parent.parent / "fixtures" / "echo-image"
 # Built once per test run, whatever the number of scenarios that use it.
 _IMAGES_READY: set[str] = set()
 
@@ -265,10 +199,7 @@ def step_image(context, reference):
         return
 
     source = context.scratch / "echo-image"
-    source.mkdir()
-    (source / "main.go").write_text(ECHO_SOURCE)
-    (source / "go.mod").write_text("module traderadmin.local/echo\n\ngo 1.22\n")
-    (source / "Dockerfile").write_text(ECHO_DOCKERFILE)
+    shutil.copytree(ECHO_IMAGE, source)
     build = subprocess.run(
         ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "echo", "."],
         cwd=source,

@@ -31,6 +31,14 @@ Feature: A local Kubernetes cluster for validating deployments
     Then every socket the cluster listens on beyond the loopback address is in README's table
     And from a network namespace of its own, only ports open beyond loopback answer
 
+  Scenario: Root refuses to run a cluster program that another user could replace
+    Given the cluster program "kube-proxy" is owned by another user
+    When I run "invoke cluster.up"
+    Then it exits with a non-zero status
+    And stderr is one line that contains "is owned by uid 1000"
+    And the output shows no traceback
+    And every component of the cluster is running
+
   Scenario: Starting the cluster again changes nothing
     When I run "invoke cluster.up"
     Then it exits with status 0

@@ -66,7 +66,8 @@ def preflight() -> None:
     if os.geteuid() != 0:
         raise ReleaseError(
             "the local cluster runs a kubelet and containerd, which need root",
-            "run the task as root (sudo -E invoke cluster.up)",
+            "run it as root: sudo invoke cluster.up (not -E: root would run programs from "
+            "your cache)",
         )
     for tool in HOST_TOOLS:
         tools.require(tool)

@@ -65,7 +65,7 @@ from build_scripts.cluster.probes import (
     unix_socket_answers,
 )
 from build_scripts.cluster.supervise import ensure_process, running_pid, stop_process, wait_for
-from build_scripts.core import cmd, locks, paths
+from build_scripts.core import cmd, locks, paths, trust
 from build_scripts.core.daemon import cmdline
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import step, warn
@@ -103,6 +103,26 @@ def build_programs(options: ClusterOptions) -> tuple[cluster_build.Toolset, Path
     return toolset, kubectl, images
 
 
+def programs_root_runs(
+    toolset: cluster_build.Toolset, kubectl: Path, images: list[Path]
+) -> list[Path]:
+    """Every file `up` has root run or load: the built programs, the image archives it
+    imports, kube-router's iptables folder, the interpreter and the package the storage
+    provisioner runs from."""
+    engine = network_policy.binary_path()
+    return [
+        *(toolset.path(name) for name in cluster_build.KUBERNETES_COMPONENTS),
+        toolset.coredns,
+        toolset.crictl,
+        kubectl,
+        engine,
+        *engine.parent.glob("iptables-*"),
+        *images,
+        Path(sys.executable),
+        *trust.tree_files(paths.repo_root() / "build_scripts", ".py"),
+    ]
+
+
 def build_in_background(options: ClusterOptions) -> tuple[int, Path]:
     """`invoke cluster.build` detached: the compile (minutes on a fresh machine) runs beside
     work that does not need the cluster. Returns its pid and log."""
@@ -125,6 +145,7 @@ def _up(options: ClusterOptions) -> UpResult:
         os.chmod(layout.root, 0o700)
     with step("cluster: programs"):
         toolset, kubectl, images = build_programs(options)
+        trust.require_root_owned(programs_root_runs(toolset, kubectl, images), "the cluster")
     settings = Settings(node_ip=options.node_ip or detect_node_ip())
     with step("cluster: certificates and configuration"):
         pki = ensure_pki(layout, settings)

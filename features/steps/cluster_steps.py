@@ -20,6 +20,7 @@ from _support import cluster_api, cluster_layout, run, shown, wait_until
 from behave import given, then, when
 from kr8s.objects import Deployment, Namespace, PersistentVolumeClaim, Pod, Service
 
+from build_scripts.cluster import build as cluster_build
 from build_scripts.cluster import host, image_digests, status, supervise
 from build_scripts.cluster import images as cluster_images
 from build_scripts.cluster import options as cluster_options
@@ -489,3 +490,11 @@ def step_write_claim(context, text, name):
 def step_read_claim(context, name, text):
     output = _run_once(context, "reader", ["read", "/data/message"], claim=name)
     assert output == text, repr(output)
+
+
+@given('the cluster program "{name}" is owned by another user')
+def step_program_owned_by_another_user(context, name):
+    program = cluster_build.kubernetes_dir() / "bin" / name
+    before = program.stat()
+    os.chown(program, 1000, 1000)
+    context.add_cleanup(os.chown, program, before.st_uid, before.st_gid)

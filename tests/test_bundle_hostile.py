@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,28 +57,37 @@ class Run:
     seconds: float
 
 
+# Started from a small process of its own: a process's peak RSS counts what its parent held
+# when it forked (Linux keeps the high-water mark across exec), and pytest holds the crafted
+# tars' bytes. This one runs the command and writes its children's peak (KiB) to argv[1].
+MEASURE = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+open(sys.argv[1], "w").write(str(peak))
+sys.exit(code)
+"""
+
+
 def _run(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> Run:
     """`python -m invoke ARGV` from the repository; its exit code, output and peak RSS."""
-    out, err = tmp_path / "run.stdout", tmp_path / "run.stderr"
+    out, err, peak = (tmp_path / f"run.{name}" for name in ("stdout", "stderr", "peak"))
+    command = [sys.executable, "-c", MEASURE, str(peak), sys.executable, "-m", "invoke", *argv]
+    start = time.monotonic()
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        start = time.monotonic()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "invoke", *argv],
+        code = subprocess.run(
+            command,
             cwd=paths.repo_root(),
             env={**os.environ, **(env or {})},
             stdout=stdout,
             stderr=stderr,
-        )
-        guard = threading.Timer(120, process.kill)
-        guard.start()
-        _, status, usage = os.wait4(process.pid, 0)
-        guard.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
+            timeout=120,
+        ).returncode
     return Run(
-        process.returncode,
+        code,
         out.read_text(),
         err.read_text(),
-        usage.ru_maxrss / 1024,  # KiB on Linux
+        int(peak.read_text()) / 1024,  # KiB on Linux
         time.monotonic() - start,
     )
 
@@ -167,6 +175,23 @@ def test_a_member_with_megabytes_of_headers_is_refused(tmp_path, signed, keys):
     )
     run = _verify_cli(tmp_path, bundle, "--public-key", str(keys[1]))
     _refused(run, "headers.tar: a member's headers exceed 1.0 MiB")
+
+
+def test_headers_are_held_one_member_at_a_time(tmp_path):
+    """Each member's PAX records under the bound, 115 MiB of them in all: the walk holds one
+    member's at a time (tarfile alone would keep every one)."""
+    headers = [craft.huge_pax_header(f"{TOP}/h{i}.json", 1_000_000) for i in range(120)]
+    bundle = craft.write(tmp_path / "headers.tar", craft.folder(TOP), *headers)
+    run = _verify_cli(tmp_path, bundle, "--allow-unsigned")
+    _refused(run, "SHA256SUMS is missing from the bundle")
+    assert run.peak_mib < PEAK_BOUND_MIB, run
+
+
+def test_a_name_over_the_bound_is_refused(tmp_path, signed, keys):
+    long = f"{TOP}/{'d' * 200}/{'e' * 200}/{'f' * 200}/{'g' * 200}/{'h' * 200}.json"
+    bundle = craft.appended(signed, tmp_path / "long.tar", craft.regular(long, b"{}"))
+    run = _verify_cli(tmp_path, bundle, "--public-key", str(keys[1]))
+    _refused(run, f"a name of {len(long)} characters, over the bound of 1024 bytes")
 
 
 # --- refused before the files are read: SHA256SUMS and its signature first ----------------

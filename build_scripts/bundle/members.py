@@ -5,8 +5,9 @@ each name once. Everything else is refused before any data is read, with one lin
 the member: a compressed tar, a sparse member (a 10 KiB tar can declare a 20 GiB one), a link
 or device, a name outside the top folder or seen twice, more members than MAX_MEMBERS, a
 member over MAX_MEMBER_SIZE, members over MAX_TOTAL_SIZE together, a member whose data the
-file does not hold, or a member whose own headers (PAX records, long names) exceed
-MAX_HEADER_BYTES (tarfile reads those into memory).
+file does not hold, a name over MAX_NAME bytes, or a member whose own headers (PAX records,
+long names) exceed MAX_HEADER_BYTES (tarfile reads those into memory). Only one member's
+headers are held at a time: what the walk keeps grows with the number of members alone.
 
 What is found is where each regular file's data lies (offset, size), so the callers read
 exactly the bytes they need, with plain reads, within the declared sizes.
@@ -27,6 +28,7 @@ MAX_MEMBERS = 10_000
 MAX_MEMBER_SIZE = 16 << 30
 MAX_TOTAL_SIZE = 64 << 30
 MAX_HEADER_BYTES = 1 << 20
+MAX_NAME = 1024
 
 # The first bytes of what `tar -a`, gzip, bzip2, xz and zstd write.
 COMPRESSED = {
@@ -85,6 +87,10 @@ class _HeaderBudget:
 
 def member_path(name: str, top: str | None) -> tuple[str, str]:
     """(top folder, path below it) of a tar member name, or VerificationFailed."""
+    if len(name.encode(errors="surrogateescape")) > MAX_NAME:
+        raise VerificationFailed(
+            f"{name[:60]}…: a name of {len(name)} characters, over the bound of {MAX_NAME} bytes"
+        )
     clean = name.removeprefix("./").rstrip("/")
     first, _, rest = clean.partition("/")
     if not sums.is_safe_path(clean) or (top is not None and first != top):
@@ -145,7 +151,11 @@ def _walk(bundle: Path, archive: tarfile.TarFile, budget: _HeaderBudget) -> List
     listing: Listing | None = None
     seen: set[str] = set()
     total = 0
-    for count, member in enumerate(archive, start=1):
+    count = 0
+    while (member := archive.next()) is not None:
+        # tarfile keeps every member it read, PAX records and all; reading on needs none.
+        archive.members.clear()
+        count += 1
         if count > MAX_MEMBERS:
             raise VerificationFailed(
                 f"{bundle.name} has more than {MAX_MEMBERS} members (a bound of bundle "

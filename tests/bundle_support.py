@@ -84,7 +84,7 @@ def make_folder(root: Path) -> tuple[Path, str]:
                 "sbom": "sbom/image-backend.cdx.json",
             }
         },
-        "environments": {"local": {"manifests": "deploy/local.yaml"}},
+        "environments": {"local": {"manifests": "deploy/local.yaml", "local_cluster": True}},
     }
     (folder / "bundle.json").write_text(json.dumps(description))
     return folder, digest

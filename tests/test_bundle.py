@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tarfile
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def signed_bundle(tmp_path, keys) -> tuple[Path, str]:
 
 
 def _verify(bundle: Path, public: Path | None, allow_unsigned: bool = False) -> verify.Report:
-    return verify.verify(contents.from_tar(bundle), public, allow_unsigned=allow_unsigned)
+    return verify.verify(bundle, public, allow_unsigned=allow_unsigned)
 
 
 def test_an_untouched_signed_bundle_verifies(signed_bundle, keys):
@@ -123,15 +122,16 @@ def test_a_file_not_in_the_sums_and_a_missing_one_are_named(tmp_path):
     folder, _ = support.make_folder(tmp_path / "made")
     support.seal(folder, None)
     (folder / "extra.txt").write_text("slipped in")
-    found = contents.from_folder(folder)
+    bundle = support.tar_folder(folder, tmp_path / "extra.tar")
     with pytest.raises(VerificationFailed, match=r"extra\.txt is in the bundle but not listed"):
-        verify.verify(found, None, allow_unsigned=True)
+        _verify(bundle, None, allow_unsigned=True)
     (folder / "extra.txt").unlink()
     (folder / "sbom" / "image-backend.cdx.json").unlink()
+    bundle = support.tar_folder(folder, tmp_path / "missing.tar")
     with pytest.raises(
         VerificationFailed, match=r"image-backend\.cdx\.json is listed .* but missing"
     ):
-        verify.verify(contents.from_folder(folder), None, allow_unsigned=True)
+        _verify(bundle, None, allow_unsigned=True)
 
 
 def test_a_link_in_the_tar_is_refused(tmp_path):
@@ -143,9 +143,10 @@ def test_a_link_in_the_tar_is_refused(tmp_path):
         link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
         archive.addfile(link)
     with pytest.raises(VerificationFailed, match="evil: not a regular file"):
-        contents.from_tar(bundle)
+        _verify(bundle, None, allow_unsigned=True)
     with pytest.raises(VerificationFailed, match="evil: not a regular file"):
-        contents.safe_extract(bundle, tmp_path / "out")
+        contents.extract_verified(bundle, {}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_member_outside_the_top_folder_is_refused(tmp_path):
@@ -154,15 +155,19 @@ def test_a_member_outside_the_top_folder_is_refused(tmp_path):
     with tarfile.open(bundle, "a") as archive:
         archive.add(folder / "bundle.json", arcname="../bundle.json")
     with pytest.raises(VerificationFailed, match="outside the bundle's folder"):
-        contents.from_tar(bundle)
+        _verify(bundle, None, allow_unsigned=True)
 
 
-def test_safe_extract_then_folder_verification(signed_bundle, keys, tmp_path):
+def test_verified_then_extracted_holds_exactly_the_listed_files(signed_bundle, keys, tmp_path):
     bundle, digest = signed_bundle
-    folder = contents.safe_extract(bundle, tmp_path / "out")
-    report = verify.verify(contents.from_folder(folder), keys["release"][1])
+    report = _verify(bundle, keys["release"][1])
     assert report.images == {"backend": digest}
-    shutil.rmtree(folder)
+    folder = contents.extract_verified(bundle, report.digests, tmp_path / "out")
+    assert folder == tmp_path / "out" / support.TOP
+    written = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    listed = sums.parse_sums((tmp_path / "made" / support.TOP / sums.FILE_NAME).read_text())
+    assert written == set(report.digests) == set(listed)  # not SHA256SUMS(.asc): not listed
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [support.TOP]
 
 
 # --- the pure parts ----------------------------------------------------------------------

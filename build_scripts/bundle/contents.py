@@ -1,26 +1,39 @@
-"""A bundle's files as verification sees them: each path with its sha256, and the content of
-the small ones (indexes, manifests, descriptions), read from the tar in one streaming pass or
-from a folder it was extracted to.
+"""A bundle's files as verification sees them, read from the tar only as far as needed: the
+describing files first (SHA256SUMS and its signature, each within a small bound), then, once
+the signature says SHA256SUMS is ours, the files it lists, each hashed within its declared
+size. Only small files the checks read (indexes, manifests, descriptions, SBOMs) are kept in
+memory, within KEPT_TOTAL together; every other file is hashed block by block.
 
-Only regular files and folders below one top folder are accepted: a link, a device, an
-absolute path or `..` is refused before anything is extracted or trusted.
+Extraction (deploy) writes only the listed files, into a new folder, after verification, and
+hashes them again as it writes them: the bytes used are the bytes checked.
 """
 
 from __future__ import annotations
 
 import hashlib
-import tarfile
+import os
+import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from build_scripts.core import sums
-from build_scripts.core.errors import ConfigError, VerificationFailed
+from build_scripts.bundle import members
+from build_scripts.core.artifacts import human_size
+from build_scripts.core.errors import ReleaseError, VerificationFailed
 
-# Kept in memory for the checks: any file up to SMALL (image manifests are blobs of a few
-# hundred bytes), and the describing files (JSON, YAML, SHA256SUMS, its signature) up to LARGE.
+# Kept in memory for the checks: any listed file up to SMALL (image manifests are blobs of a
+# few hundred bytes), and JSON and YAML files (descriptions, SBOMs, manifests) up to LARGE;
+# all of them together up to KEPT_TOTAL, or the bundle is refused.
 SMALL = 64 << 10
-LARGE = 64 << 20
-DESCRIBING_SUFFIXES = (".json", ".yaml", ".asc", "SHA256SUMS")
+LARGE = 16 << 20
+KEPT_TOTAL = 64 << 20
+KEPT_SUFFIXES = (".json", ".yaml")
+# SHA256SUMS of MAX_MEMBERS files is about 1 MiB; an armoured signature a few hundred bytes.
+MAX_SUMS = 2 << 20
+MAX_SIGNATURE = 64 << 10
+# Left free on the disk an extraction writes to.
+FREE_MARGIN = 64 << 20
 BLOCK = 1 << 20
 
 
@@ -39,79 +52,107 @@ class Contents:
 
 
 def kept_in_memory(path: str, size: int) -> bool:
-    return size <= SMALL or (path.endswith(DESCRIBING_SUFFIXES) and size <= LARGE)
+    return size <= SMALL or (path.endswith(KEPT_SUFFIXES) and size <= LARGE)
 
 
-def _hash(handle, keep: bool) -> tuple[str, bytes | None]:
-    digest = hashlib.sha256()
-    kept = bytearray() if keep else None
-    for block in iter(lambda: handle.read(BLOCK), b""):
-        digest.update(block)
-        if kept is not None:
-            kept += block
-    return digest.hexdigest(), bytes(kept) if kept is not None else None
+def _blocks(handle: BinaryIO, member: members.Member) -> Iterator[bytes]:
+    """A member's data, exactly its declared size, BLOCK at a time."""
+    handle.seek(member.offset)
+    left = member.size
+    while left:
+        block = handle.read(min(BLOCK, left))
+        if not block:
+            raise VerificationFailed(f"{member.name}: the tar ends inside it (truncated?)")
+        left -= len(block)
+        yield block
 
 
-def member_path(name: str, top: str | None) -> tuple[str, str]:
-    """(top folder, path below it) of a tar member name, or VerificationFailed."""
-    clean = name.removeprefix("./").rstrip("/")
-    first, _, rest = clean.partition("/")
-    if not sums.is_safe_path(clean) or (top is not None and first != top):
-        raise VerificationFailed(f"{name}: outside the bundle's folder {top or ''}/")
-    return first, rest
+def read_describing(listing: members.Listing, path: str, bound: int) -> bytes | None:
+    """SHA256SUMS or its signature, read before anything else is (None: not in the bundle)."""
+    member = listing.files.get(path)
+    if member is None:
+        return None
+    if member.size > bound:
+        raise VerificationFailed(
+            f"{member.name} holds {human_size(member.size)}, over the bound of "
+            f"{human_size(bound)} for it"
+        )
+    with open(listing.bundle, "rb") as handle:
+        return b"".join(_blocks(handle, member))
 
 
-def from_tar(bundle: Path) -> Contents:
-    """Read the tar once, as a stream (a bundle of any size, nothing extracted)."""
-    if not bundle.is_file():
-        raise ConfigError(f"{bundle} is not a file", "give the path of a …-bundle.tar")
-    contents: Contents | None = None
+def refuse_keeping_too_much(listing: members.Listing, listed: Iterable[str]) -> None:
+    kept = [p for p in listed if kept_in_memory(p, listing.files[p].size)]
+    total = listing.size_of(kept)
+    if total > KEPT_TOTAL:
+        raise VerificationFailed(
+            f"{listing.bundle.name}: its small and JSON/YAML files hold {human_size(total)}, "
+            f"over the bound of {human_size(KEPT_TOTAL)} verification keeps in memory"
+        )
+
+
+def hash_listed(listing: members.Listing, listed: Iterable[str]) -> Contents:
+    """The sha256 of each listed file (all of them in the bundle: the caller checked), and
+    the content of those kept in memory."""
+    wanted = sorted(listed, key=lambda path: listing.files[path].offset)
+    refuse_keeping_too_much(listing, wanted)
+    contents = Contents(listing.top)
+    with open(listing.bundle, "rb") as handle:
+        for path in wanted:
+            member = listing.files[path]
+            digest = hashlib.sha256()
+            kept = bytearray() if kept_in_memory(path, member.size) else None
+            for block in _blocks(handle, member):
+                digest.update(block)
+                if kept is not None:
+                    kept += block
+            data = bytes(kept) if kept is not None else None
+            contents.add(path, digest.hexdigest(), member.size, data)
+    return contents
+
+
+def _created(target: Path, member: members.Member) -> BinaryIO:
     try:
-        with tarfile.open(bundle, "r|") as archive:
-            for member in archive:
-                top, path = member_path(member.name, contents.top if contents else None)
-                contents = contents or Contents(top)
-                if member.isdir():
-                    continue
-                if not member.isreg():
-                    raise VerificationFailed(f"{member.name}: not a regular file (a link?)")
-                if not path or path in contents.digests:
-                    raise VerificationFailed(f"{member.name}: twice in the bundle, or no path")
-                handle = archive.extractfile(member)
-                assert handle is not None
-                digest, data = _hash(handle, kept_in_memory(path, member.size))
-                contents.add(path, digest, member.size, data)
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise VerificationFailed(f"{bundle.name} is not a complete tar archive: {exc}") from exc
-    if contents is None:
-        raise VerificationFailed(f"{bundle.name} is empty")
-    return contents
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return open(target, "xb")
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise VerificationFailed(f"{member.name} cannot be extracted: {exc}") from exc
 
 
-def from_folder(folder: Path) -> Contents:
-    """An extracted bundle's folder (the one below which every file lives)."""
-    contents = Contents(folder.name)
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).as_posix()
-        if path.is_symlink() or not (path.is_file() or path.is_dir()):
-            raise VerificationFailed(f"{relative}: not a regular file (a link?)")
-        if path.is_file():
-            with open(path, "rb") as handle:
-                digest, data = _hash(handle, kept_in_memory(relative, path.stat().st_size))
-            contents.add(relative, digest, path.stat().st_size, data)
-    return contents
-
-
-def safe_extract(bundle: Path, destination: Path) -> Path:
-    """Extract into destination (regular files and folders only); the bundle's folder."""
-    with tarfile.open(bundle, "r") as archive:
-        members = archive.getmembers()
-        top = None
-        for member in members:
-            top, _ = member_path(member.name, top)
-            if not (member.isreg() or member.isdir()):
-                raise VerificationFailed(f"{member.name}: not a regular file (a link?)")
-        if top is None:
-            raise VerificationFailed(f"{bundle.name} is empty")
-        archive.extractall(destination, members=members, filter="data")
-    return destination / top
+def extract_verified(bundle: Path, digests: dict[str, str], destination: Path) -> Path:
+    """Write the verified files (path -> sha256, as SHA256SUMS lists them) into destination,
+    a folder made here; the bundle's folder inside it. Nothing else in the tar is written, and
+    a file whose bytes are not the verified ones removes the whole folder."""
+    listing = members.scan(bundle)
+    missing = sorted(set(digests) - set(listing.files))
+    if missing:
+        raise VerificationFailed(f"{missing[0]} is no longer in {bundle.name}: changed since")
+    need = listing.size_of(digests)
+    free = shutil.disk_usage(destination.parent).free
+    if need + FREE_MARGIN > free:
+        raise ReleaseError(
+            f"extracting {bundle.name} needs {human_size(need)} in {destination.parent}, "
+            f"which has {human_size(free)} free",
+            "free space there, or point TMPDIR at a disk with room for the bundle",
+        )
+    destination.mkdir()
+    try:
+        with open(bundle, "rb") as handle:
+            for path in sorted(digests, key=lambda p: listing.files[p].offset):
+                member = listing.files[path]
+                digest = hashlib.sha256()
+                target = destination / listing.top / path
+                with _created(target, member) as out:
+                    for block in _blocks(handle, member):
+                        digest.update(block)
+                        out.write(block)
+                os.chmod(target, 0o755 if member.mode & 0o111 else 0o644)
+                if digest.hexdigest() != digests[path]:
+                    raise VerificationFailed(
+                        f"{path} in {bundle.name} changed after it was verified "
+                        f"(sha256 {digest.hexdigest()}, verified {digests[path]})"
+                    )
+    except BaseException:
+        shutil.rmtree(destination, ignore_errors=True)
+        raise
+    return destination / listing.top

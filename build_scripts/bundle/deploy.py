@@ -1,7 +1,9 @@
 """Deploying a release from its bundle alone: no Docker engine, no source tree, no dist/.
 
-The bundle is extracted into a private temporary folder and that folder is verified (the bytes
-used are the bytes checked). Then the images go where the cluster takes them from:
+The bundle tar is verified first, as `invoke bundle.verify` does (nothing is written before);
+then only the files its SHA256SUMS lists are extracted into a new private temporary folder,
+each hashed again as it is written (the bytes used are the bytes checked). Then the images go
+where the cluster takes them from:
 
 - the local cluster (an environment whose images are imported, never pulled): each OCI layout
   is imported into the cluster's containerd with `ctr images import`, named
@@ -15,7 +17,6 @@ sequence (kube/release_deploy.py): schema check, dry run, apply, judged rollout,
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,15 +119,14 @@ def deploy_bundle(
     with tempfile.TemporaryDirectory(prefix="traderadmin-bundle-deploy-") as scratch_name:
         scratch = Path(scratch_name)
         with step(f"verify {request.bundle.name}"):
-            folder = contents.safe_extract(request.bundle, scratch / "bundle")
             report = verify.verify(
-                contents.from_folder(folder),
-                request.public_key,
-                allow_unsigned=request.allow_unsigned,
+                request.bundle, request.public_key, allow_unsigned=request.allow_unsigned
             )
             for line in report.lines():
                 say(line)
-        description = json.loads((folder / "bundle.json").read_text())
+        with step(f"extract {request.bundle.name}"):
+            folder = contents.extract_verified(request.bundle, report.digests, scratch / "bundle")
+        description = report.description
         facts = environment_of(description, request.environment, request.registry)
         images = description["images"]
         if request.registry:

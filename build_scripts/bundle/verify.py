@@ -2,10 +2,13 @@
 SBOM for each image. Nothing here opens a network connection (the scenario proves it with
 `unshare -n`).
 
-Order matters for the message: the signature says SHA256SUMS is ours; SHA256SUMS says every
-other file is; the image layouts are then checked by content (each blob named by its digest)
-and against the digests the manifests pin. The first failure found names the file that does
-not match and ends verification with exit code 5 (VerificationFailed).
+Order matters, for the message and for the work a hostile tar can cause: the headers are
+walked first (members.py refuses what no bundle holds); SHA256SUMS and its signature are read
+within small bounds and the signature says SHA256SUMS is ours; a file SHA256SUMS does not list
+is refused before any file is read; then the listed files are hashed and must match; the
+image layouts are checked by content (each blob named by its digest) and against the digests
+the manifests pin. The first failure found names the file that does not match and ends
+verification with exit code 5 (VerificationFailed).
 """
 
 from __future__ import annotations
@@ -14,8 +17,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.bundle import names, oci, pins, signing
-from build_scripts.bundle.contents import Contents
+from build_scripts.bundle import members, names, oci, pins, signing
+from build_scripts.bundle.contents import (
+    MAX_SIGNATURE,
+    MAX_SUMS,
+    Contents,
+    hash_listed,
+    read_describing,
+)
 from build_scripts.core import sums
 from build_scripts.core.artifacts import human_size
 from build_scripts.core.errors import VerificationFailed
@@ -32,6 +41,7 @@ class Report:
     size: int
     images: dict[str, str]  # component -> digest
     description: dict
+    digests: dict[str, str]  # every file SHA256SUMS lists -> its sha256, as verified
 
     def lines(self) -> list[str]:
         found = [
@@ -53,10 +63,9 @@ def _fail(problems: list[str], what: str) -> None:
         raise VerificationFailed(f"{problems[0]}{more}", what)
 
 
-def check_signature(contents: Contents, public_key: Path | None, *, allow_unsigned: bool) -> str:
-    if sums.FILE_NAME not in contents.small:
-        raise VerificationFailed(f"{sums.FILE_NAME} is missing from the bundle")
-    signature = contents.small.get(signing.SIGNATURE_NAME)
+def check_signature(
+    sums_text: bytes, signature: bytes | None, public_key: Path | None, *, allow_unsigned: bool
+) -> str:
     if signature is None:
         if not allow_unsigned:
             raise VerificationFailed(
@@ -73,26 +82,30 @@ def check_signature(contents: Contents, public_key: Path | None, *, allow_unsign
             )
         warn("no --public-key: the signature is not checked (--allow-unsigned)")
         return "not checked"
-    return signing.verify(
-        contents.small[sums.FILE_NAME], signature, public_key, data_name=sums.FILE_NAME
-    )
+    return signing.verify(sums_text, signature, public_key, data_name=sums.FILE_NAME)
+
+
+def listing_problems(present: set[str], listed: dict[str, str]) -> list[str]:
+    """Files in the tar SHA256SUMS does not list, and listed files the tar lacks: found from
+    the headers, before any file is read."""
+    problems = [
+        f"{path} is in the bundle but not listed in {sums.FILE_NAME}"
+        for path in sorted(present - set(DESCRIBING) - set(listed))
+    ]
+    problems += [
+        f"{path} is listed in {sums.FILE_NAME} but missing from the bundle"
+        for path in sorted(set(listed) - present)
+    ]
+    return problems
 
 
 def checksum_problems(contents: Contents, listed: dict[str, str]) -> list[str]:
-    problems = []
-    for path in sorted(set(contents.digests) - set(DESCRIBING)):
-        if path not in listed:
-            problems.append(f"{path} is in the bundle but not listed in {sums.FILE_NAME}")
-        elif contents.digests[path] != listed[path]:
-            problems.append(
-                f"{path} does not match {sums.FILE_NAME} (sha256 {contents.digests[path]}, "
-                f"listed {listed[path]})"
-            )
-    problems += [
-        f"{path} is listed in {sums.FILE_NAME} but missing from the bundle"
-        for path in sorted(set(listed) - set(contents.digests))
+    return [
+        f"{path} does not match {sums.FILE_NAME} (sha256 {contents.digests[path]}, "
+        f"listed {listed[path]})"
+        for path in sorted(listed)
+        if contents.digests[path] != listed[path]
     ]
-    return problems
 
 
 def read_description(contents: Contents) -> dict:
@@ -146,12 +159,22 @@ def sbom_problems(contents: Contents, path: str, component: str) -> list[str]:
     return []
 
 
-def verify(contents: Contents, public_key: Path | None, *, allow_unsigned: bool = False) -> Report:
-    signed_by = check_signature(contents, public_key, allow_unsigned=allow_unsigned)
-    listed = sums.parse_sums(contents.small[sums.FILE_NAME].decode(errors="replace"))
+def verify(bundle: Path, public_key: Path | None, *, allow_unsigned: bool = False) -> Report:
+    """Check the bundle tar offline; what it holds, or VerificationFailed naming the file."""
+    listing = members.scan(bundle)
+    sums_text = read_describing(listing, sums.FILE_NAME, MAX_SUMS)
+    if sums_text is None:
+        raise VerificationFailed(f"{sums.FILE_NAME} is missing from the bundle")
+    signature = read_describing(listing, signing.SIGNATURE_NAME, MAX_SIGNATURE)
+    signed_by = check_signature(sums_text, signature, public_key, allow_unsigned=allow_unsigned)
+    listed = sums.parse_sums(sums_text.decode(errors="replace"))
+    _fail(listing_problems(set(listing.files), listed), "the bundle was changed after it was made")
+    contents = hash_listed(listing, listed)
     _fail(checksum_problems(contents, listed), "the bundle was changed after it was made")
     description = read_description(contents)
     problems, images = image_problems(contents, description)
     _fail(problems, "the bundle's images do not match what its manifests pin")
     size = sum(contents.sizes.values())
-    return Report(contents.top, signed_by, len(listed), size, images, description)
+    return Report(
+        contents.top, signed_by, len(listed), size, images, description, dict(contents.digests)
+    )

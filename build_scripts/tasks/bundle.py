@@ -7,7 +7,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from build_scripts.bundle import contents, signing, verify
+from build_scripts.bundle import signing, verify
 from build_scripts.core import bootstrap as bootstrapping
 from build_scripts.core import metadata
 from build_scripts.core.progress import say
@@ -58,9 +58,8 @@ def make(c, signing_key=None, version=None, jobs=None, bootstrap=True):
 def verify_bundle(c, file, public_key=None, allow_unsigned=False):
     """Check a bundle offline: signature, every checksum, image digests against the pinned
     manifests, an SBOM per image; exit 5 naming the file that does not match."""
-    found = contents.from_tar(Path(file))
     report = verify.verify(
-        found, Path(public_key) if public_key else None, allow_unsigned=allow_unsigned
+        Path(file), Path(public_key) if public_key else None, allow_unsigned=allow_unsigned
     )
     for line in report.lines():
         say(line)

@@ -124,8 +124,9 @@ def test_a_20_GiB_sparse_member_is_refused_at_once(tmp_path):
     )
     run = _verify_cli(tmp_path, bundle, "--allow-unsigned")
     _refused(run, f"{TOP}/big.bin: a sparse member (20.0 GiB declared)")
-    # Hashing 20 GiB of holes takes minutes; the interpreter starting takes about one second.
-    assert run.seconds < 20 and run.peak_mib < PEAK_BOUND_MIB, run
+    # Refused by the header walk, before any hashing (20 GiB of holes would take minutes; the
+    # subprocess's 120 s timeout would end this test first).
+    assert run.peak_mib < PEAK_BOUND_MIB, run
 
 
 @pytest.mark.parametrize(
@@ -159,7 +160,7 @@ def test_a_member_declaring_data_the_tar_lacks_is_refused(tmp_path, signed, keys
     assert bundle.stat().st_size < 64 << 10
     run = _verify_cli(tmp_path, bundle, "--public-key", str(keys[1]))
     _refused(run, f"{TOP}/huge.bin {named}")
-    assert run.peak_mib < PEAK_BOUND_MIB and run.seconds < 20, run
+    assert run.peak_mib < PEAK_BOUND_MIB, run
 
 
 def test_more_members_than_the_bound_are_refused(tmp_path, signed, keys):

@@ -63,7 +63,16 @@ def replicaset(uid: str, revision: str, hash_: str):
 REPLICASETS = [replicaset("rs-old", "1", "old"), replicaset("rs-new", "2", "new")]
 
 
-def pod(hash_: str, *, ready=True, waiting=None, running_for=None, last_exit=None, name=None):
+def pod(
+    hash_: str,
+    *,
+    ready=True,
+    waiting=None,
+    running_for=None,
+    last_exit=None,
+    name=None,
+    unready_for=None,
+):
     state: dict = {}
     if waiting:
         state = {"waiting": {"reason": waiting, "message": f"{waiting} message"}}
@@ -78,7 +87,13 @@ def pod(hash_: str, *, ready=True, waiting=None, running_for=None, last_exit=Non
             "labels": {"pod-template-hash": hash_},
             "ownerReferences": [{"uid": f"rs-{hash_}"}],
         },
-        "status": {"phase": "Running", "containerStatuses": [container]},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [container],
+            "conditions": []
+            if unready_for is None
+            else [{"type": "Ready", "status": "False", "lastTransitionTime": _ts(unready_for)}],
+        },
     }
 
 
@@ -157,6 +172,27 @@ CASES = [
         [pod("new", ready=False, running_for=61)],
         FAILED,
         "ReadinessFailing",
+    ),
+    (
+        "ready before, lost it recently (a dependency restarted): judged from then",
+        deployment(available=0, reason="NewReplicaSetAvailable"),
+        [pod("new", ready=False, running_for=157, unready_for=10)],
+        PROGRESSING,
+        "0/1 replicas available",
+    ),
+    (
+        "ready before, unready past the bound since",
+        deployment(available=0, reason="NewReplicaSetAvailable"),
+        [pod("new", ready=False, running_for=157, unready_for=70)],
+        FAILED,
+        "not ready for 70s",
+    ),
+    (
+        "never ready: the condition's transition is older than the container",
+        deployment(available=0, reason="ReplicaSetUpdated"),
+        [pod("new", ready=False, running_for=61, unready_for=65)],
+        FAILED,
+        "not ready for 61s",
     ),
     (
         "an old pod still terminating (Recreate holds the volume)",

@@ -145,19 +145,31 @@ def pod_failure(component: str, pod: dict, now: datetime, readiness_bound: float
         return Verdict(
             component, FAILED, status.get("reason") or "PodFailed", status.get("message", ""), name
         )
+    # A pod that was Ready and lost it (its backend restarted, say) is judged from that moment,
+    # not from its container's start: else a deploy while a dependency blips rolls back a
+    # healthy release (seen in the soak: "running 157s without passing its readiness probe").
+    unready_since = next(
+        (
+            _parse_time(c.get("lastTransitionTime"))
+            for c in status.get("conditions") or []
+            if c.get("type") == "Ready" and c.get("status") != "True"
+        ),
+        None,
+    )
     for container in status.get("containerStatuses") or []:
         running = container.get("state", {}).get("running") or {}
         started = _parse_time(running.get("startedAt"))
         if container.get("ready") or started is None:
             continue
-        seconds = (now - started).total_seconds()
+        since = max(started, unready_since) if unready_since else started
+        seconds = (now - since).total_seconds()
         if seconds > readiness_bound:
             return Verdict(
                 component,
                 FAILED,
                 "ReadinessFailing",
-                f"container {container.get('name')} running {seconds:.0f}s without passing "
-                f"its readiness probe (bound {readiness_bound:.0f}s)",
+                f"container {container.get('name')} not ready for {seconds:.0f}s: its "
+                f"readiness probe has not passed (bound {readiness_bound:.0f}s)",
                 name,
                 container.get("name"),
             )

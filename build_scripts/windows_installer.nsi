@@ -403,7 +403,7 @@ FunctionEnd
 
 ; A folder named after the product (the default, or one we appended before) is ours even when
 ; it is not empty: an uninstall keeps config.toml there, and a reinstall must find it again
-; instead of going one folder deeper.
+; instead of going one folder deeper. So is a folder with an interrupted run's leftovers.
 Function AppendProductToForeignDir
   Push $R9
   Push $R8
@@ -411,6 +411,8 @@ Function AppendProductToForeignDir
   StrCpy $R8 $INSTDIR "" -$R8
   ${If} $INSTDIR != $RegisteredDir
   ${AndIfNot} ${FileExists} "$INSTDIR\${APP_EXE_NAME}"
+  ${AndIfNot} ${FileExists} "${STAGE_DIR}\*.*"
+  ${AndIfNot} ${FileExists} "${BACKUP_DIR}\*.*"
   ${AndIf} $R8 != "\${PRODUCT_NAME}"
     Call IsInstDirEmpty
     ${If} $R9 == 1
@@ -610,6 +612,70 @@ FunctionEnd
   ${EndIf}
 !macroend
 
+; Recovery of a run that was cut off (power loss, killed): its phases leave a state on disk
+; that says which version is whole. While a program file is still staged, or one is missing
+; from $INSTDIR, the new files were not all moved in: every file in the backup is the previous
+; version's (any copy of it in $INSTDIR is a new one moved in), so the backup goes back. Once
+; every staged file is in $INSTDIR, that is the whole newer version (shortcuts and registration
+; come after it and are written again by this run), and the backup is no longer needed.
+!macro FIND_STAGED NAME
+  ${If} ${FileExists} "${STAGE_DIR}\${NAME}"
+    StrCpy $R1 1
+  ${EndIf}
+!macroend
+!macro FIND_MISSING NAME
+  ${IfNot} ${FileExists} "$INSTDIR\${NAME}"
+    StrCpy $R1 1
+  ${EndIf}
+!macroend
+!macro FIND_BACKED_UP NAME
+  ${If} ${FileExists} "${BACKUP_DIR}\${NAME}"
+    StrCpy $R2 1
+  ${EndIf}
+!macroend
+!macro RECOVER_OLD NAME
+  ${If} ${FileExists} "${BACKUP_DIR}\${NAME}"
+    Delete "$INSTDIR\${NAME}"
+    ClearErrors
+    Rename "${BACKUP_DIR}\${NAME}" "$INSTDIR\${NAME}"
+    !insertmacro FAIL_UNLESS_OK "restore $INSTDIR\${NAME} from ${BACKUP_DIR}"
+  ${EndIf}
+!macroend
+!macro RECOVER_SHORTCUT LINK NAME
+  ${IfNot} ${FileExists} "${LINK}"
+  ${AndIf} ${FileExists} "${BACKUP_DIR}\${NAME}"
+    System::Call 'kernel32::CopyFileW(w "${BACKUP_DIR}\${NAME}", w "${LINK}", i 0) i .r0'
+  ${EndIf}
+!macroend
+
+Function RecoverInterruptedRun
+  Push $R1
+  Push $R2
+  StrCpy $R2 0
+  !insertmacro FOR_EACH_PROGRAM_FILE FIND_BACKED_UP
+  ${If} $R2 == 1
+    StrCpy $R1 0
+    !insertmacro FOR_EACH_PROGRAM_FILE FIND_STAGED
+    !insertmacro FOR_EACH_PROGRAM_FILE FIND_MISSING
+    ${If} $R1 == 1
+      DetailPrint "An earlier installation was interrupted before its files were in place: restoring the previous files."
+      !insertmacro FOR_EACH_PROGRAM_FILE RECOVER_OLD
+    ${Else}
+      DetailPrint "An earlier installation was interrupted after its files were in place: finishing it."
+    ${EndIf}
+  ${EndIf}
+  ; A shortcut the interrupted run removed comes back until this run writes it again.
+  !insertmacro RECOVER_SHORTCUT "$SMPROGRAMS\${SHORTCUT_NAME}" "StartMenu.lnk"
+  !insertmacro RECOVER_SHORTCUT "$DESKTOP\${SHORTCUT_NAME}" "Desktop.lnk"
+  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_BACKUP
+  Delete "${BACKUP_DIR}\StartMenu.lnk"
+  Delete "${BACKUP_DIR}\Desktop.lnk"
+  ; Staged files of an interrupted run are not this version's files.
+  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_STAGED
+  Pop $R2
+  Pop $R1
+FunctionEnd
+
 Section "${PRODUCT_NAME}" SecApp
   SectionIn RO
   ; The user may have started the app while the wizard was open.
@@ -623,8 +689,7 @@ Section "${PRODUCT_NAME}" SecApp
     !insertmacro FAIL_UNLESS_OK "create $INSTDIR"
     StrCpy $CreatedInstDir 1
   ${EndIf}
-  ; Leftovers of an installation that was cut off (power loss) are not this version's files.
-  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_STAGED
+  Call RecoverInterruptedRun
   ClearErrors
   CreateDirectory "${STAGE_DIR}"
   CreateDirectory "${BACKUP_DIR}"

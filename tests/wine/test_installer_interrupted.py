@@ -106,3 +106,26 @@ def test_an_upgrade_cut_off_is_recovered_by_the_next_run_and_uninstalls_cleanly(
     assert installer_check.run_uninstaller(prefix, TA) == 0
     assert installer_check.removal_problems(prefix, new, TA, kept=("config.toml",)) == []
     assert differences(before, snapshot(prefix)) == ["file added: TA", "file added: TA/config.toml"]
+
+
+def test_a_first_install_cut_off_is_completed_in_the_same_folder_by_the_next_run(
+    builds, prefix, tmp_path
+):
+    """No previous version: the folder holds only the cut-off run's files and folders, and the
+    next run with the same /D= installs there (not into a TraderAdmin subfolder of it)."""
+    new = builds.new
+    folder = prefix.unix_path(TA)
+    before = snapshot(prefix)
+    log = tmp_path / "wineserver.strace"
+    with power_loss_at(prefix, "rename", folder / STAGE / "README.html", log=log) as cut:
+        installer_check.run_installer(prefix, builds.new_installer, install_dir=TA, wait=False)
+    assert cut.happened, log.read_text()
+    assert _names(folder) == {installer.UNINSTALLER, "LICENSE.txt", STAGE, BACKUP}
+
+    assert installer_check.run_installer(prefix, builds.new_installer, install_dir=TA) == 0
+    assert installer_check.installation_problems(prefix, new, TA) == []
+    assert _names(folder) == {*installer.payload_files(new), installer.UNINSTALLER}
+
+    assert installer_check.run_uninstaller(prefix, TA) == 0
+    assert installer_check.removal_problems(prefix, new, TA) == []
+    assert differences(before, snapshot(prefix)) == []

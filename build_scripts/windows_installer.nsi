@@ -32,6 +32,8 @@
 ;   17 an all-users install (or uninstall) needs administrator rights this process does not
 ;      have; nothing was changed
 ;   18 /ALLUSERS and /CURRENTUSER given together; nothing was changed
+;   19 an all-users install into an existing folder that users other than the administrators
+;      can write to (they could replace the program or its uninstaller); nothing was changed
 ;
 ; Scope: /CURRENTUSER installs for the current user only, without administrator rights, into
 ; %LOCALAPPDATA%\Programs\TraderAdmin (HKCU uninstall key, the user's own shortcuts);
@@ -87,6 +89,17 @@ AllowSkipFiles off
 !define EXIT_WEBVIEW2_MISSING 16
 !define EXIT_NOT_ELEVATED 17
 !define EXIT_CONFLICTING_SCOPES 18
+!define EXIT_FOLDER_WRITABLE 19
+
+; The permissions of a per-machine install folder, as Program Files has them: owned by the
+; Administrators, who and SYSTEM may do anything, Users may read and run (0x1200a9); nothing
+; inherited from the parent (C:\ lets every signed-in user create and change files). Otherwise a
+; standard user could replace uninstall.exe, which Apps & features runs as administrator.
+!define MACHINE_FOLDER_SDDL "O:BAD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"
+; Rights over a folder that let someone change what is in it: add files (0x2), add folders
+; (0x4), delete children (0x40), delete (0x10000), change its permissions (0x40000) or owner
+; (0x80000), GENERIC_ALL (0x10000000), GENERIC_WRITE (0x40000000).
+!define FOLDER_WRITE_RIGHTS 0x500D0046
 
 ; Per-user or per-machine (NSIS's MultiUser.nsh): "Highest" asks administrators for elevation
 ; and lets everyone else install for themselves without it.
@@ -294,6 +307,9 @@ Function .onInit
   !insertmacro MULTIUSER_INIT
   Call ChooseScope
   Call ChooseDirectory
+  ${If} ${Silent}
+    Call EnsureMachineFolderIsSafe
+  ${EndIf}
   Call EnsureAppNotRunning
   !ifndef WEBVIEW2_BOOTSTRAPPER
     ; The wizard says what to install (EnsureWebView2); a silent install must not report
@@ -403,7 +419,7 @@ FunctionEnd
 
 ; A folder named after the product (the default, or one we appended before) is ours even when
 ; it is not empty: an uninstall keeps config.toml there, and a reinstall must find it again
-; instead of going one folder deeper.
+; instead of going one folder deeper. So is a folder with an interrupted run's leftovers.
 Function AppendProductToForeignDir
   Push $R9
   Push $R8
@@ -411,6 +427,8 @@ Function AppendProductToForeignDir
   StrCpy $R8 $INSTDIR "" -$R8
   ${If} $INSTDIR != $RegisteredDir
   ${AndIfNot} ${FileExists} "$INSTDIR\${APP_EXE_NAME}"
+  ${AndIfNot} ${FileExists} "${STAGE_DIR}\*.*"
+  ${AndIfNot} ${FileExists} "${BACKUP_DIR}\*.*"
   ${AndIf} $R8 != "\${PRODUCT_NAME}"
     Call IsInstDirEmpty
     ${If} $R9 == 1
@@ -419,6 +437,154 @@ Function AppendProductToForeignDir
   ${EndIf}
   Pop $R8
   Pop $R9
+FunctionEnd
+
+; Sets $R9 to the current user's SID (S-1-5-21-…), or "".
+Function FindOwnSid
+  Push $0
+  Push $1
+  Push $2
+  Push $3
+  StrCpy $R9 ""
+  System::Call 'advapi32::OpenProcessToken(p -1, i 8, *p .r0) i .r1'
+  ${If} $1 <> 0
+    System::Alloc 256
+    Pop $1
+    ; TokenUser (1): a TOKEN_USER, whose first member points to the SID.
+    System::Call 'advapi32::GetTokenInformation(p r0, i 1, p r1, i 256, *i .r3) i .r2'
+    ${If} $2 <> 0
+      System::Call '*$1(p .r2)'
+      System::Call 'advapi32::ConvertSidToStringSidW(p r2, *p .r2) i .r3'
+      ${If} $3 <> 0
+        System::Call '*$2(&w256 .R9)'
+        System::Call 'kernel32::LocalFree(p r2)'
+      ${EndIf}
+    ${EndIf}
+    System::Free $1
+    System::Call 'kernel32::CloseHandle(p r0)'
+  ${EndIf}
+  Pop $3
+  Pop $2
+  Pop $1
+  Pop $0
+FunctionEnd
+
+; Sets $R8 to 1 when someone other than SYSTEM, TrustedInstaller, the Administrators and this
+; user may add, delete or replace files in $INSTDIR (or its permissions cannot be read, or it
+; has none, as on FAT), else 0. Only allow entries that apply to the folder itself count.
+Function IsInstDirWritableByOthers
+  Push $0
+  Push $1
+  Push $2
+  Push $3
+  Push $4
+  Push $5
+  Push $6
+  Push $R9
+  Call FindOwnSid
+  StrCpy $R8 1
+  ; SE_FILE_OBJECT (1), DACL_SECURITY_INFORMATION (4).
+  System::Call 'advapi32::GetNamedSecurityInfoW(w "$INSTDIR", i 1, i 4, p 0, p 0, *p .r1, p 0, *p .r2) i .r0'
+  ${If} $0 = 0
+    ${If} $1 P<> 0
+      StrCpy $R8 0
+      System::Call '*$1(&i1, &i1, &i2, &i2 .r3)'
+      StrCpy $4 0
+      ${DoWhile} $4 < $3
+        System::Call 'advapi32::GetAce(p r1, i r4, *p .r5) i .r0'
+        ${If} $0 = 0
+          StrCpy $R8 1
+          ${Break}
+        ${EndIf}
+        ; ACE_HEADER (type, flags, size), then the access mask and the SID.
+        System::Call '*$5(&i1 .r0, &i1 .r6, &i2, i .r5)'
+        IntOp $6 $6 & 0x08  ; INHERIT_ONLY_ACE: not for the folder itself
+        IntOp $5 $5 & ${FOLDER_WRITE_RIGHTS}
+        ${If} $0 = 0  ; ACCESS_ALLOWED_ACE_TYPE
+        ${AndIf} $6 = 0
+        ${AndIf} $5 <> 0
+          System::Call 'advapi32::GetAce(p r1, i r4, *p .r5)'
+          IntPtrOp $5 $5 + 8
+          System::Call 'advapi32::ConvertSidToStringSidW(p r5, *p .r5) i .r0'
+          StrCpy $6 ""
+          ${If} $0 <> 0
+            System::Call '*$5(&w256 .r6)'
+            System::Call 'kernel32::LocalFree(p r5)'
+          ${EndIf}
+          ${If} $6 != "S-1-5-18"
+          ${AndIf} $6 != "S-1-5-32-544"
+          ${AndIf} $6 != "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"
+          ${AndIf} $6 != $R9
+            DetailPrint "$6 may change the files in $INSTDIR."
+            StrCpy $R8 1
+            ${Break}
+          ${EndIf}
+        ${EndIf}
+        IntOp $4 $4 + 1
+      ${Loop}
+    ${EndIf}
+    System::Call 'kernel32::LocalFree(p r2)'
+  ${EndIf}
+  Pop $R9
+  Pop $6
+  Pop $5
+  Pop $4
+  Pop $3
+  Pop $2
+  Pop $1
+  Pop $0
+FunctionEnd
+
+; An all-users install into a folder that already exists and is not this scope's installation
+; (an upgrade re-applies MACHINE_FOLDER_SDDL instead): refused when other users can write to it.
+; Sets $R8 to 1 when refused (the wizard stays on its directory page), else 0.
+Function CheckMachineFolder
+  StrCpy $R8 0
+  ${If} $MultiUser.InstallMode == "AllUsers"
+  ${AndIf} $INSTDIR != $RegisteredDir
+  ${AndIf} ${FileExists} "$INSTDIR\*.*"
+    Call IsInstDirWritableByOthers
+  ${EndIf}
+FunctionEnd
+
+Function EnsureMachineFolderIsSafe
+  Push $R8
+  Call CheckMachineFolder
+  ${If} $R8 == 1
+    !insertmacro QUIT_WITH ${EXIT_FOLDER_WRITABLE} \
+      "$INSTDIR can be changed by users who are not administrators: they could replace ${PRODUCT_NAME} or its uninstaller, which runs with administrator rights.$\r$\n$\r$\nChoose a new folder (the installer makes it and sets its permissions) or restrict this one to administrators. Nothing has been changed."
+  ${EndIf}
+  Pop $R8
+FunctionEnd
+
+; Sets the permissions of MACHINE_FOLDER_SDDL on $INSTDIR (all-users installs only); the files
+; in it inherit them. Sets the error flag when that fails.
+Function SecureMachineFolder
+  Push $0
+  Push $1
+  Push $2
+  Push $3
+  ${If} $MultiUser.InstallMode == "AllUsers"
+    ; SDDL_REVISION_1 (1).
+    System::Call 'advapi32::ConvertStringSecurityDescriptorToSecurityDescriptorW(w "${MACHINE_FOLDER_SDDL}", i 1, *p .r1, p 0) i .r0'
+    ${If} $0 = 0
+      SetErrors
+    ${Else}
+      System::Call 'advapi32::GetSecurityDescriptorOwner(p r1, *p .r2, *i .r0)'
+      System::Call 'advapi32::GetSecurityDescriptorDacl(p r1, *i .r0, *p .r3, *i .r0)'
+      ; OWNER (1) | DACL (4) | PROTECTED_DACL (0x80000000): nothing inherited from above.
+      System::Call 'advapi32::SetNamedSecurityInfoW(w "$INSTDIR", i 1, i 0x80000005, p r2, p 0, p r3, p 0) i .r0'
+      ${If} $0 <> 0
+        DetailPrint "Setting the permissions of $INSTDIR failed (error $0)."
+        SetErrors
+      ${EndIf}
+      System::Call 'kernel32::LocalFree(p r1)'
+    ${EndIf}
+  ${EndIf}
+  Pop $3
+  Pop $2
+  Pop $1
+  Pop $0
 FunctionEnd
 
 Function SkipWhenScopeFixed
@@ -439,6 +605,18 @@ Function LeaveDirectoryPage
   Push $1
   StrCpy $0 $INSTDIR
   Call AppendProductToForeignDir
+  Push $R8
+  Call CheckMachineFolder
+  ${If} $R8 == 1
+    MessageBox MB_OK|MB_ICONEXCLAMATION \
+      "$INSTDIR can be changed by users who are not administrators: they could replace ${PRODUCT_NAME} or its uninstaller, which runs with administrator rights.$\r$\n$\r$\nChoose a new folder (the installer makes it and sets its permissions) or restrict this one to administrators."
+    StrCpy $INSTDIR $0
+    Pop $R8
+    Pop $1
+    Pop $0
+    Abort
+  ${EndIf}
+  Pop $R8
   ${If} $0 != $INSTDIR
     FindWindow $1 "#32770" "" $HWNDPARENT
     GetDlgItem $1 $1 1019
@@ -610,6 +788,70 @@ FunctionEnd
   ${EndIf}
 !macroend
 
+; Recovery of a run that was cut off (power loss, killed): its phases leave a state on disk
+; that says which version is whole. While a program file is still staged, or one is missing
+; from $INSTDIR, the new files were not all moved in: every file in the backup is the previous
+; version's (any copy of it in $INSTDIR is a new one moved in), so the backup goes back. Once
+; every staged file is in $INSTDIR, that is the whole newer version (shortcuts and registration
+; come after it and are written again by this run), and the backup is no longer needed.
+!macro FIND_STAGED NAME
+  ${If} ${FileExists} "${STAGE_DIR}\${NAME}"
+    StrCpy $R1 1
+  ${EndIf}
+!macroend
+!macro FIND_MISSING NAME
+  ${IfNot} ${FileExists} "$INSTDIR\${NAME}"
+    StrCpy $R1 1
+  ${EndIf}
+!macroend
+!macro FIND_BACKED_UP NAME
+  ${If} ${FileExists} "${BACKUP_DIR}\${NAME}"
+    StrCpy $R2 1
+  ${EndIf}
+!macroend
+!macro RECOVER_OLD NAME
+  ${If} ${FileExists} "${BACKUP_DIR}\${NAME}"
+    Delete "$INSTDIR\${NAME}"
+    ClearErrors
+    Rename "${BACKUP_DIR}\${NAME}" "$INSTDIR\${NAME}"
+    !insertmacro FAIL_UNLESS_OK "restore $INSTDIR\${NAME} from ${BACKUP_DIR}"
+  ${EndIf}
+!macroend
+!macro RECOVER_SHORTCUT LINK NAME
+  ${IfNot} ${FileExists} "${LINK}"
+  ${AndIf} ${FileExists} "${BACKUP_DIR}\${NAME}"
+    System::Call 'kernel32::CopyFileW(w "${BACKUP_DIR}\${NAME}", w "${LINK}", i 0) i .r0'
+  ${EndIf}
+!macroend
+
+Function RecoverInterruptedRun
+  Push $R1
+  Push $R2
+  StrCpy $R2 0
+  !insertmacro FOR_EACH_PROGRAM_FILE FIND_BACKED_UP
+  ${If} $R2 == 1
+    StrCpy $R1 0
+    !insertmacro FOR_EACH_PROGRAM_FILE FIND_STAGED
+    !insertmacro FOR_EACH_PROGRAM_FILE FIND_MISSING
+    ${If} $R1 == 1
+      DetailPrint "An earlier installation was interrupted before its files were in place: restoring the previous files."
+      !insertmacro FOR_EACH_PROGRAM_FILE RECOVER_OLD
+    ${Else}
+      DetailPrint "An earlier installation was interrupted after its files were in place: finishing it."
+    ${EndIf}
+  ${EndIf}
+  ; A shortcut the interrupted run removed comes back until this run writes it again.
+  !insertmacro RECOVER_SHORTCUT "$SMPROGRAMS\${SHORTCUT_NAME}" "StartMenu.lnk"
+  !insertmacro RECOVER_SHORTCUT "$DESKTOP\${SHORTCUT_NAME}" "Desktop.lnk"
+  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_BACKUP
+  Delete "${BACKUP_DIR}\StartMenu.lnk"
+  Delete "${BACKUP_DIR}\Desktop.lnk"
+  ; Staged files of an interrupted run are not this version's files.
+  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_STAGED
+  Pop $R2
+  Pop $R1
+FunctionEnd
+
 Section "${PRODUCT_NAME}" SecApp
   SectionIn RO
   ; The user may have started the app while the wizard was open.
@@ -623,8 +865,15 @@ Section "${PRODUCT_NAME}" SecApp
     !insertmacro FAIL_UNLESS_OK "create $INSTDIR"
     StrCpy $CreatedInstDir 1
   ${EndIf}
-  ; Leftovers of an installation that was cut off (power loss) are not this version's files.
-  !insertmacro FOR_EACH_PROGRAM_FILE DELETE_STAGED
+  ; A folder this run made, or this scope's installation (made by an earlier version, which
+  ; left the parent's permissions on it); before any file is written, so all inherit them.
+  ${If} $CreatedInstDir == 1
+  ${OrIf} $INSTDIR == $RegisteredDir
+    ClearErrors
+    Call SecureMachineFolder
+    !insertmacro FAIL_UNLESS_OK "set the permissions of $INSTDIR"
+  ${EndIf}
+  Call RecoverInterruptedRun
   ClearErrors
   CreateDirectory "${STAGE_DIR}"
   CreateDirectory "${BACKUP_DIR}"

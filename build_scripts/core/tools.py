@@ -117,6 +117,15 @@ CATALOGUE: tuple[Tool, ...] = (
         ("--version",),
         apt_package="wine",
     ),
+    # The Wine tests cut an installer off at an exact file operation (tests/wine/power_loss.py).
+    Tool(
+        "strace",
+        "installer tests under Wine (interrupting a run)",
+        _apt("strace"),
+        ("strace",),
+        ("-V",),
+        apt_package="strace",
+    ),
     Tool(
         "xvfb-run",
         "headless X for Wine and the Linux app",

@@ -29,6 +29,7 @@ EXIT_CODES = {
     16: "WebView2 Runtime missing and no bootstrapper embedded (silent); nothing was changed",
     17: "an all-users install or uninstall needs administrator rights; nothing was changed",
     18: "/ALLUSERS and /CURRENTUSER given together; nothing was changed",
+    19: "all-users install into an existing folder other users can write to; nothing was changed",
 }
 
 

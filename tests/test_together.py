@@ -35,6 +35,8 @@ def test_groups_run_at_once_and_a_failure_is_reported(tmp_path, capsys):
     assert "[lint+tests] running lint" in out and "[lint+tests] running tests" in out
     assert "[bad       ] running bad" in out
     assert [r.returncode for r in runs] == [0, 3, 0]
+    # Each group's own time: the one-session groups end before the two-session one.
+    assert runs[1].seconds < runs[0].seconds and runs[2].seconds < runs[0].seconds
     assert together.exit_status(runs) == 3
     assert "failed (exit 3)" in together.summary(runs)
 

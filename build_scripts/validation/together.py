@@ -28,13 +28,19 @@ class SessionRun:
     seconds: float = 0.0
 
 
-def _pump(process: subprocess.Popen, prefix: str, lock: threading.Lock) -> None:
+def _pump(
+    process: subprocess.Popen, prefix: str, lock: threading.Lock, run: SessionRun, began: float
+) -> None:
+    """Copy the group's lines, then record its end: each group's own time, not the time at
+    which the loop got round to waiting for it."""
     assert process.stdout is not None
     for raw in iter(process.stdout.readline, b""):
         line = raw.decode(errors="replace").rstrip("\n")
         with lock:
             sys.stdout.write(f"{prefix} {line}\n")
             sys.stdout.flush()
+    run.returncode = process.wait()
+    run.seconds = time.monotonic() - began
 
 
 def run_together(
@@ -53,7 +59,7 @@ def run_together(
         )
     nox = nox or [sys.executable, "-m", "nox"]
     lock = threading.Lock()
-    runs, started, pumps = [], [], []
+    runs, pumps = [], []
     width = max(len("+".join(group)) for group in groups)
     for index, group in enumerate(groups):
         name = "+".join(group)
@@ -69,13 +75,12 @@ def run_together(
         )
         run = SessionRun(name)
         runs.append(run)
-        started.append((process, run, time.monotonic()))
-        pump = threading.Thread(target=_pump, args=(process, f"[{name:<{width}}]", lock))
+        pump = threading.Thread(
+            target=_pump, args=(process, f"[{name:<{width}}]", lock, run, time.monotonic())
+        )
         pump.start()
         pumps.append(pump)
-    for (process, run, began), pump in zip(started, pumps, strict=True):
-        run.returncode = process.wait()
-        run.seconds = time.monotonic() - began
+    for pump in pumps:
         pump.join()
     return runs
 

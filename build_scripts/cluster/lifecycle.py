@@ -128,9 +128,8 @@ def build_in_background(options: ClusterOptions) -> tuple[int, Path]:
     work that does not need the cluster. Returns its pid and log."""
     logs = options.layout.root.parent
     log, pid_path = logs / "cluster-build.log", logs / "cluster-build.pid"
-    # Not niced: the first scenario that needs the cluster waits for it (niced beside the unit
-    # tests and the Wine session, it was still compiling 15 minutes into a fresh run).
-    argv = [sys.executable, "-m", "invoke", "cluster.build"]
+    # Niced: it should take the cores only when the work in front leaves them idle.
+    argv = ["nice", "-n", "10", sys.executable, "-m", "invoke", "cluster.build"]
     pid = cmd.start_background(
         argv, name="cluster build", log_path=log, pid_path=pid_path, cwd=paths.repo_root()
     )

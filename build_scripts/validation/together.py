@@ -43,16 +43,8 @@ def _pump(
     run.seconds = time.monotonic() - began
 
 
-def run_together(
-    groups: list[list[str]], nox: list[str] | None = None, *, behind: int = 10
-) -> list[SessionRun]:
-    """Each group is a list of nox sessions run in order by one nox; the groups run at once.
-
-    The first group is the long one the run waits for: every other group runs `behind` nice
-    levels lower, so it takes the cores the first leaves idle rather than slowing it down
-    (measured: run side by side at equal priority, the Wine session stretched the unit tests
-    from 1 to 4 minutes and still finished long before validate).
-    """
+def run_together(groups: list[list[str]], nox: list[str] | None = None) -> list[SessionRun]:
+    """Each group is a list of nox sessions run in order by one nox; the groups run at once."""
     if not groups or not all(groups):
         raise ConfigError(
             "nothing to run", "name sessions, e.g. --group validate --group installer"
@@ -61,13 +53,11 @@ def run_together(
     lock = threading.Lock()
     runs, pumps = [], []
     width = max(len("+".join(group)) for group in groups)
-    for index, group in enumerate(groups):
+    for group in groups:
         name = "+".join(group)
-        niced = ["nice", "-n", str(behind)] if index and behind else []
-        argv = [*niced, *nox, "-s", *group]
-        say(f"+ {' '.join(argv)}  [{name}]")
+        say(f"+ {' '.join([*nox, '-s', *group])}  [{name}]")
         process = subprocess.Popen(
-            argv,
+            [*nox, "-s", *group],
             cwd=paths.repo_root(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -38,6 +38,16 @@ Feature: Deploying TraderAdmin to Kubernetes and verifying its health checks
     Then a new backend pod is ready within 120 seconds
     And the orchestrator pod is ready within 15 seconds of the new backend pod
 
+  Scenario: Declining a deploy with --confirm changes nothing, not even the namespace
+    Given Docker images for all services are built and available
+    And the "traderadmin" namespace does not exist
+    When I run "invoke deploy --environment local --confirm" on a terminal and answer "n"
+    Then it exits with a non-zero status
+    And the output contains "create the namespace traderadmin"
+    And the output contains "create Secret traderadmin/"
+    And the output contains "deploy not confirmed: nothing was applied"
+    And the namespace "traderadmin" does not exist
+
   Scenario: A fresh deploy reaches all-Ready within 60 seconds
     Given Docker images for all services are built and available
     And the "traderadmin" namespace does not exist

@@ -129,15 +129,25 @@ def deploy_bundle(
         description = report.description
         facts = environment_of(description, request.environment, request.registry)
         images = description["images"]
+        path = manifests_to_apply(
+            folder, description, request.environment, request.registry, scratch
+        )
+        if options.confirm is not None:
+            where = f"push to {request.registry}" if request.registry else "import into the cluster"
+            release_deploy.ask_first(
+                target.api(),
+                target,
+                path,
+                dict(facts["token_secrets"]),
+                options.confirm,
+                before=[f"{where}: the bundle's image {name}" for name in sorted(images)],
+            )
         if request.registry:
             with step(f"push the bundle's images to {request.registry}"):
                 push_to_registry(folder, images, request.registry)
         else:
             with step("import the bundle's images into the local cluster"):
                 import_into_local_cluster(folder, images, scratch, state_dir)
-        path = manifests_to_apply(
-            folder, description, request.environment, request.registry, scratch
-        )
         api = target.api()
         with step(f"deploy {description['version']} from the bundle to {target.describe()}"):
             release_deploy.deploy(

@@ -4,7 +4,7 @@ read the state first, then act:
   1. offline schema check of the rendered file (kube/validate.py);
   2. namespace and API token Secret (created if missing);
   3. server-side dry run: the API server's validation and admission, nothing persisted;
-  4. with confirm: the server-side diff, and a yes/no;
+  (with confirm, before any of these, the caller shows `preview` and asks: ask_first)
   5. record every Deployment as it is (kube/rollback.py), apply, wait (kube/wait.py);
   6. if a Deployment fails: roll every Deployment of the release back, wait until the previous
      version is healthy, and fail with one line naming component, reason and version.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import kr8s
+import yaml
 
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.progress import say, warn
@@ -73,6 +74,63 @@ def diff(target: deploying.Target, path: Path) -> str:
     )
 
 
+def preview(
+    api: kr8s.Api,
+    target: deploying.Target,
+    path: Path,
+    token_secrets: dict[str, str],
+    before: list[str] = (),
+) -> list[str]:
+    """What a deploy of `path` would change, found without changing anything: `before` (what
+    the caller does first: images imported or pushed), the namespace and token Secrets it
+    would create, strategy switches, and the server-side diff of the objects."""
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    namespace = next(d for d in docs if d["kind"] == "Namespace")["metadata"]["name"]
+    lines = list(before)
+    if not namespace_exists(api, namespace):
+        lines.append(f"create the namespace {namespace}")
+        lines += [
+            f"create Secret {namespace}/{s} (a new {r} token)" for r, s in token_secrets.items()
+        ]
+        lines += [
+            f"create {d['kind']} {namespace}/{d['metadata']['name']}"
+            for d in docs
+            if d["kind"] != "Namespace"
+        ]
+        return lines
+    held = {s.name for s in api.get("secrets", namespace=namespace)}
+    lines += [
+        f"create Secret {namespace}/{s} (a new {r} token)"
+        for r, s in token_secrets.items()
+        if s not in held
+    ]
+    live = {d.name: d.raw for d in api.get("deployments", namespace=namespace)}
+    switches = strategy.strategy_patches(docs, live)
+    lines += [f"switch Deployment {namespace}/{n} to the Recreate strategy" for n in switches]
+    if switches:
+        # The API server refuses the manifests until the switch is made, so no diff yet.
+        lines.append("then apply the manifests (their diff can only be computed after the switch)")
+    else:
+        lines.append(diff(target, path) or "no changes to the objects")
+    return lines
+
+
+def ask_first(
+    api: kr8s.Api,
+    target: deploying.Target,
+    path: Path,
+    token_secrets: dict[str, str],
+    confirm: Callable[[str], bool],
+    before: list[str] = (),
+) -> None:
+    """--confirm: show what the deploy would change and ask, before the first change."""
+    say("deploy would:")
+    for line in preview(api, target, path, token_secrets, before):
+        say(f"  {line}" if "\n" not in line else line)
+    if not confirm("apply these changes?"):
+        raise ConfigError("deploy not confirmed: nothing was applied")
+
+
 def deploy(
     api: kr8s.Api,
     target: deploying.Target,
@@ -89,11 +147,6 @@ def deploy(
             say(f"  created Secret {namespace}/{secret} with a new {role} token")
     strategy.clear_rolling_update(api, namespace, path)
     dry_run(target, path)
-    if options.confirm is not None:
-        changes = diff(target, path)
-        say(changes or "no changes: the cluster already matches the manifests")
-        if changes and not options.confirm("apply these changes?"):
-            raise ConfigError("deploy not confirmed: nothing was applied")
     names = [name for _, name in deploying.deployments_of(path)]
     previous = rollback.record(api, namespace, names)
     deploying.apply_manifests(target, path)

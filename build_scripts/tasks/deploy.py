@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from invoke import Collection
@@ -96,6 +97,45 @@ def _deploy_digests(
     return digests
 
 
+def _ask_before_any_change(
+    release: Release,
+    environment: str,
+    values: dict,
+    overrides: dict[str, str],
+    target: deploying.Target,
+    options: release_deploy.Options,
+) -> None:
+    """--confirm: the preview and the question come before the images are imported."""
+    from python_on_whales import DockerException, docker
+
+    known, pending = {}, []
+    wanted = tuple(c for c in COMPONENTS if c not in overrides)
+    if _where(values) == "local":
+        for component in wanted:
+            reference = image_reference(release, component)
+            try:
+                image_id = docker.image.inspect(reference).id
+            except DockerException:
+                continue  # _deploy_digests says how to build it
+            digest = image_digests.digest_if_current(reference, image_id)
+            if digest:
+                known[component] = digest
+            else:
+                pending.append(f"import the image {reference} into the local cluster")
+    else:
+        known = deployed.recorded_image_digests(release, _where(values))
+    with tempfile.TemporaryDirectory(prefix="traderadmin-preview-") as scratch:
+        path = manifests.write(release, environment, known, overrides, to=Path(scratch) / "m.yaml")
+        release_deploy.ask_first(
+            target.api(),
+            target,
+            path,
+            {role: values[key] for role, key in manifests.TOKEN_SECRET_VALUES.items()},
+            options.confirm,
+            before=pending,
+        )
+
+
 def _pinned(release: Release, environment: str) -> str:
     """The manifests pinned to the digests recorded so far (by tag if there are none)."""
     values = manifests.load_values(environment)
@@ -176,7 +216,10 @@ def apply(
     overrides = manifests.parse_image_overrides(image, COMPONENTS)
     target = _target(c, context, kubeconfig)
     api = target.api()
+    token_secrets = {role: values[key] for role, key in manifests.TOKEN_SECRET_VALUES.items()}
     with step(f"deploy {release.version_text} to {target.describe()}"):
+        if options.confirm is not None:
+            _ask_before_any_change(release, environment, values, overrides, target, options)
         digests = _deploy_digests(release, values, environment, overrides)
         path = manifests.write(
             release,
@@ -189,9 +232,7 @@ def apply(
             api,
             target,
             path,
-            token_secrets={
-                role: values[key] for role, key in manifests.TOKEN_SECRET_VALUES.items()
-            },
+            token_secrets=token_secrets,
             release_version=release.version_text,
             options=options,
         )

@@ -19,16 +19,25 @@ from build_scripts.cluster.options import default_state_dir
 from build_scripts.core import cmd, metadata
 
 
-def run(context, command: str | list[str], timeout: float = 3600) -> subprocess.CompletedProcess:
+def run(
+    context, command: str | list[str], timeout: float = 3600, stdin_text: str | None = None
+) -> subprocess.CompletedProcess:
     """Run a command in the repository with the scenario's environment; `invoke …` runs through
-    this interpreter by absolute path, so the scenario does not depend on PATH."""
+    this interpreter by absolute path, so the scenario does not depend on PATH. `stdin_text`
+    is typed on its standard input."""
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     if argv[0] == "invoke":
         argv = [sys.executable, "-m", "invoke", *argv[1:]]
     env = {**os.environ, **context.env_overrides}
     started = time.monotonic()
     result = subprocess.run(
-        argv, cwd=context.repo, env=env, capture_output=True, text=True, timeout=timeout
+        argv,
+        cwd=context.repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin_text,
     )
     context.elapsed = time.monotonic() - started
     context.result = result

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from pathlib import Path
 
-from _support import run, shown
+from _support import cluster_api, run, shown
 from behave import given, then, when
 
 
@@ -76,3 +78,21 @@ def step_one_line(context, text):
 def step_no_traceback(context):
     both = context.result.stdout + context.result.stderr
     assert "Traceback" not in both, shown(context.result)
+
+
+@when('I run "{command}" on a terminal and answer "{answer}"')
+def step_run_on_a_terminal(context, command, answer):
+    """The command under `script`, which gives it a pseudo-terminal (--confirm asks only on a
+    terminal); the answer is typed on it. The terminal's output is in stdout."""
+    argv = [sys.executable, "-m", "invoke", *shlex.split(command)[1:]]
+    run(
+        context,
+        ["script", "-qec", shlex.join(argv), "/dev/null"],
+        stdin_text=f"{answer}\n",
+    )
+
+
+@then('the namespace "{name}" does not exist')
+def step_namespace_absent(context, name):
+    names = [n.name for n in cluster_api(context).get("namespaces")]
+    assert name not in names, f"namespace {name} exists: {names}"

@@ -41,7 +41,7 @@ Feature: Deploying TraderAdmin to Kubernetes and verifying its health checks
   Scenario: Declining a deploy with --confirm changes nothing, not even the namespace
     Given Docker images for all services are built and available
     And the "traderadmin" namespace does not exist
-    When I run "invoke deploy --environment local --confirm" on a terminal and answer "n"
+    When on a terminal, "invoke deploy --environment local --confirm" is answered with "n"
     Then it exits with a non-zero status
     And the output contains "create the namespace traderadmin"
     And the output contains "create Secret traderadmin/"

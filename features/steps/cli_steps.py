@@ -80,7 +80,7 @@ def step_no_traceback(context):
     assert "Traceback" not in both, shown(context.result)
 
 
-@when('I run "{command}" on a terminal and answer "{answer}"')
+@when('on a terminal, "{command}" is answered with "{answer}"')
 def step_run_on_a_terminal(context, command, answer):
     """The command under `script`, which gives it a pseudo-terminal (--confirm asks only on a
     terminal); the answer is typed on it. The terminal's output is in stdout."""

@@ -19,6 +19,7 @@ from python_on_whales import docker
 from build_scripts.cluster import firewall, render
 from build_scripts.cluster.config import CONTEXT, PAUSE_IMAGE, Layout
 from build_scripts.cluster.network_policy import COMPONENT as ENGINE
+from build_scripts.cluster.supervise import wait_for
 from build_scripts.core import cmd
 from build_scripts.core.errors import ReleaseError
 
@@ -71,14 +72,6 @@ def _running_pod_ips(layout: Layout, prefix: str = "") -> list[str]:
     return ips
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise ReleaseError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.2)
-
-
 def _churn_pods(layout: Layout, number: int, count: int, result: RoundResult) -> None:
     names = [f"churn-{number}-{i}" for i in range(count)]
     for name in names:
@@ -87,10 +80,13 @@ def _churn_pods(layout: Layout, number: int, count: int, result: RoundResult) ->
         )
         _kubectl(layout, "apply", "-f", "-", stdin=manifest)
         result.pods_made += 1
-    _wait(
+    wait_for(
         f"{count} churn pods of round {number} Running",
         lambda: len(_running_pod_ips(layout, f"churn-{number}-")) >= count,
+        layout=layout,
+        watch=("kubelet", "containerd"),
         timeout=120,
+        interval=0.2,
     )
     # The previous round's pods go while this round's stay: deletions sync the engine as well.
     _kubectl(
@@ -150,7 +146,14 @@ def churn_round(
     # One more sync written back after the last change: a rule it wiped would now be gone.
     syncs_at_end = engine_syncs(layout)
     try:
-        _wait("a NetworkPolicy engine sync", lambda: engine_syncs(layout) > syncs_at_end, 90)
+        wait_for(
+            "a NetworkPolicy engine sync",
+            lambda: engine_syncs(layout) > syncs_at_end,
+            layout=layout,
+            watch=(ENGINE,),
+            timeout=90,
+            interval=0.2,
+        )
     except ReleaseError as error:
         errors.append(str(error))
     result.engine_syncs = engine_syncs(layout) - syncs_before

@@ -16,10 +16,9 @@ from build_scripts.cluster.config import (
     Layout,
 )
 from build_scripts.cluster.probes import PROBE_ERRORS
-from build_scripts.core import cmd
-from build_scripts.core.daemon import cmdline, log_tail, read_pid, terminate
-from build_scripts.core.errors import ReleaseError
-from build_scripts.core.progress import format_seconds, say
+from build_scripts.core import cmd, poll
+from build_scripts.core.daemon import cmdline, died, read_pid, terminate
+from build_scripts.core.progress import format_seconds
 
 
 @dataclass(frozen=True)
@@ -85,12 +84,7 @@ def ensure_process(layout: Layout, process: Process) -> tuple[int, str]:
         cwd=process.cwd,
     )
     # Record what we started, as /proc shows it, to recognise the process later.
-    seen = None
-    for _ in range(100):
-        seen = cmdline(pid)
-        if seen:
-            break
-        time.sleep(0.02)
+    seen, _ = poll.eventually(lambda: cmdline(pid), timeout=2, interval=0.02)
     _write_json(layout.argv_record(process.name), seen or process.argv)
     layout.fingerprint(process.name).write_text(fingerprint)
     return pid, what
@@ -115,15 +109,6 @@ def stop_process(layout: Layout, name: str) -> str:
     return result
 
 
-def _crashed_error(layout: Layout, name: str, doing: str) -> ReleaseError:
-    tail = log_tail(layout.log(name))
-    say(f"--- last lines of {layout.log(name)} ---")
-    for line in tail:
-        say(f"  {line}")
-    last = tail[-1].strip() if tail else "no log output"
-    return ReleaseError(f"{name} exited while {doing}: {last}", f"see {layout.log(name)}")
-
-
 def wait_for(
     what: str,
     check: Callable[[], bool],
@@ -133,21 +118,23 @@ def wait_for(
     timeout: float,
     interval: float = 0.5,
 ) -> float:
-    """Poll `check` until true; fail early with the log tail if a watched process died."""
+    """Poll `check` until true; fail early with the log tail if a watched process died.
+
+    Returns the seconds it took."""
     started = time.monotonic()
-    deadline = started + timeout
-    while True:
-        try:
-            if check():
-                return time.monotonic() - started
-        except PROBE_ERRORS:
-            pass
+
+    def all_alive() -> None:
         for name in watch:
             if running_pid(layout, name) is None:
-                raise _crashed_error(layout, name, f"waiting for {what}")
-        if time.monotonic() > deadline:
-            hint = f"see the logs in {layout.logs}"
-            raise ReleaseError(
-                f"timed out after {format_seconds(timeout)} waiting for {what}", hint
-            )
-        time.sleep(interval)
+                raise died(name, layout.log(name), f"waiting for {what}")
+
+    poll.until(
+        check,
+        what=what,
+        timeout=timeout,
+        interval=interval,
+        ignore=PROBE_ERRORS,
+        watch=all_alive,
+        hint=f"see the logs in {layout.logs}",
+    )
+    return time.monotonic() - started

@@ -7,13 +7,11 @@ one we started.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 
 from build_scripts.core import cmd, daemon, paths, tools
-from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 
 SOCKET = Path("/var/run/docker.sock")
@@ -52,19 +50,14 @@ def ensure_running(timeout: float = 60) -> str:
             log_path=log_path,
             pid_path=pid_path,
         )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if is_answering():
-            return f"started (log: {log_path})"
-        pid = daemon.read_pid(pid_path)
-        if pid and not daemon.alive(pid):
-            break
-        time.sleep(0.5)
-    tail = log_path.read_text(errors="replace").splitlines()[-5:] if log_path.exists() else []
-    raise ReleaseError(
-        "dockerd did not come up: " + (tail[-1] if tail else "no log output"),
-        f"see {log_path}",
+    daemon.wait_answering(
+        "dockerd",
+        is_answering,
+        pid=lambda: daemon.read_pid(pid_path),
+        log_path=log_path,
+        timeout=timeout,
     )
+    return f"started (log: {log_path})"
 
 
 def stop() -> bool:

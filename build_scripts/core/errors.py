@@ -71,6 +71,21 @@ class VerificationFailed(ReleaseError):
     exit_code = 5
 
 
+class TimedOut(ReleaseError):
+    """Something awaited did not happen in time; says what was awaited and what was last seen."""
+
+    def __init__(
+        self, message: str, hint: str | None = None, *, what: str = "", last: str | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.what = what
+        self.last = last
+
+
+class DaemonDied(ReleaseError):
+    """A background process the engine started exited while it was being waited for."""
+
+
 def exit_code_of(body: Callable[[], object]) -> int:
     """For `python -m build_scripts.…` entry points: run `body`; a ReleaseError becomes one
     line on stderr and its exit code, as at the task boundary."""

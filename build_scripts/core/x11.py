@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from build_scripts.core import cmd, daemon, paths
+from build_scripts.core import cmd, daemon, paths, poll
 from build_scripts.core.errors import ReleaseError, VerificationFailed
 
 SCREEN = "1280x1024x24"
@@ -28,21 +28,17 @@ def virtual_display(screen: str = SCREEN) -> Iterator[str]:
     number = _free_display_number()
     state = paths.state_dir() / "xvfb"
     pid_path = state / f"display-{number}.pid"
-    pid = cmd.start_background(
+    socket = Path(f"/tmp/.X11-unix/X{number}")
+    pid = daemon.start_and_wait(
         ["Xvfb", f":{number}", "-screen", "0", screen, "-nolisten", "tcp"],
         name=f"Xvfb :{number}",
+        answers=socket.exists,
         log_path=state / f"display-{number}.log",
         pid_path=pid_path,
+        timeout=30,
+        interval=0.1,
     )
     try:
-        socket = Path(f"/tmp/.X11-unix/X{number}")
-        deadline = time.monotonic() + 30
-        while not socket.exists():
-            if time.monotonic() > deadline or not daemon.alive(pid):
-                raise ReleaseError(
-                    f"Xvfb :{number} did not start", f"see its log: {state}/display-{number}.log"
-                )
-            time.sleep(0.1)
         yield f":{number}"
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -92,14 +88,22 @@ def press_enter_through(
     presses = 0
     deadline = time.monotonic() + timeout
     env = {"DISPLAY": display}
-    while not any(t.startswith(title) for t in window_titles(display)):
-        if time.monotonic() > deadline:
-            raise VerificationFailed(f"no {title!r} window appeared within {timeout:.0f}s")
-        time.sleep(0.5)
-    while time.monotonic() < deadline:
+
+    def open_() -> bool:
+        return any(t.startswith(title) for t in window_titles(display))
+
+    poll.until(
+        open_,
+        what=f"a {title!r} window",
+        timeout=timeout,
+        fail=lambda _: VerificationFailed(f"no {title!r} window appeared within {timeout:.0f}s"),
+    )
+
+    def pressed_through() -> bool:
+        nonlocal presses
         time.sleep(settle)  # let the page (or the next window) appear
-        if not any(t.startswith(title) for t in window_titles(display)):
-            return presses
+        if not open_():
+            return True
         if screenshots is not None:
             screenshots.mkdir(parents=True, exist_ok=True)
             shot = screenshots / f"{presses + 1:02d}.png"
@@ -111,4 +115,15 @@ def press_enter_through(
             )
         cmd.run(["xdotool", "key", "Return"], step="xdotool", env=env, quiet=True)
         presses += 1
-    raise VerificationFailed(f"the {title!r} wizard was still open after {timeout:.0f}s")
+        return False
+
+    poll.until(
+        pressed_through,
+        what=f"the {title!r} wizard to close",
+        timeout=max(0.0, deadline - time.monotonic()),
+        interval=0,
+        fail=lambda _: VerificationFailed(
+            f"the {title!r} wizard was still open after {timeout:.0f}s"
+        ),
+    )
+    return presses

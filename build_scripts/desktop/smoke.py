@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import re
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import atomic, cmd, daemon, paths, x11
+from build_scripts.core import atomic, cmd, daemon, paths, poll, x11
 from build_scripts.core.errors import (
     VerificationFailed,
 )
@@ -88,31 +87,49 @@ _WINDOW_LINE = re.compile(r'^\s*(0x[0-9a-f]+) "([^"]*)": \(.*\)\s+(\d+)x(\d+)\+'
 def _wait_for_window(
     display: str, title: str, pid: int, timeout: float
 ) -> tuple[str, str, tuple[int, int]]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def exited() -> None:
         if not daemon.alive(pid):
             raise VerificationFailed(
                 f"{title} exited before opening a window",
                 f"see {paths.state_dir() / 'desktop-smoke' / 'app.log'}",
             )
+
+    def window() -> tuple[str, str, tuple[int, int]] | None:
         for line in x11.window_tree(display, recursive=True).splitlines():
             match = _WINDOW_LINE.match(line)
             if match and match.group(2) == title:
                 width, height = int(match.group(3)), int(match.group(4))
                 if width >= 200 and height >= 200:
                     return match.group(1), title, (width, height)
-        time.sleep(0.5)
-    raise VerificationFailed(f"no {title} window appeared within {timeout:.0f}s")
+        return None
+
+    exited()
+    return poll.until(
+        window,
+        what=f"a {title} window",
+        timeout=timeout,
+        watch=exited,
+        fail=lambda _: VerificationFailed(f"no {title} window appeared within {timeout:.0f}s"),
+    )
 
 
 def _wait_until_rendered(
     display: str, window: str, scratch: Path, pid: int, timeout: float, enough: int = 64
 ) -> int:
     """Wait until the window shows content (anti-aliased text has many colours), not a blank."""
-    deadline = time.monotonic() + timeout
     colours = 0
     sample = scratch / "sample.ppm"
-    while time.monotonic() < deadline and daemon.alive(pid):
+
+    def blank(_: str = "") -> VerificationFailed:
+        return VerificationFailed(
+            f"the window stayed blank ({colours} colours) for {timeout:.0f}s",
+            "WebKit may have failed to render; see the app log under ~/.cache/traderadmin/state",
+        )
+
+    def rendered() -> int | None:
+        nonlocal colours
+        if not daemon.alive(pid):
+            raise blank()
         cmd.run(
             ["import", "-display", display, "-window", window, f"ppm:{sample}"],
             step="screenshot",
@@ -123,10 +140,14 @@ def _wait_until_rendered(
             colours = _distinct_colours(sample.read_bytes())
             if colours >= enough:
                 return colours
-        time.sleep(1)
-    raise VerificationFailed(
-        f"the window stayed blank ({colours} colours) for {timeout:.0f}s",
-        "WebKit may have failed to render; see the app log under ~/.cache/traderadmin/state",
+        return None
+
+    return poll.until(
+        rendered,
+        what="the window to show content",
+        timeout=timeout,
+        interval=1,
+        fail=blank,
     )
 
 

@@ -9,7 +9,6 @@ installed into the engine's bin dir; it runs on 127.0.0.1, which Docker treats a
 from __future__ import annotations
 
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import httpx
 import yaml
 
 from build_scripts.core import atomic, cmd, daemon, paths, tools
-from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 
 VERSION = tools.REGISTRY_VERSION
@@ -90,26 +88,18 @@ def start(storage: Path, address: str | None = None, timeout: float = 30) -> Loc
     config = _write_config(address, storage)
     # Log and pid beside the config and the storage: one directory holds this registry.
     log, pid_path = storage.parent / "registry.log", storage.parent / "registry.pid"
-    pid = cmd.start_background(
+    pid = daemon.start_and_wait(
         [program, "serve", config],
         name="registry",
+        answers=lambda: answers(address),
         log_path=log,
         pid_path=pid_path,
+        timeout=timeout,
+        interval=0.3,
         env=ENVIRONMENT,
     )
-    handle = LocalRegistry(address, pid, storage, log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if answers(address):
-            say(f"registry answering at {address} (storage {storage})")
-            return handle
-        time.sleep(0.3)
-    stop(handle)
-    last = log.read_text(errors="replace").splitlines()[-1:] if log.exists() else []
-    raise ReleaseError(
-        f"the registry at {address} did not answer: {last[0] if last else 'no log output'}",
-        f"see {log}",
-    )
+    say(f"registry answering at {address} (storage {storage})")
+    return LocalRegistry(address, pid, storage, log)
 
 
 def stop(handle: LocalRegistry) -> None:

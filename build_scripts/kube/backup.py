@@ -19,7 +19,6 @@ import io
 import json
 import socket
 import tarfile
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ import httpx
 import kr8s
 from kr8s.objects import Secret, Service
 
-from build_scripts.core import atomic
+from build_scripts.core import atomic, poll
 from build_scripts.core.errors import ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.progress import say
 
@@ -64,19 +63,17 @@ def backend_api(
             timeout=10,
             headers={"Authorization": f"Bearer {token}"},
         ) as client:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    client.get("/readyz")
-                    break
-                except httpx.HTTPError as exc:
-                    if time.monotonic() > deadline:
-                        raise ReleaseError(
-                            f"the backend in {namespace} does not answer through a port "
-                            f"forward: {exc}",
-                            "is it Ready? invoke deploy.status",
-                        ) from exc
-                    time.sleep(0.3)
+            poll.until(
+                lambda: client.get("/readyz") or True,
+                what=f"the backend in {namespace} to answer through a port forward",
+                timeout=timeout,
+                interval=0.3,
+                ignore=(httpx.HTTPError,),
+                fail=lambda message: ReleaseError(
+                    f"the backend in {namespace} does not answer through a port forward: {message}",
+                    "is it Ready? invoke deploy.status",
+                ),
+            )
             yield client
     finally:
         stop_port_forward(forward)

@@ -7,10 +7,9 @@ With delete_data the whole namespace goes, and with it the claim, its volume and
 
 from __future__ import annotations
 
-import time
-
 import kr8s
 
+from build_scripts.core import poll
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.progress import say
 
@@ -58,8 +57,10 @@ def undeploy(
 
 
 def _wait_gone(present, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while present():
-        if time.monotonic() > deadline:
-            raise VerificationFailed(f"{what} still there after {timeout:.0f}s")
-        time.sleep(1)
+    poll.until(
+        lambda: not present(),
+        what=f"{what} to go",
+        timeout=timeout,
+        interval=1,
+        fail=lambda _: VerificationFailed(f"{what} still there after {timeout:.0f}s"),
+    )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 
+from build_scripts.core import poll
 from build_scripts.core.errors import (
     VerificationFailed,
 )
@@ -24,9 +24,7 @@ def run_selftest(
     if shortcut:
         prefix.run(["start", shortcut, "--selftest", report], step="selftest via shortcut")
         # `start` with a shortcut returns before the program ends.
-        deadline = time.monotonic() + 120
-        while not report_path.exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        poll.eventually(report_path.exists, timeout=120)
         prefix.wait()
     else:
         prefix.run([exe, "--selftest", report], step="selftest")

@@ -16,7 +16,7 @@ import kr8s
 
 from build_scripts.cluster.config import CONTEXT, Layout
 from build_scripts.cluster.options import default_state_dir
-from build_scripts.core import cmd, metadata
+from build_scripts.core import cmd, metadata, poll
 
 
 def run(
@@ -59,17 +59,16 @@ def wait_until(
     describe: Callable[[], str] | None = None,
     *,
     interval: float = 1.0,
+    ignore: tuple[type[BaseException], ...] = (),
 ):
-    """Poll `check` until it returns something true, and return that; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    detail = describe() if describe else f"last: {last!r}"
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{detail}")
+    """Poll `check` until it returns something true, and return that; fail after `timeout`
+    (the engine's core/poll.py loop, failing as an assertion with `describe()` or what the
+    check last saw: it may raise poll.NotYet("…") to say)."""
+    result, last = poll.eventually(check, timeout=timeout, interval=interval, ignore=ignore)
+    if result:
+        return result
+    detail = describe() if describe else f"last: {last}"
+    raise AssertionError(f"{poll.timeout_message(what, timeout, None)}\n{detail}")
 
 
 def current_release(context) -> metadata.Release:

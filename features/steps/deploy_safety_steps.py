@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import httpx
-from _support import cluster_api, run, shown
+from _support import cluster_api, run, shown, wait_until
 from behave import given, then, when
 from deployment_steps import NAMESPACE, PORTS, _cli, _cluster_ip, python_in_orchestrator_pod
 from kr8s.objects import Secret
@@ -146,13 +146,7 @@ def _etag(context) -> str:
             return None
         return response.headers.get("etag") if response.status_code == 200 else None
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        etag = answer()
-        if etag:
-            return etag
-        time.sleep(1)
-    raise AssertionError("the backend did not serve its configuration within 60s")
+    return wait_until("the backend to serve its configuration", answer, 60)
 
 
 def _auth(context) -> dict[str, str]:

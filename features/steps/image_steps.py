@@ -15,15 +15,14 @@ import re
 import secrets
 import tarfile
 import threading
-import time
 from pathlib import Path
 
 import httpx
-from _support import run, shown
+from _support import run, shown, wait_until
 from behave import given, then, when
 from python_on_whales import docker
 
-from build_scripts.core import artifacts, paths
+from build_scripts.core import artifacts, paths, poll
 from build_scripts.core.errors import CommandFailed
 from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
@@ -202,19 +201,20 @@ def step_orchestrator_on_network(context, component, url, token):
 
 @then('"{path}" answers {status:d} within {seconds:d} seconds')
 def step_answers(context, path, status, seconds):
-    deadline = time.monotonic() + seconds
-    last = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            response = httpx.get(context.base_url + path, timeout=3)
-            last = f"{response.status_code} {response.text.strip()}"
-            if response.status_code == status:
-                return
-        except httpx.HTTPError as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        time.sleep(0.5)
-    logs = docker.container.logs(context.container.id)
-    raise AssertionError(f"{path}: last answer {last}\n--- container log ---\n{logs}")
+    def answered() -> bool:
+        response = httpx.get(context.base_url + path, timeout=3)
+        if response.status_code != status:
+            raise poll.NotYet(f"{response.status_code} {response.text.strip()}")
+        return True
+
+    wait_until(
+        f"{path} to answer {status}",
+        answered,
+        seconds,
+        lambda: f"--- container log ---\n{docker.container.logs(context.container.id)}",
+        interval=0.5,
+        ignore=(httpx.HTTPError,),
+    )
 
 
 @then("its process runs as uid {uid:d} with no capabilities and no new privileges")

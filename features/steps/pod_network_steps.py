@@ -15,7 +15,7 @@ import sys
 import time
 
 import httpx
-from _support import cluster_api
+from _support import cluster_api, wait_until
 from behave import given, then
 from kr8s.objects import Service
 
@@ -80,17 +80,13 @@ def step_outside_host(context, port):
     context.add_cleanup(stop_server)
     context.outside_url = f"http://{host_address}:{port}/"
     # The host itself reaches it: a refusal from a pod is then the cluster's doing.
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            assert httpx.get(context.outside_url, timeout=2).status_code == 200
-            break
-        except (httpx.HTTPError, AssertionError):
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"the outside host never answered on {context.outside_url}"
-                ) from None
-            time.sleep(0.2)
+    wait_until(
+        f"the outside host to answer on {context.outside_url}",
+        lambda: httpx.get(context.outside_url, timeout=2).status_code == 200,
+        15,
+        interval=0.2,
+        ignore=(httpx.HTTPError,),
+    )
 
 
 @given('a Service "{name}" whose selector matches no pod')

@@ -24,7 +24,6 @@ sandboxes through CRI so no container, shim, netns or mount is left behind.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import signal
 import sys
@@ -365,16 +364,11 @@ def _wipe(layout: Layout, options: ClusterOptions) -> None:
 def _exclusive(layout: Layout, doing: str):
     """One `up` or `down` at a time: two at once start every component twice and leave
     processes no pid file records. The lock lives beside the state dir (--wipe removes it)."""
-    lock_path = layout.root.parent / f".{layout.root.name}.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ReleaseError(
-                f"cannot {doing}: another cluster.up or cluster.down is running on {layout.root}",
-                "wait for it to finish, then run this again",
-            ) from None
+    busy = ReleaseError(
+        f"cannot {doing}: another cluster.up or cluster.down is running on {layout.root}",
+        "wait for it to finish, then run this again",
+    )
+    with locks.lock_or_fail(layout.root.parent / f".{layout.root.name}.lock", busy):
         yield
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from build_scripts.core import atomic, paths
+from build_scripts.core import atomic, jsonfile, paths
 from build_scripts.core.metadata import Release
 
 DIGESTS = "image-digests.json"
@@ -43,11 +43,5 @@ def recorded_image_digests(release: Release, where: str) -> dict[str, str]:
 
 
 def _load(path: Path) -> dict:
-    try:
-        loaded = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except ValueError:
-        # A damaged record is as good as none: deploy imports (or asks for a push) again.
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+    # A damaged record is as good as none: deploy imports (or asks for a push) again.
+    return jsonfile.read_object(path)

@@ -12,7 +12,7 @@ import os
 import threading
 from pathlib import Path
 
-from build_scripts.core import atomic
+from build_scripts.core import atomic, jsonfile
 from build_scripts.core.artifacts import sha256_of
 
 
@@ -21,10 +21,7 @@ class DigestCache:
         self.path = path
         self._lock = threading.Lock()
         self._changed = False
-        try:
-            self._entries: dict[str, list] = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
-            self._entries = {}
+        self._entries: dict[str, list] = jsonfile.read_object(path)
 
     def sha256(self, file: Path) -> str:
         stat = file.stat()

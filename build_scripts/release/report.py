@@ -16,14 +16,13 @@ import base64
 import collections
 import dataclasses
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from build_scripts.bundle import names as bundle_names
-from build_scripts.core import atomic, paths, sums
+from build_scripts.core import atomic, jsonfile, paths, sums
 from build_scripts.core.artifacts import MB, human_size
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release
@@ -82,14 +81,9 @@ class ArtifactRow:
 
 
 def _json_file(path: Path) -> dict:
-    try:
-        found = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as error:
-        warn(f"{path} does not parse, the report leaves it out: {error}")
-        return {}
-    return found if isinstance(found, dict) else {}
+    return jsonfile.read_object(
+        path, broken=lambda error: warn(f"{path} does not parse, the report leaves it out: {error}")
+    )
 
 
 def listed_digests(release: Release) -> dict[str, str] | None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from build_scripts.core import atomic, locks, paths
+from build_scripts.core import atomic, jsonfile, locks, paths
 
 # Bump when the record format or the meaning of a fingerprint changes: every step reruns.
 FORMAT = 1
@@ -46,9 +46,8 @@ def record_path(dist_dir: Path, step: str) -> Path:
 
 def load_record(dist_dir: Path, step: str) -> StepRecord | None:
     try:
-        data = json.loads(record_path(dist_dir, step).read_text())
-        record = StepRecord(**data)
-    except (FileNotFoundError, ValueError, TypeError):
+        record = StepRecord(**jsonfile.read_object(record_path(dist_dir, step)))
+    except TypeError:  # missing, broken, or of another shape
         return None
     return record if record.format == FORMAT else None
 
@@ -84,8 +83,8 @@ def save_run(dist_dir: Path, run: RunRecord) -> None:
 
 def load_run(dist_dir: Path) -> RunRecord | None:
     try:
-        run = RunRecord(**json.loads(run_path(dist_dir).read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
+        run = RunRecord(**jsonfile.read_object(run_path(dist_dir)))
+    except TypeError:  # missing, broken, or of another shape
         return None
     return run if run.format == FORMAT else None
 
@@ -96,11 +95,7 @@ def durations_path() -> Path:
 
 def typical_seconds() -> dict[str, float]:
     """How long each step took when it last ran for any release folder of this machine."""
-    try:
-        found = json.loads(durations_path().read_text())
-    except (OSError, ValueError):
-        return {}
-    return {k: float(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    return {k: float(v) for k, v in jsonfile.read_object(durations_path()).items()}
 
 
 def remember_seconds(step: str, seconds: float) -> None:

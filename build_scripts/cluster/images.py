@@ -20,7 +20,7 @@ from build_scripts.cluster.config import (
 )
 from build_scripts.cluster.options import ClusterOptions, default_state_dir
 from build_scripts.cluster.supervise import running_pid
-from build_scripts.core import cmd
+from build_scripts.core import atomic, cmd
 from build_scripts.core.components import RUNTIME_UID, image_reference
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
@@ -125,8 +125,12 @@ def build_pause(version: str, pause_version: str, destination: Path) -> Path:
     if os.access(destination, os.X_OK):
         return destination
     source = kubernetes_source(version) / "build" / "pause" / "linux" / "pause.c"
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{destination.name}.tmp")
+    with atomic.atomic_path(destination, mode=0o755) as tmp:
+        _compile_pause(source, pause_version, tmp)
+    return destination
+
+
+def _compile_pause(source: Path, pause_version: str, output: Path) -> None:
     cmd.run(
         [
             "gcc",
@@ -136,13 +140,11 @@ def build_pause(version: str, pause_version: str, destination: Path) -> Path:
             "-static",
             f"-DVERSION=v{pause_version}-traderadmin",
             "-o",
-            tmp,
+            output,
             source,
         ],
         step="pause",
     )
-    os.replace(tmp, destination)
-    return destination
 
 
 def _tar_member(name: str, data: bytes, mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes]:
@@ -194,9 +196,10 @@ def scratch_image_archive(
     config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
     layer_name = diff_id.split(":", 1)[1] + "/layer.tar"
     manifest = [{"Config": config_name, "RepoTags": [reference], "Layers": [layer_name]}]
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{destination.name}.tmp")
-    with tarfile.open(tmp, mode="w", format=tarfile.PAX_FORMAT) as archive:
+    with (
+        atomic.atomic_path(destination) as tmp,
+        tarfile.open(tmp, mode="w", format=tarfile.PAX_FORMAT) as archive,
+    ):
         for name, data in (
             (config_name, config_bytes),
             (layer_name, layer_bytes),
@@ -204,7 +207,6 @@ def scratch_image_archive(
         ):
             info, payload = _tar_member(name, data)
             archive.addfile(info, io.BytesIO(payload))
-    os.replace(tmp, destination)
     return destination
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from build_scripts.cluster.config import (
     Layout,
 )
 from build_scripts.cluster.probes import PROBE_ERRORS
-from build_scripts.core import cmd, poll
+from build_scripts.core import atomic, cmd, jsonfile, poll
 from build_scripts.core.daemon import cmdline, died, read_pid, terminate
 from build_scripts.core.progress import format_seconds
 
@@ -39,10 +38,8 @@ class Process:
 
 
 def recorded_argv(layout: Layout, name: str) -> list[str] | None:
-    try:
-        return json.loads(layout.argv_record(name).read_text())
-    except (FileNotFoundError, ValueError):
-        return None
+    found = jsonfile.read(layout.argv_record(name))
+    return found if isinstance(found, list) else None
 
 
 def running_pid(layout: Layout, name: str) -> int | None:
@@ -85,16 +82,9 @@ def ensure_process(layout: Layout, process: Process) -> tuple[int, str]:
     )
     # Record what we started, as /proc shows it, to recognise the process later.
     seen, _ = poll.eventually(lambda: cmdline(pid), timeout=2, interval=0.02)
-    _write_json(layout.argv_record(process.name), seen or process.argv)
-    layout.fingerprint(process.name).write_text(fingerprint)
+    atomic.write_text(layout.argv_record(process.name), json.dumps(seen or process.argv))
+    atomic.write_text(layout.fingerprint(process.name), fingerprint)
     return pid, what
-
-
-def _write_json(path: Path, value) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value))
-    os.replace(tmp, path)
 
 
 def stop_process(layout: Layout, name: str) -> str:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import tools
+from build_scripts.core import atomic, tools
 from build_scripts.core.errors import CommandFailed, ReleaseError
 from build_scripts.core.progress import format_seconds, say
 
@@ -160,9 +160,7 @@ def start_background(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    tmp = pid_path.with_suffix(".tmp")
-    tmp.write_text(f"{process.pid}\n")
-    os.replace(tmp, pid_path)
+    atomic.write_text(pid_path, f"{process.pid}\n")
     say(f"✓ {name} started, pid {process.pid}")
     return process.pid
 

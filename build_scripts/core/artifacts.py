@@ -40,11 +40,9 @@ class Artifact:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The one file SHA-256 of the engine (hex)."""
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def human_size(size: int) -> str:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from build_scripts.core import atomic
+from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import VerificationFailed
 
 CHUNK = 1 << 20
@@ -114,11 +115,7 @@ def normalize_config(config: dict, epoch: int, diff_ids: list[str]) -> bytes:
 
 
 def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return "sha256:" + digest.hexdigest()
+    return "sha256:" + sha256_of(path)
 
 
 def _outer_member(name: str, size: int, epoch: int) -> tarfile.TarInfo:

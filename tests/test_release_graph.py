@@ -30,7 +30,14 @@ def test_plan_puts_prerequisites_first_and_once():
         _step("manifests", ["images"]),
     ]
     names = [s.name for s in graph.plan(steps, ["installer", "manifests", "desktop"])]
+    # Among the steps whose needs are placed, the one declared first goes next.
     assert names == ["desktop", "installer", "images", "manifests"]
+
+
+def test_plan_names_a_cycle():
+    steps = [_step("a", ["b"]), _step("b", ["c"]), _step("c", ["a"]), _step("d")]
+    with pytest.raises(ConfigError, match=r"cycle: (a|b|c) → .* → (a|b|c)"):
+        graph.plan(steps, ["a"])
 
 
 def test_plan_rejects_unknown_steps_naming_the_choices():

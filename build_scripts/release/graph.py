@@ -8,6 +8,7 @@ and says whether it must run, and why. The scheduler (scheduler.py) acts on the 
 
 from __future__ import annotations
 
+import graphlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,24 +66,33 @@ def plan(steps: list[Step], wanted: list[str] | None = None) -> list[Step]:
         raise ConfigError(
             f"unknown release step(s): {', '.join(unknown)}", f"choose from: {', '.join(by_name)}"
         )
-    ordered: list[Step] = []
-    visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if any(s.name == name for s in ordered):
-            return
-        if name in visiting:
-            raise ConfigError(f"release steps form a cycle at {name}")
-        visiting.add(name)
+    # The wanted steps and everything they need, transitively.
+    selected: dict[str, tuple[str, ...]] = {}
+    todo = list(wanted or [s.name for s in steps if s.by_default])
+    while todo:
+        name = todo.pop(0)
+        if name in selected:
+            continue
         for need in by_name[name].needs:
             if need not in by_name:
                 raise ConfigError(f"release step {name} needs {need}, which is not a step")
-            visit(need)
-        visiting.discard(name)
+        selected[name] = by_name[name].needs
+        todo += by_name[name].needs
+    # graphlib orders them and finds a cycle; among the steps whose needs are all placed, the
+    # one declared first goes next, so the plan reads in the order of release/steps.py.
+    sorter = graphlib.TopologicalSorter(selected)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as error:
+        raise ConfigError(f"release steps form a cycle: {' → '.join(error.args[1])}") from None
+    declared = {s.name: i for i, s in enumerate(steps)}
+    ordered: list[Step] = []
+    ready: list[str] = []
+    while sorter.is_active():
+        ready = sorted([*ready, *sorter.get_ready()], key=declared.__getitem__)
+        name = ready.pop(0)
         ordered.append(by_name[name])
-
-    for name in wanted or [s.name for s in steps if s.by_default]:
-        visit(name)
+        sorter.done(name)
     return ordered
 
 

@@ -4,7 +4,6 @@ oversized headers, duplicates, thousands of members."""
 
 from __future__ import annotations
 
-import io
 import tarfile
 from pathlib import Path
 
@@ -87,13 +86,3 @@ def appended(bundle: Path, destination: Path, *members: bytes) -> Path:
         end = archive.offset  # where the end-of-archive blocks begin
     data = bundle.read_bytes()[:end]
     return write(destination, data, *members)
-
-
-def with_file(bundle: Path, destination: Path, name: str, data: bytes) -> Path:
-    """The bundle with one more regular member (as tarfile writes it)."""
-    destination.write_bytes(bundle.read_bytes())
-    with tarfile.open(destination, "a") as archive:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return destination

@@ -21,9 +21,8 @@ from build_scripts.cluster.config import (
 from build_scripts.cluster.options import ClusterOptions, default_state_dir
 from build_scripts.cluster.supervise import running_pid
 from build_scripts.core import atomic, cmd
-from build_scripts.core.components import RUNTIME_UID, image_reference
+from build_scripts.core.components import RUNTIME_UID
 from build_scripts.core.errors import ReleaseError
-from build_scripts.core.metadata import Release
 
 
 def import_images(layout: Layout, archives: list[Path]) -> None:
@@ -106,18 +105,6 @@ def ensure_images(options: ClusterOptions, toolset: cluster_build.Toolset) -> li
         exposed_ports=("53/udp", "53/tcp", "9153/tcp"),
     )
     return [pause, coredns]
-
-
-def load_release_images(release: Release, components: tuple[str, ...]) -> list[str]:
-    """Copy the release's images from Docker into the local cluster's containerd.
-
-    The local cluster has no registry to pull from; its pods use the imported images
-    (imagePullPolicy IfNotPresent).
-    """
-    references = [image_reference(release, c) for c in components]
-    for reference in references:
-        import_docker_image(reference)
-    return references
 
 
 def build_pause(version: str, pause_version: str, destination: Path) -> Path:

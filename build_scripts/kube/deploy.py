@@ -15,7 +15,7 @@ from pathlib import Path
 
 import kr8s
 import yaml
-from kr8s.objects import Namespace, Pod, Secret
+from kr8s.objects import Namespace, Secret
 
 from build_scripts.core.errors import ReleaseError
 from build_scripts.kube.apply import server_side_apply
@@ -117,12 +117,3 @@ def pod_states(api: kr8s.Api, namespace: str, app: str) -> list[PodState]:
             )
         )
     return states
-
-
-def events_for(api: kr8s.Api, namespace: str, pod: str) -> list[str]:
-    events = api.get("events", namespace=namespace, field_selector={"involvedObject.name": pod})
-    return [f"{e.raw.get('reason')}: {e.raw.get('message')}" for e in events]
-
-
-def delete_pod(api: kr8s.Api, namespace: str, name: str) -> None:
-    Pod.get(name, namespace=namespace, api=api).delete()

@@ -30,10 +30,6 @@ PACKAGE = "build_scripts"
 READS_NAME = "RELEASE_READS"
 
 
-def package_dir() -> Path:
-    return paths.repo_root() / PACKAGE
-
-
 def module_file(module: str) -> Path | None:
     """The file of a build_scripts module or package (None if there is none)."""
     relative = Path(*module.split("."))

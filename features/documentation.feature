@@ -9,3 +9,4 @@ Feature: Accessing Deployment and Installation Documentation
     And every invoke command in the documentation is a task that accepts the flags shown
     And every deploy environment named in DEPLOYMENT.md exists in deploy/environments
     And every repository path the documents name exists
+    And ARCHITECTURE.md names every module under build_scripts/, and only modules that exist

@@ -1,4 +1,4 @@
-"""The base-image recipe (docker/base-images.toml): suite, packages, keep/drop rules, the user."""
+"""The base-image recipe (docker/base/recipe.toml): suite, packages, keep/drop rules, the user."""
 
 from __future__ import annotations
 

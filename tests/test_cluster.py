@@ -258,7 +258,7 @@ def test_component_arguments_name_only_files_under_the_state_dir(tmp_path):
     layout = config.Layout(tmp_path / "state")
     toolset = cluster_build.Toolset(tmp_path / "bin", tmp_path / "coredns", tmp_path / "crictl")
     specs = components.processes(layout, SETTINGS, toolset)
-    assert set(specs) == set(components.COMPONENTS)
+    assert set(specs) == set(components.START_ORDER)
     apiserver = specs["kube-apiserver"].argv
     assert "--authorization-mode=Node,RBAC" in apiserver
     assert "--enable-admission-plugins=NodeRestriction,PodSecurity" in apiserver

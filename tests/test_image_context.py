@@ -18,7 +18,7 @@ def test_the_context_holds_the_inputs_and_its_dockerignore_outside_dist(tmp_path
         path.write_bytes(b"data")
     (release.dist_dir / "TraderAdmin_Setup_v0.7.0.exe").write_bytes(b"MZ")
     before = sorted(p.relative_to(release.dist_dir) for p in release.dist_dir.rglob("*"))
-    with staged_context(release, specs.COMPONENTS.values()) as context:
+    with staged_context(release, specs.IMAGES.values()) as context:
         assert not context.is_relative_to(tmp_path / "dist")
         inside = sorted(
             p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file()
@@ -37,6 +37,6 @@ def test_a_missing_input_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("TRADERADMIN_DIST", str(tmp_path / "dist"))
     with (
         pytest.raises(ConfigError, match="traderadmin-backend-linux-amd64 is missing"),
-        staged_context(pinned_release(), [specs.COMPONENTS["backend"]]),
+        staged_context(pinned_release(), [specs.IMAGES["backend"]]),
     ):
         pass

@@ -64,7 +64,7 @@ def test_created_is_source_date_epoch_in_utc():
 
 def test_labels_follow_the_build_arguments():
     bases = {"build": "b:1", "static": "s:1", "python": "p:1"}
-    backend = specs.COMPONENTS["backend"]
+    backend = specs.IMAGES["backend"]
     args = images.build_args(_release(), backend, bases, "https://src.example/")
     assert args["RUNTIME_BASE"] == "s:1" and args["BUILD_BASE"] == "b:1"
     labels = images.expected_labels(backend, args)
@@ -76,7 +76,7 @@ def test_labels_follow_the_build_arguments():
         "org.opencontainers.image.source": "https://src.example/",
         "org.opencontainers.image.base.name": "s:1",
     }
-    orchestrator = specs.COMPONENTS["orchestrator"]
+    orchestrator = specs.IMAGES["orchestrator"]
     assert images.build_args(_release(), orchestrator, bases, "x")["RUNTIME_BASE"] == "p:1"
 
 
@@ -191,9 +191,9 @@ def test_saved_image_ids_read_the_archive_manifest(tmp_path):
 def test_backend_input_is_where_services_puts_the_binary():
     release = _release()
     binary = services.backend_binary_path(release).relative_to(release.dist_dir)
-    assert specs.COMPONENTS["backend"].inputs == (binary.as_posix(),)
+    assert specs.IMAGES["backend"].inputs == (binary.as_posix(),)
     wheelhouse = services.wheelhouse_path(release).relative_to(release.dist_dir)
-    assert specs.COMPONENTS["orchestrator"].inputs == (wheelhouse.as_posix(),)
+    assert specs.IMAGES["orchestrator"].inputs == (wheelhouse.as_posix(),)
 
 
 def test_each_image_step_needs_the_step_that_makes_its_inputs():
@@ -236,9 +236,9 @@ def stages(text: str) -> list[list[tuple[str, str]]]:
     return result  # result[0]: the ARGs before the first FROM
 
 
-@pytest.fixture(params=sorted(specs.COMPONENTS))
+@pytest.fixture(params=sorted(specs.IMAGES))
 def dockerfile(request):
-    item = specs.COMPONENTS[request.param]
+    item = specs.IMAGES[request.param]
     return item, item.dockerfile.read_text()
 
 
@@ -278,7 +278,7 @@ def test_final_stage_sets_each_oci_label_from_its_build_argument(dockerfile):
 
 
 def test_the_backend_final_stage_needs_no_shell():
-    final = stages(specs.COMPONENTS["backend"].dockerfile.read_text())[-1]
+    final = stages(specs.IMAGES["backend"].dockerfile.read_text())[-1]
     assert "RUN" not in [keyword for keyword, _ in final]
     (entrypoint,) = [rest for keyword, rest in final if keyword == "ENTRYPOINT"]
     assert json.loads(entrypoint)[0].startswith("/")
@@ -298,7 +298,7 @@ def test_copies_only_declared_inputs_that_the_dockerignore_lets_through(dockerfi
 
 
 def test_pip_installs_from_the_wheelhouse_only():
-    text = specs.COMPONENTS["orchestrator"].dockerfile.read_text()
+    text = specs.IMAGES["orchestrator"].dockerfile.read_text()
     runs = [rest for keyword, rest in instructions(text) if keyword == "RUN"]
     assert any("pip install" in run and "--no-index" in run for run in runs)
 
@@ -552,3 +552,9 @@ def test_kept_packages_get_their_dpkg_record_and_no_other_does(tmp_path):
     files = {info.name: data for info, data in records if data is not None}
     assert list(files) == ["var/lib/dpkg/status.d/libc6"]
     assert b"Version: 2.36-9+deb12u13" in files["var/lib/dpkg/status.d/libc6"]
+
+
+def test_there_is_one_image_per_deployable_component():
+    from build_scripts.core.components import COMPONENTS
+
+    assert tuple(specs.IMAGES) == COMPONENTS

@@ -26,9 +26,9 @@ from build_scripts.cluster.credentials import (
 from build_scripts.cluster.supervise import Process
 from build_scripts.core import paths, tools
 
-# Start order. `down` stops the kubelet first (else it recreates the pods `down` removes), then
-# the rest from the top of the stack down to containerd.
-COMPONENTS = (
+# The cluster's processes in start order. `down` stops the kubelet first (else it recreates the
+# pods `down` removes), then the rest from the top of the stack down to containerd.
+START_ORDER = (
     "containerd",
     "etcd",
     "kube-apiserver",
@@ -73,14 +73,8 @@ def write_configs(layout: Layout, settings: Settings, pki: Pki) -> None:
     for path, text in files.items():
         if not path.exists() or path.read_text() != text:
             atomic.write_text(path, text)
-    for name in (
-        "kube-controller-manager",
-        "kube-scheduler",
-        "kubelet",
-        "kube-proxy",
-        "storage-provisioner",
-        network_policy.COMPONENT,
-    ):
+    # Every process that talks to the API server has an identity of its own, in a kubeconfig.
+    for name in (n for n in START_ORDER if n in CLIENT_IDENTITIES):
         user = CLIENT_IDENTITIES[name].user
         kubeconfig = cluster_pki.kubeconfig(
             name=CONTEXT, server=settings.server_url, ca=pki.ca, client=pki.clients[name], user=user

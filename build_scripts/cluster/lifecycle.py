@@ -37,7 +37,7 @@ from build_scripts.cluster import build as cluster_build
 from build_scripts.cluster import etcd as cluster_etcd
 from build_scripts.cluster import isolation, listeners, network_policy
 from build_scripts.cluster import pki as cluster_pki
-from build_scripts.cluster.components import COMPONENTS, STOP_ORDER, processes, write_configs
+from build_scripts.cluster.components import START_ORDER, STOP_ORDER, processes, write_configs
 from build_scripts.cluster.config import (
     CNI_BRIDGE,
     CNI_NETWORK,
@@ -221,7 +221,7 @@ def _up(options: ClusterOptions) -> UpResult:
             f"node {NODE_NAME} Ready",
             lambda: node_ready(layout, started_at_epoch.get("kubelet")),
             layout=layout,
-            watch=COMPONENTS,
+            watch=START_ORDER,
             timeout=options.timeout,
             interval=1,
         )
@@ -231,7 +231,7 @@ def _up(options: ClusterOptions) -> UpResult:
             "CoreDNS Ready",
             lambda: dns_available(layout, settings),
             layout=layout,
-            watch=COMPONENTS,
+            watch=START_ORDER,
             timeout=options.timeout,
             interval=1,
         )

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.cluster.components import COMPONENTS
+from build_scripts.cluster.components import START_ORDER
 from build_scripts.cluster.config import Layout
 from build_scripts.cluster.supervise import running_pid
 from build_scripts.core import cmd, paths
@@ -150,7 +150,7 @@ def problems(
 
 
 def running_components(layout: Layout) -> dict[int, str]:
-    pids = {name: running_pid(layout, name) for name in COMPONENTS}
+    pids = {name: running_pid(layout, name) for name in START_ORDER}
     return {pid: name for name, pid in pids.items() if pid is not None}
 
 

@@ -6,7 +6,7 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from build_scripts.cluster.components import COMPONENTS
+from build_scripts.cluster.components import START_ORDER
 from build_scripts.cluster.config import (
     CONTEXT,
     NODE_NAME,
@@ -58,7 +58,7 @@ class ClusterStatus:
 def status(options: ClusterOptions) -> ClusterStatus:
     layout = options.layout
     components = []
-    for name in COMPONENTS:
+    for name in START_ORDER:
         pid = running_pid(layout, name)
         if pid is not None:
             components.append(ComponentStatus(name, "running", pid, layout.log(name)))

@@ -43,7 +43,9 @@ class Component:
         return docker_dir() / f"{self.name}.Dockerfile"
 
 
-COMPONENTS: dict[str, Component] = {
+# The image of each deployable component (core/components.py names them; a test holds the
+# two together).
+IMAGES: dict[str, Component] = {
     "backend": Component(
         "backend",
         "TraderAdmin backend: configuration API, audit log, heartbeats",
@@ -65,11 +67,9 @@ COMPONENTS: dict[str, Component] = {
 
 def component(name: str) -> Component:
     try:
-        return COMPONENTS[name]
+        return IMAGES[name]
     except KeyError:
-        raise ConfigError(
-            f"unknown image {name!r}", f"choose from: {', '.join(COMPONENTS)}"
-        ) from None
+        raise ConfigError(f"unknown image {name!r}", f"choose from: {', '.join(IMAGES)}") from None
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def artifact_sizes(release: Release) -> list[Figure]:
     ]
     from python_on_whales import DockerException, docker
 
-    for name in specs.COMPONENTS:
+    for name in specs.IMAGES:
         item = specs.component(name)
         reference = image_reference(release, name)
         try:

@@ -33,7 +33,7 @@ def plan(release: Release) -> bundle.Plan:
         bundle.Image(
             name, image_name(release, name), release.image_tag, transfer.archive_path(release, name)
         )
-        for name in specs.COMPONENTS
+        for name in specs.IMAGES
     ]
     return bundle.Plan(files, images_in, manifests.environments())
 

@@ -78,9 +78,9 @@ def _clone_and_release(source: Path, commit: str, clone: Path, version: str) -> 
 
 
 def _remove_image_tags(release: Release) -> None:
-    from build_scripts.images.specs import COMPONENTS, image_tags
+    from build_scripts.images.specs import IMAGES, image_tags
 
-    for name in COMPONENTS:
+    for name in IMAGES:
         for tag in image_tags(release, name):
             with contextlib.suppress(OSError, subprocess.CalledProcessError):
                 subprocess.run(

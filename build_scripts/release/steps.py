@@ -115,7 +115,7 @@ def _image_sbom(name: str) -> Callable[[Release], list[Artifact]]:
 
 
 def _image_ids(release: Release) -> dict[str, str]:
-    return {name: image_id(release, name) for name in specs.COMPONENTS}
+    return {name: image_id(release, name) for name in specs.IMAGES}
 
 
 def _manifests(release: Release) -> list[Artifact]:
@@ -257,12 +257,12 @@ def _declared_steps() -> list[Step]:
             ),
             outputs=lambda r: [services.wheelhouse_path(r)],
         ),
-        *(_image_step(name) for name in specs.COMPONENTS),
+        *(_image_step(name) for name in specs.IMAGES),
         Step(
             "manifests",
             "Kubernetes manifests for each deploy environment (image ids annotated)",
             _manifests,
-            needs=tuple(f"image-{name}" for name in specs.COMPONENTS),
+            needs=tuple(f"image-{name}" for name in specs.IMAGES),
             inputs=Inputs(
                 params=lambda r: {
                     "image_prefix": r.image_prefix,
@@ -331,7 +331,7 @@ def _declared_steps() -> list[Step]:
             ),
             outputs=lambda r: [sbom.python_sbom_path(r)],
         ),
-        *(_image_sbom_step(name) for name in specs.COMPONENTS),
+        *(_image_sbom_step(name) for name in specs.IMAGES),
         Step(
             "bundle",
             "air-gapped bundle: installer, desktop, OCI images, pinned manifests, SBOMs, signed",
@@ -340,10 +340,10 @@ def _declared_steps() -> list[Step]:
                 "desktop-linux",
                 "desktop-windows",
                 "installer",
-                *(f"image-{name}" for name in specs.COMPONENTS),
+                *(f"image-{name}" for name in specs.IMAGES),
                 "sbom-go",
                 "sbom-orchestrator",
-                *(f"sbom-image-{name}" for name in specs.COMPONENTS),
+                *(f"sbom-image-{name}" for name in specs.IMAGES),
             ),
             inputs=Inputs(
                 tools=("skopeo", "gpg"),

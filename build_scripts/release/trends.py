@@ -161,7 +161,7 @@ def trends(entries: list[dict]) -> list[Trend]:
             "invoke release",
         ),
     ]
-    for name, component in specs.COMPONENTS.items():
+    for name, component in specs.IMAGES.items():
         found.append(
             Trend(
                 f"image-{name}-size",

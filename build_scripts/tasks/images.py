@@ -126,7 +126,7 @@ ns = Collection(bases, build, save, push, run_registry)
 ns.configure(
     {
         "images": {
-            "components": list(specs.COMPONENTS),
+            "components": list(specs.IMAGES),
             # auto: buildx when installed, else the classic builder.
             "builder": "auto",
             # A registry for `images.push` (HOST:PORT).
@@ -139,7 +139,7 @@ ns.configure(
             # static: gcr.io/distroless/static-debian12:nonroot,
             # python: gcr.io/distroless/python3-debian12:nonroot. None: built offline here.
             "base": {"build": None, "static": None, "python": None},
-            "budgets_mb": {name: item.budget_mb for name, item in specs.COMPONENTS.items()},
+            "budgets_mb": {name: item.budget_mb for name, item in specs.IMAGES.items()},
         }
     }
 )

@@ -256,7 +256,7 @@ def step_documented_failed(context):
 @given('the images of release "{version}" are removed from Docker')
 def step_remove_images(context, version):
     release = metadata.current_release(version)
-    tags = [tag for name in specs.COMPONENTS for tag in specs.image_tags(release, name)]
+    tags = [tag for name in specs.IMAGES for tag in specs.image_tags(release, name)]
     for tag in tags:
         # Not there is fine: that is what this step wants. --no-prune keeps the untagged
         # parents, which the classic builder's cache of other builds may still point to.

@@ -66,7 +66,7 @@ def step_time(context, command):
 def step_no_build(context):
     out = context.result.stdout
     assert "+ docker build" not in out, shown(context.result)
-    for name in specs.COMPONENTS:
+    for name in specs.IMAGES:
         assert f"{name}: up to date" in out, shown(context.result)
 
 
@@ -120,7 +120,7 @@ def step_budget(context, component, budget):
 
 
 def _run_locked_down(context, component: str, **options) -> None:
-    port = specs.COMPONENTS[component].port
+    port = specs.IMAGES[component].port
     container = docker.run(
         _reference(context, component),
         detach=True,

@@ -18,7 +18,6 @@ from build_scripts.core.components import COMPONENTS, RUNTIME_UID, image_referen
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import Release
 
-# The numeric non-root user of both images (docker/*.Dockerfile); pods run as it.
 TEMPLATES = (
     "namespace.yaml.j2",
     "backend.yaml.j2",
@@ -45,6 +44,22 @@ IMAGE_ID_ANNOTATION = "traderadmin.io/image-id"
 
 # What the release reads here (release/code_inputs.py): the manifest templates and values.
 RELEASE_READS = ("deploy",)
+
+
+# Every pod of the release runs under Pod Security `restricted`, as the images' non-root user
+# (RUNTIME_UID); the scenarios' own pods copy these from here.
+POD_SECURITY_CONTEXT = {
+    "runAsNonRoot": True,
+    "runAsUser": RUNTIME_UID,
+    "runAsGroup": RUNTIME_UID,
+    "fsGroup": RUNTIME_UID,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
 
 
 def deploy_dir() -> Path:
@@ -150,22 +165,8 @@ def render(
         "image_annotations": lambda c: _flow({IMAGE_ID_ANNOTATION: (image_ids or {})[c]}),
         "dns": {**values["dns"], "pod_labels": _flow(values["dns"]["pod_labels"])},
         "admin_ingress": _flow(values["admin_ingress"]) if values["admin_ingress"] else "",
-        "pod_security_context": _flow(
-            {
-                "runAsNonRoot": True,
-                "runAsUser": RUNTIME_UID,
-                "runAsGroup": RUNTIME_UID,
-                "fsGroup": RUNTIME_UID,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            }
-        ),
-        "container_security_context": _flow(
-            {
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "capabilities": {"drop": ["ALL"]},
-            }
-        ),
+        "pod_security_context": _flow(POD_SECURITY_CONTEXT),
+        "container_security_context": _flow(CONTAINER_SECURITY_CONTEXT),
     }
     for component in COMPONENTS:
         context[component] = {

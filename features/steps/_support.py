@@ -4,6 +4,7 @@ handles a scenario shares (its release, the local cluster's API)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -20,28 +21,58 @@ from build_scripts.core import cmd, metadata, poll
 
 
 def run(
-    context, command: str | list[str], timeout: float = 3600, stdin_text: str | None = None
+    context,
+    command: str | list[str],
+    timeout: float = 3600,
+    stdin_text: str | None = None,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = False,
+    text: bool = True,
 ) -> subprocess.CompletedProcess:
-    """Run a command in the repository with the scenario's environment; `invoke …` runs through
-    this interpreter by absolute path, so the scenario does not depend on PATH. `stdin_text`
-    is typed on its standard input."""
-    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    """Every process a step starts and waits for goes through here.
+
+    With a scenario's context: run in the repository with the scenario's environment, and keep
+    the result (context.result, context.elapsed) for the steps that judge it; `invoke …` runs
+    through this interpreter by absolute path, so the scenario does not depend on PATH.
+    With context None: a helper command (gpg, ip, kubectl, sha256sum…) in this process's
+    environment, only returned. `stdin_text` is typed on its standard input; `env` adds to the
+    environment; `check` raises on a non-zero exit; `text=False` captures bytes."""
+    argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
     if argv[0] == "invoke":
         argv = [sys.executable, "-m", "invoke", *argv[1:]]
-    env = {**os.environ, **context.env_overrides}
+    overrides = context.env_overrides if context is not None else {}
     started = time.monotonic()
     result = subprocess.run(
         argv,
-        cwd=context.repo,
-        env=env,
+        cwd=cwd or (context.repo if context is not None else None),
+        env={**os.environ, **overrides, **(env or {})},
         capture_output=True,
-        text=True,
+        text=text,
         timeout=timeout,
         input=stdin_text,
+        check=check,
     )
-    context.elapsed = time.monotonic() - started
-    context.result = result
+    if context is not None:
+        context.elapsed = time.monotonic() - started
+        context.result = result
     return result
+
+
+def background(context, argv: list[str], *, cwd: Path | None = None) -> subprocess.Popen:
+    """A process that runs beside the scenario (a server), stopped when the scenario ends."""
+    process = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd or context.scratch
+    )
+
+    def stop() -> None:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+
+    context.add_cleanup(stop)
+    return process
 
 
 def shown(result: subprocess.CompletedProcess, limit: int | None = None) -> str:

@@ -7,10 +7,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -34,8 +32,7 @@ MARKER = "<!-- bundle-verification"
 
 
 def _drop_keys(home: Path) -> None:
-    env = {**os.environ, "GNUPGHOME": str(home)}
-    subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False, capture_output=True)
+    run(None, ["gpgconf", "--kill", "all"], env={"GNUPGHOME": str(home)})
     shutil.rmtree(home.parent, ignore_errors=True)
 
 
@@ -45,8 +42,9 @@ def step_key(context):
         root = Path(tempfile.mkdtemp(prefix="traderadmin-bundle-key-"))
         home = root / "gnupg"
         home.mkdir(mode=0o700)
-        env = {**os.environ, "GNUPGHOME": str(home)}
-        made = subprocess.run(
+        env = {"GNUPGHOME": str(home)}
+        made = run(
+            None,
             [
                 "gpg",
                 "--batch",
@@ -59,13 +57,11 @@ def step_key(context):
                 "never",
             ],
             env=env,
-            capture_output=True,
-            text=True,
         )
         assert made.returncode == 0, made.stderr
         for name, option in (("secret", "--export-secret-keys"), ("public", "--export")):
-            exported = subprocess.run(
-                ["gpg", "--batch", "--armor", option], env=env, capture_output=True, check=True
+            exported = run(
+                None, ["gpg", "--batch", "--armor", option], env=env, check=True, text=False
             )
             (root / f"{name}.asc").write_bytes(exported.stdout)
             _KEYS[name] = root / f"{name}.asc"
@@ -112,9 +108,7 @@ def step_verify_copy(context):
 @then("the release folder's SHA256SUMS and release.json cover the bundle and every other file")
 def step_folder_covered(context):
     root = context.bundle_release.dist_dir
-    checked = subprocess.run(
-        ["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=root, capture_output=True, text=True
-    )
+    checked = run(None, ["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=root)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     listed = {line.split("  ", 1)[1] for line in (root / "SHA256SUMS").read_text().splitlines()}
     on_disk = {p.relative_to(root).as_posix() for p in folder.artifact_files(root)}
@@ -204,16 +198,10 @@ def _run_documented(context, bundle: Path) -> None:
     home = context.scratch / "operator-gnupg"
     home.mkdir(mode=0o700, exist_ok=True)
     script = "set -e\n" + "\n".join(_documented_commands(context)) + "\n"
-    context.result = subprocess.run(
-        ["unshare", "-n", "bash", "-c", script],
-        cwd=site,
-        env={**os.environ, "GNUPGHOME": str(home)},
-        capture_output=True,
-        text=True,
-    )
-    subprocess.run(
-        ["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": str(home)}, check=False
-    )
+    # Not the scenario's environment: the operator's shell on the site.
+    env = {"GNUPGHOME": str(home)}
+    context.result = run(None, ["unshare", "-n", "bash", "-c", script], cwd=site, env=env)
+    run(None, ["gpgconf", "--kill", "all"], env=env)
 
 
 @when("I run the bundle verification commands of DEPLOYMENT.md on a copy of the bundle")
@@ -267,7 +255,8 @@ def step_remove_images(context, version):
 
 
 def _ctr(*arguments: str) -> str:
-    return subprocess.run(
+    return run(
+        None,
         [
             "ctr",
             "--address",
@@ -277,8 +266,6 @@ def _ctr(*arguments: str) -> str:
             "images",
             *arguments,
         ],
-        capture_output=True,
-        text=True,
         check=True,
     ).stdout
 

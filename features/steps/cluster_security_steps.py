@@ -8,7 +8,6 @@ import json
 import shutil
 import socket
 import ssl
-import subprocess
 import sys
 
 import httpx
@@ -70,9 +69,7 @@ def step_api_anonymous(context):
 
 
 def _local_ipv4_addresses() -> list[str]:
-    out = subprocess.run(
-        ["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True
-    ).stdout
+    out = run(None, ["ip", "-o", "-4", "addr", "show"], check=True).stdout
     return [line.split()[3].split("/")[0] for line in out.splitlines()]
 
 

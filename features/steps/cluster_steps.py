@@ -11,7 +11,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from build_scripts.cluster import host, image_digests, status, supervise
 from build_scripts.cluster import images as cluster_images
 from build_scripts.cluster import options as cluster_options
 from build_scripts.core import daemon, paths
+from build_scripts.kube import manifests
 
 # A tiny static HTTP server (and client, for probing from inside another pod) as the "locally
 # built image": features/fixtures/echo-image. FROM scratch: the binary is all there is, so it
@@ -33,16 +33,10 @@ ECHO_IMAGE = Path(__file__).resolve().parent.parent / "fixtures" / "echo-image"
 # Built once per test run, whatever the number of scenarios that use it.
 _IMAGES_READY: set[str] = set()
 
-RESTRICTED_POD_SECURITY = {
-    "runAsNonRoot": True,
-    "runAsUser": 65532,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
-RESTRICTED_CONTAINER_SECURITY = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "readOnlyRootFilesystem": True,
-}
+# The release's own security context (kube/manifests.py): the test pods pass Pod Security
+# `restricted` the same way the release's do.
+RESTRICTED_POD_SECURITY = manifests.POD_SECURITY_CONTEXT
+RESTRICTED_CONTAINER_SECURITY = manifests.CONTAINER_SECURITY_CONTEXT
 
 
 def _pod(context, name: str, spec: dict) -> Pod:
@@ -201,12 +195,11 @@ def step_image(context, reference):
 
     source = context.scratch / "echo-image"
     shutil.copytree(ECHO_IMAGE, source)
-    build = subprocess.run(
+    build = run(
+        None,
         ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "echo", "."],
         cwd=source,
-        env={**os.environ, "CGO_ENABLED": "0"},
-        capture_output=True,
-        text=True,
+        env={"CGO_ENABLED": "0"},
     )
     assert build.returncode == 0, build.stderr
     # The Debian engine has no buildx; the classic builder is enough for FROM scratch.

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
 import time
 
 import httpx
@@ -274,12 +273,11 @@ def step_dry_run_pods(context, environment):
             "metadata": {"name": name, "namespace": context.namespace},
             "spec": document["spec"]["template"]["spec"],
         }
-        context.dry_runs[name] = subprocess.run(
+        context.dry_runs[name] = run(
+            None,
             ["kubectl", "--context", CONTEXT, "create", "--dry-run=server", "-f", "-"],
-            input=json.dumps(pod),
-            capture_output=True,
-            text=True,
             timeout=60,
+            stdin_text=json.dumps(pod),
         )
 
 

@@ -6,7 +6,6 @@ import base64
 import contextlib
 import os
 import signal
-import subprocess
 import time
 
 import httpx
@@ -365,13 +364,7 @@ def python_in_orchestrator_pod(context, program: str) -> str:
     ]
     # kubectl, not kr8s' exec: kr8s' websocket exec never returned from this pod here.
     kubectl_exec = ["kubectl", "--context", CONTEXT, "-n", NAMESPACE, "exec", pod.name, "--"]
-    result = subprocess.run(
-        [*kubectl_exec, "python3", "-c", program],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run(None, [*kubectl_exec, "python3", "-c", program], timeout=60)
     return result.stdout + result.stderr
 
 

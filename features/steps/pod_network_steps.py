@@ -7,7 +7,6 @@ machine) and the scenario would fail, instead of a packet leaving for a stranger
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import re
 import subprocess
@@ -15,7 +14,7 @@ import sys
 import time
 
 import httpx
-from _support import cluster_api, wait_until
+from _support import background, cluster_api, run, wait_until
 from behave import given, then
 from kr8s.objects import Service
 
@@ -30,7 +29,7 @@ OUTSIDE_NETWORK = ipaddress.ip_network("198.18.0.0/30")
 
 
 def _sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    result = run(None, list(argv))
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} failed: {result.stdout}{result.stderr}")
     return result
@@ -65,19 +64,9 @@ def make_outside_host(context) -> tuple[str, str]:
 def step_outside_host(context, port):
     _, host_address = make_outside_host(context)
     inside = INSIDE
-    server = subprocess.Popen(
-        [*inside, sys.executable, "-m", "http.server", str(port), "--bind", host_address],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=context.scratch,
+    background(
+        context, [*inside, sys.executable, "-m", "http.server", str(port), "--bind", host_address]
     )
-
-    def stop_server() -> None:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=5)
-
-    context.add_cleanup(stop_server)
     context.outside_url = f"http://{host_address}:{port}/"
     # The host itself reaches it: a refusal from a pod is then the cluster's doing.
     wait_until(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from _support import run, shown
@@ -43,12 +42,7 @@ def step_still_missing(context, name):
 
 @then('"sha256sum -c SHA256SUMS" passes in the release folder')
 def step_sums_pass(context):
-    check = subprocess.run(
-        ["sha256sum", "--strict", "-c", "SHA256SUMS"],
-        cwd=_release_folder(context),
-        capture_output=True,
-        text=True,
-    )
+    check = run(None, ["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=_release_folder(context))
     assert check.returncode == 0, check.stdout + check.stderr
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from build_scripts.core import poll
 from build_scripts.core.metadata import current_release
 from build_scripts.release import state
 
@@ -61,17 +62,41 @@ def _wait_for_line(process, needle, seen, timeout=300):
 
 def _lock_released(dist_dir, timeout=60):
     lock = state.state_dir(dist_dir) / "lock"
-    deadline = time.monotonic() + timeout
+
+    def free() -> bool:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
+
     with open(lock) as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                fcntl.flock(handle, fcntl.LOCK_UN)
-                return True
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(0.2)
+        released, _ = poll.eventually(
+            free, timeout=timeout, interval=0.2, ignore=(BlockingIOError,)
+        )
+    return bool(released)
+
+
+def _descendants(root: int) -> list[list[str]]:
+    """The command lines of every process below `root` (by /proc's parent links)."""
+    parents, argvs = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            argvs[int(entry.name)] = (entry / "cmdline").read_bytes().split(b"\0")[:-1]
+        except (OSError, IndexError):
+            continue
+        parents[int(entry.name)] = int(stat[1])
+    below, found = {root}, True
+    while found:
+        found = {pid for pid, parent in parents.items() if parent in below} - below
+        below |= found
+    return [[a.decode(errors="replace") for a in argvs[pid]] for pid in below - {root}]
+
+
+def _compiling(process) -> bool:
+    """The Go compiler runs below the release: the backend step is in the middle of its work."""
+    return any(argv and argv[0].endswith("/compile") for argv in _descendants(process.pid))
 
 
 def _dot_files(folder):
@@ -90,7 +115,14 @@ def test_a_killed_release_leaves_nothing_half_done_and_the_next_run_recovers(
     process = _invoke(env)
     try:
         _wait_for_line(process, "[backend] + ", seen)
-        time.sleep(2)
+        # The signal must arrive while `go build` compiles, not before it started.
+        poll.until(
+            lambda: _compiling(process),
+            what="the Go compiler under the release",
+            timeout=120,
+            interval=0.1,
+            fail=lambda message: AssertionError(f"{message}\n{''.join(seen)}"),
+        )
         assert process.poll() is None, "".join(seen)
         os.kill(process.pid, signum)
         rest, _ = process.communicate(timeout=90)

@@ -6,12 +6,10 @@ certificate; these tests check what `up` would start, without starting anything.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import socket
 import ssl
 import subprocess
-import time
 
 import httpx
 import pytest
@@ -25,6 +23,7 @@ from build_scripts.cluster import etcd as cluster_etcd
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.components import processes
 from build_scripts.cluster.credentials import ensure_pki
+from build_scripts.core import poll
 
 SETTINGS = config.Settings(node_ip="192.0.2.2")
 
@@ -112,14 +111,21 @@ def running_etcd(tmp_path):
             cluster_etcd.argv(etcd, layout, settings), stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            with contextlib.suppress(httpx.HTTPError, OSError):
-                if cluster_etcd.healthy(layout, settings):
-                    break
+
+        def running() -> None:
             assert process.poll() is None, (tmp_path / "etcd.log").read_text()
-            assert time.monotonic() < deadline, (tmp_path / "etcd.log").read_text()
-            time.sleep(0.2)
+
+        poll.until(
+            lambda: cluster_etcd.healthy(layout, settings),
+            what="etcd to be healthy",
+            timeout=20,
+            interval=0.2,
+            ignore=(httpx.HTTPError, OSError),
+            watch=running,
+            fail=lambda message: AssertionError(
+                f"{message}\n{(tmp_path / 'etcd.log').read_text()}"
+            ),
+        )
         yield layout, settings
     finally:
         process.terminate()

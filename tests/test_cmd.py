@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from build_scripts.core import cmd
+from build_scripts.core import cmd, poll
 from build_scripts.core.errors import CommandFailed, ToolMissing
 
 
@@ -78,10 +78,12 @@ def test_start_background_records_pid_and_log(tmp_path):
     )
     try:
         assert int((tmp_path / "s.pid").read_text()) == pid
-        for _ in range(50):
-            if "up" in (tmp_path / "s.log").read_text():
-                break
-            time.sleep(0.1)
-        assert "up" in (tmp_path / "s.log").read_text()
+        poll.until(
+            lambda: "up" in (tmp_path / "s.log").read_text(),
+            what="the daemon's first line in its log",
+            timeout=5,
+            interval=0.1,
+            fail=AssertionError,
+        )
     finally:
         os.kill(pid, signal.SIGKILL)

@@ -13,12 +13,11 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import tools
+from build_scripts.core import poll, tools
 from build_scripts.windows import wine
 
 
@@ -74,11 +73,20 @@ def power_loss_at(
         env={**os.environ, **{k: v for k, v in prefix.env().items() if v is not None}},
     )
     try:
-        deadline = time.monotonic() + 30
-        while not _listening(server):  # else wine64 would start a server of its own
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"wineserver under strace did not start ({log})")
-            time.sleep(0.1)
+
+        def exited() -> None:
+            if server.poll() is not None:
+                raise RuntimeError(f"wineserver under strace exited ({log})")
+
+        # Listening, else wine64 would start a server of its own.
+        poll.until(
+            lambda: _listening(server),
+            what="wineserver under strace to listen",
+            timeout=30,
+            interval=0.1,
+            watch=exited,
+            fail=lambda message: RuntimeError(f"{message} ({log})"),
+        )
         # The server's death ends every program of the prefix, as a power loss would; some
         # (winedevice.exe) would otherwise wait on, and hold open, the pipes of the caller.
         threading.Thread(target=_end_the_prefix_with, args=(server, prefix), daemon=True).start()

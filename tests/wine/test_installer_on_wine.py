@@ -4,9 +4,10 @@ test_installer_faults.py, the per-user and per-machine lifecycles in test_instal
 """
 
 import os
-import time
+import tempfile
+from pathlib import Path
 
-from build_scripts.core import cmd, paths, x11
+from build_scripts.core import cmd, paths, poll, x11
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.desktop import build as desktop
 from build_scripts.windows import installer, installer_check, wine
@@ -19,13 +20,7 @@ def _exe(release, directory: str = CUSTOM_DIR) -> str:
 
 
 def _wait_for(condition, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+    return poll.until(condition, what=what, timeout=timeout, fail=AssertionError)
 
 
 def test_a_running_app_stops_upgrade_and_uninstall_with_exit_code_12(builds, prefix):
@@ -162,9 +157,57 @@ def test_an_embedded_webview2_bootstrapper_runs_only_when_the_runtime_is_missing
     assert not prefix.unix_path(log).exists()
 
 
-def _keys(display: str, *argv: str) -> None:
+# More bytes than a blinking caret flips (2x14 pixels): a page, a message box or typed text.
+CHANGED_BYTES = 600
+
+
+def _screen(display: str) -> bytes:
+    """The display's pixels (PPM)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        shot = Path(scratch) / "screen.ppm"
+        cmd.run(
+            ["import", "-display", display, "-window", "root", f"ppm:{shot}"],
+            step="screenshot",
+            quiet=True,
+        )
+        return shot.read_bytes()
+
+
+def _changed(before: bytes, after: bytes) -> bool:
+    if len(before) != len(after):
+        return True
+    flipped = int.from_bytes(before, "big") ^ int.from_bytes(after, "big")
+    return len(after) - flipped.to_bytes(len(after), "big").count(0) > CHANGED_BYTES
+
+
+def _settled(display: str, timeout: float = 30) -> None:
+    """Wait until the screen holds still (the page is drawn in full)."""
+    last = [_screen(display)]
+
+    def still() -> bool:
+        now = _screen(display)
+        held, last[0] = not _changed(last[0], now), now
+        return held
+
+    poll.until(
+        still, what="the screen to hold still", timeout=timeout, interval=0.3, fail=AssertionError
+    )
+
+
+def _keys(display: str, *argv: str, changes: bool = True) -> None:
+    """xdotool, then wait for what it brings: the screen changes (the next page, a message box,
+    the typed text) unless `changes` is False, and holds still again."""
+    before = _screen(display)
     cmd.run(["xdotool", *argv], step="xdotool", env={"DISPLAY": display}, quiet=True)
-    time.sleep(3)  # let the next page (or message box) appear
+    if changes:
+        poll.until(
+            lambda: _changed(before, _screen(display)),
+            what=f"the screen to change after xdotool {' '.join(argv)}",
+            timeout=30,
+            interval=0.2,
+            fail=AssertionError,
+        )
+    _settled(display)
 
 
 def test_the_wizard_puts_a_folder_holding_user_files_into_a_subfolder_it_shows(
@@ -177,11 +220,11 @@ def test_the_wizard_puts_a_folder_holding_user_files_into_a_subfolder_it_shows(
     screenshots = paths.reports_dir() / "screenshots" / "installer-wizard" / "own-folder"
     prefix.start([str(builds.new_installer)], name="installer-wizard-own-folder")
     _wait_for(lambda: f"{new.product} Setup" in x11.window_titles(display), "the wizard")
-    time.sleep(2)
+    _settled(display)
     for _page in ("Welcome", "License", "scope"):
         _keys(display, "key", "Return")
     # The directory page: the user types their own folder and clicks Install.
-    _keys(display, "key", "ctrl+a")
+    _keys(display, "key", "ctrl+a", changes=False)  # the text may be selected already
     _keys(display, "type", "--delay", "50", r"C:\Tools")
     _keys(display, "key", "Return")
     # A message says where TraderAdmin goes instead; the page then shows that folder.

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import kr8s
 from kr8s.objects import Pod
 
+from build_scripts.core import poll
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.progress import format_seconds, say
 from build_scripts.kube.rollout import FAILED, Verdict, judge
@@ -78,8 +79,11 @@ def wait_for_release(
     """Poll until every named Deployment is done; raise RolloutFailed on the first failure."""
     started = time.monotonic()
     shown: dict[str, str] = {}
-    while True:
+    last: list[Verdict] = []
+
+    def all_done() -> tuple[list[Verdict]] | None:
         verdicts = judge_all(snapshot(api, namespace), names, datetime.now(UTC), readiness_bound)
+        last[:] = verdicts
         elapsed = format_seconds(time.monotonic() - started)
         for verdict in verdicts:
             if shown.get(verdict.component) != verdict.reason:
@@ -88,19 +92,28 @@ def wait_for_release(
         failed = next((v for v in verdicts if v.failed), None)
         if failed:
             raise RolloutFailed(failed, diagnose(api, namespace, failed))
-        if all(v.done for v in verdicts):
-            return verdicts
-        if time.monotonic() - started > timeout:
-            late = next(v for v in verdicts if not v.done)
-            timed_out = Verdict(
-                late.component,
-                FAILED,
-                "Timeout",
-                f"not done after {timeout:.0f}s ({late.reason})",
-                late.pod,
-            )
-            raise RolloutFailed(timed_out, diagnose(api, namespace, timed_out))
-        time.sleep(interval)
+        # A tuple: done with no Deployment to wait for is done too.
+        return (verdicts,) if all(v.done for v in verdicts) else None
+
+    def timed_out(_: str) -> RolloutFailed:
+        late = next(v for v in last if not v.done)
+        verdict = Verdict(
+            late.component,
+            FAILED,
+            "Timeout",
+            f"not done after {timeout:.0f}s ({late.reason})",
+            late.pod,
+        )
+        return RolloutFailed(verdict, diagnose(api, namespace, verdict))
+
+    (verdicts,) = poll.until(
+        all_done,
+        what=f"the Deployments in {namespace}",
+        timeout=timeout,
+        interval=interval,
+        fail=timed_out,
+    )
+    return verdicts
 
 
 def diagnose(api: kr8s.Api, namespace: str, verdict: Verdict) -> list[str]:

@@ -1,5 +1,5 @@
 """The cluster a deploy talks to, and the objects a deploy makes before applying: the
-namespace and the API token Secret.
+namespace and the API token Secret. (The pods' states are kube/status.py.)
 
 The Kubernetes API is used through kr8s. kr8s has no server-side apply, so that one call goes
 through the one kubectl wrapper (kube/apply.py). Judging the rollout is kube/rollout.py and
@@ -51,14 +51,6 @@ class Target:
         return f"context {self.context or '(current)'} in {self.kubeconfig or '~/.kube/config'}"
 
 
-@dataclass(frozen=True)
-class PodState:
-    name: str
-    phase: str
-    ready: bool
-    restarts: int
-
-
 def ensure_namespace(api: kr8s.Api, manifests: Path) -> str:
     """Create the namespace from the manifests if it does not exist yet; return its name."""
     docs = [d for d in yaml.safe_load_all(manifests.read_text()) if d]
@@ -101,19 +93,3 @@ def deployments_of(manifests: Path) -> list[tuple[str, str]]:
         for d in docs
         if d["kind"] == "Deployment"
     ]
-
-
-def pod_states(api: kr8s.Api, namespace: str, app: str) -> list[PodState]:
-    states = []
-    for pod in api.get("pods", namespace=namespace, label_selector={"app.kubernetes.io/name": app}):
-        status = pod.raw.get("status", {})
-        containers = status.get("containerStatuses", [])
-        states.append(
-            PodState(
-                name=pod.name,
-                phase=status.get("phase", "?"),
-                ready=bool(containers) and all(c.get("ready") for c in containers),
-                restarts=sum(c.get("restartCount", 0) for c in containers),
-            )
-        )
-    return states

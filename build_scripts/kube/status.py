@@ -1,4 +1,5 @@
-"""`deploy.status`: each workload's version, ready/desired, restarts, rollout state, last event."""
+"""`deploy.status`: each workload's version, ready/desired, restarts, rollout state, last event;
+each pod's phase, readiness and restarts."""
 
 from __future__ import annotations
 
@@ -77,3 +78,27 @@ def table(found: list[Row]) -> str:
 def release_status(api: kr8s.Api, namespace: str) -> list[Row]:
     events = [e.raw for e in api.get("events", namespace=namespace)]
     return rows(snapshot(api, namespace), events)
+
+
+@dataclass(frozen=True)
+class PodState:
+    name: str
+    phase: str
+    ready: bool
+    restarts: int
+
+
+def pod_states(api: kr8s.Api, namespace: str, app: str) -> list[PodState]:
+    states = []
+    for pod in api.get("pods", namespace=namespace, label_selector={"app.kubernetes.io/name": app}):
+        status = pod.raw.get("status", {})
+        containers = status.get("containerStatuses", [])
+        states.append(
+            PodState(
+                name=pod.name,
+                phase=status.get("phase", "?"),
+                ready=bool(containers) and all(c.get("ready") for c in containers),
+                restarts=sum(c.get("restartCount", 0) for c in containers),
+            )
+        )
+    return states

@@ -15,7 +15,7 @@ from build_scripts.cluster.config import CONTEXT
 from build_scripts.core.components import COMPONENTS
 from build_scripts.core.metadata import current_release
 from build_scripts.kube import manifests
-from build_scripts.kube.deploy import pod_states
+from build_scripts.kube.status import pod_states
 
 NAMESPACE = "traderadmin"
 

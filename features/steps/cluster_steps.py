@@ -21,7 +21,7 @@ from behave import given, then, when
 from kr8s.objects import Deployment, Namespace, PersistentVolumeClaim, Pod, Service
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import host, image_digests, status, supervise
+from build_scripts.cluster import host, image_digests, ownership, status, supervise
 from build_scripts.cluster import images as cluster_images
 from build_scripts.cluster import options as cluster_options
 from build_scripts.core import daemon, paths
@@ -135,7 +135,7 @@ def step_no_cluster_process(context):
             cgroups = (entry / "cgroup").read_text()
         except OSError:
             cgroups = ""
-        in_pods = any(":/kubepods" in line for line in cgroups.splitlines())
+        in_pods = any(f":{ownership.CGROUP_ROOT}/" in line for line in cgroups.splitlines())
         if ours or in_pods:
             survivors.append(f"{entry.name}: {' '.join(argv)}")
     assert not survivors, "\n".join(survivors)

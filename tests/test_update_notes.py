@@ -67,3 +67,8 @@ def test_without_an_earlier_tag_the_notes_cover_the_history_up_to_a_cap(git_repo
     capped = notes.release_notes(git_repo, "TraderAdmin", "0.1.0", "2026-12-06")
     assert "The last 2 changes (no earlier release tag), 2 commits" in capped
     assert "backend: change 2" in capped and "backend: change 0" not in capped
+
+
+def test_outside_git_the_notes_say_there_is_no_history_rather_than_failing(tmp_path):
+    text = notes.release_notes(tmp_path, "TraderAdmin", "1.0.0", "2026-12-06")
+    assert text.endswith("No changes recorded (no commits found in git).\n")

@@ -13,6 +13,7 @@ Feature: A local Kubernetes cluster for validating deployments
     And the node is Ready
     And every component of the cluster is running
     And the rules that keep pod traffic on this machine are installed
+    And pods ran under the cluster's own cgroup root
 
   Scenario: etcd refuses clients without a certificate and the API server refuses anonymous ones
     When I run "etcdctl --endpoints http://127.0.0.1:2379 get / --prefix --keys-only --dial-timeout=3s --command-timeout=5s"
@@ -107,17 +108,30 @@ Feature: A local Kubernetes cluster for validating deployments
     Given a Docker network whose rule for traffic inside it was deleted by hand
     Then the firewall check names that network's rule as missing
 
-  Scenario: The cluster goes down clean
+  Scenario: The cluster goes down clean, and leaves another cluster's pods and rules alone
+    Given a process of another cluster runs in the pod cgroup "/kubepods.slice"
+    And another cluster's kube-proxy chains and a rule for its pod in the CNI plugin's chain
     When I run "invoke cluster.down"
     Then it exits with status 0
     And no process of the local cluster is left
+    And the other cluster's process still runs
+    And the other cluster's chains and its rule in the CNI plugin's chain are still there
     And nothing is mounted under the cluster's state directory
     And the rules that keep pod traffic on this machine are gone
     And no iptables chain or ipset of the NetworkPolicy engine is left
 
-  Scenario: Down with --wipe also removes the cluster's state
+  Scenario: Down with --wipe also removes the cluster's state, and only what the cluster made
+    Given a process of another cluster runs in the pod cgroup "/kubepods.slice"
+    And another cluster's kube-proxy chains and a rule for its pod in the CNI plugin's chain
     When I run "invoke cluster.down --wipe"
     Then it exits with status 0
     And no process of the local cluster is left
     And the cluster's state directory is gone
+    And nothing of the local cluster's own cgroup root is left
     And the user's kubeconfig has no "traderadmin-local" context
+    And the other cluster's process still runs
+    And the other cluster's chains and its rule in the CNI plugin's chain are still there
+    When I run "invoke cluster.up"
+    Then it exits with a non-zero status
+    And the output contains "another Kubernetes runs on this machine"
+    And no process of the local cluster is left

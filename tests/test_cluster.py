@@ -25,6 +25,7 @@ from build_scripts.cluster import (
     credentials,
     host,
     isolation,
+    ownership,
     probes,
     render,
     status,
@@ -462,27 +463,102 @@ def test_wiping_removes_only_the_chains_the_kubelet_and_cni_added():
             '-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD',
             "-A FORWARD -o docker0 -j DOCKER",
             '-A CNI-FORWARD -m comment --comment "CNI admin overrides" -j CNI-ADMIN',
+            "-A CNI-FORWARD -d 10.244.0.7/32 -j ACCEPT",
         ]
     )
-    commands = host.host_chain_commands("filter", listing)
-    assert commands[:2] == [
-        ["-t", "filter", "-D", "INPUT", "-j", "KUBE-FIREWALL"],
-        [
-            "-t",
-            "filter",
-            "-D",
-            "FORWARD",
-            "-m",
-            "comment",
-            "--comment",
-            "CNI firewall plugin rules",
-            "-j",
-            "CNI-FORWARD",
-        ],
-    ]
+    commands = host.host_chain_commands(
+        "filter", listing, pod_network="10.244.0.0/16", another_cluster=False
+    )
+    assert [
+        "-t",
+        "filter",
+        "-D",
+        "FORWARD",
+        "-m",
+        "comment",
+        "--comment",
+        "CNI firewall plugin rules",
+        "-j",
+        "CNI-FORWARD",
+    ] in commands
+    assert ["-t", "filter", "-D", "INPUT", "-j", "KUBE-FIREWALL"] in commands
     assert ["-t", "filter", "-X", "KUBE-FIREWALL"] in commands
-    assert ["-t", "filter", "-F", "CNI-FORWARD"] in commands
+    assert ["-t", "filter", "-X", "CNI-FORWARD"] in commands
     assert not any("DOCKER" in c for command in commands for c in command)
+    # Jumps go before the chains they lead to are deleted.
+    assert commands.index(["-t", "filter", "-D", "INPUT", "-j", "KUBE-FIREWALL"]) < commands.index(
+        ["-t", "filter", "-X", "KUBE-FIREWALL"]
+    )
+
+
+def test_the_kubelets_chains_stay_while_another_cluster_runs():
+    listing = "-N KUBE-FIREWALL\n-A INPUT -j KUBE-FIREWALL"
+    commands = host.host_chain_commands(
+        "filter", listing, pod_network="10.244.0.0/16", another_cluster=True
+    )
+    assert commands == []
+
+
+def test_another_clusters_rules_in_the_cni_chain_stay_and_only_ours_go():
+    listing = "\n".join(
+        [
+            "-N CNI-ADMIN",
+            "-N CNI-FORWARD",
+            '-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD',
+            "-A CNI-FORWARD -j CNI-ADMIN",
+            "-A CNI-FORWARD -d 10.244.0.7/32 -j ACCEPT",
+            "-A CNI-FORWARD -s 10.42.0.9/32 -j ACCEPT",
+        ]
+    )
+    commands = ownership.shared_chain_commands("filter", listing, host.CNI_CHAINS, "10.244.0.0/16")
+    assert commands == [
+        ["-t", "filter", "-D", "CNI-FORWARD", "-d", "10.244.0.7/32", "-j", "ACCEPT"]
+    ]
+
+
+KUBE_PROXY_NAT = "\n".join(
+    [
+        "-N KUBE-SERVICES",
+        "-N KUBE-MARK-MASQ",
+        "-N KUBE-SVC-ERIFXISQEP7F7OF4",
+        "-N KUBE-SEP-IT2ZTR26TO4XFPTO",
+        "-N KUBE-SVC-FOREIGNCLUSTER01",
+        "-N KUBE-SEP-FOREIGNCLUSTER01",
+        "-N KUBE-OTHER-TOOL",
+        '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+        "-A OUTPUT -j KUBE-SERVICES",
+        "-A PREROUTING -j KUBE-OTHER-TOOL",
+        "-A KUBE-SERVICES -d 10.96.0.10/32 -p udp --dport 53 -j KUBE-SVC-ERIFXISQEP7F7OF4",
+        "-A KUBE-SVC-ERIFXISQEP7F7OF4 -j KUBE-SEP-IT2ZTR26TO4XFPTO",
+        "-A KUBE-SEP-IT2ZTR26TO4XFPTO -s 10.244.0.3/32 -j KUBE-MARK-MASQ",
+        "-A KUBE-OTHER-TOOL -j KUBE-SVC-FOREIGNCLUSTER01",
+        "-A KUBE-SVC-FOREIGNCLUSTER01 -j KUBE-SEP-FOREIGNCLUSTER01",
+    ]
+)
+
+
+def test_down_removes_the_chains_our_kube_proxy_made_and_not_anothers():
+    commands = ownership.kube_proxy_commands("nat", KUBE_PROXY_NAT)
+    deleted = {c[3] for c in commands if c[2] == "-X"}
+    assert deleted == {
+        "KUBE-SERVICES",
+        "KUBE-MARK-MASQ",
+        "KUBE-SVC-ERIFXISQEP7F7OF4",
+        "KUBE-SEP-IT2ZTR26TO4XFPTO",
+    }
+    unhooked = [c for c in commands if c[2] == "-D"]
+    assert {c[3] for c in unhooked} == {"PREROUTING", "OUTPUT"}
+    assert not any("FOREIGN" in part or "OTHER" in part for c in commands for part in c)
+
+
+def test_processes_in_another_kubelets_pod_cgroups_are_told_apart_from_ours():
+    theirs = "4:memory:/kubepods.slice/kubepods-besteffort.slice/x\n0::/"
+    ours = "4:memory:/traderadmin/kubepods/besteffort/pod1/abc\n0::/"
+    legacy_name = "0::/kubepods/burstable/pod2"
+    assert ownership.in_pod_cgroups_of_another_kubelet(theirs)
+    assert ownership.in_pod_cgroups_of_another_kubelet(legacy_name)
+    assert not ownership.in_pod_cgroups_of_another_kubelet(ours)
+    assert not ownership.in_pod_cgroups_of_another_kubelet("0::/user.slice")
 
 
 def test_a_second_up_or_down_at_the_same_time_is_refused(layout):

@@ -3,19 +3,17 @@ cluster can leave behind (mounts, stray processes, iptables chains)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shlex
 import socket
 from pathlib import Path
 
-from build_scripts.cluster import config, isolation
+from build_scripts.cluster import config, isolation, ownership
 from build_scripts.cluster.config import (
     Layout,
 )
 from build_scripts.core import cmd, tools
-from build_scripts.core.daemon import cmdline
 from build_scripts.core.errors import ConfigError, ReleaseError
+from build_scripts.core.progress import warn
 
 # Needed to run the cluster; go and gcc are only needed (and checked) when building.
 HOST_TOOLS = ("containerd", "ctr", "runc", "etcd", "iptables", "nft", "conntrack", "ipset")
@@ -97,32 +95,10 @@ def mounts_under(root: Path) -> list[str]:
     return mount_points_under(Path("/proc/self/mountinfo").read_text(), root)
 
 
-def cluster_leftovers(layout: Layout) -> list[int]:
-    """Processes our cluster started indirectly and that outlived it.
-
-    containerd's shims are started with `-address <our socket>`; pod processes live in the
-    kubelet's `kubepods` cgroups. Nothing else matches either test.
-    """
-    socket_path = str(layout.containerd_socket)
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        argv = cmdline(int(entry.name))
-        if not argv:
-            continue
-        if socket_path in argv:
-            found.append(int(entry.name))
-            continue
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            cgroups = (entry / "cgroup").read_text()
-            if any(
-                line.split(":", 2)[2].startswith("/kubepods")
-                for line in cgroups.splitlines()
-                if line.count(":") >= 2
-            ):
-                found.append(int(entry.name))
-    return found
+def cluster_leftovers(layout: Layout, our_pids: list[int] = ()) -> list[int]:
+    """Processes our cluster started indirectly and that outlived it (ownership.py says which
+    are ours: never another cluster's pods)."""
+    return ownership.our_processes(layout.containerd_socket, exclude=our_pids)
 
 
 def iptables_chains() -> list[str]:
@@ -133,48 +109,56 @@ def iptables_chains() -> list[str]:
     return [line.split()[1] for line in out.splitlines() if line.startswith("-N ")]
 
 
-# Chains the kubelet and the CNI firewall plugin add to the host's tables (kube-proxy's own
-# are removed by `kube-proxy --cleanup` on every down). Only these names are touched.
-HOST_CHAINS = (
-    "KUBE-FIREWALL",
-    "KUBE-KUBELET-CANARY",
-    "KUBE-IPTABLES-HINT",
-    "CNI-FORWARD",
-    "CNI-ADMIN",
-    isolation.LEGACY_ISOLATION_CHAIN,
-)
+# Chains every kubelet adds to the host's tables (another cluster's kubelet shares them), the
+# CNI firewall plugin's (shared too: only the rules about our pod network are ours), and ours.
+KUBELET_CHAINS = ("KUBE-FIREWALL", "KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT")
+CNI_CHAINS = ("CNI-FORWARD", "CNI-ADMIN")
+OUR_CHAINS = (isolation.LEGACY_ISOLATION_CHAIN,)
+TABLES = ("filter", "nat", "mangle")
 
 
-def host_chain_commands(table: str, rules: str) -> list[list[str]]:
-    """iptables arguments that remove HOST_CHAINS from one table's `-S` listing."""
-    commands = []
-    for line in rules.splitlines():
-        if not line.startswith("-A "):
-            continue
-        parts = shlex.split(line)  # comments are quoted: --comment "CNI firewall plugin rules"
-        target = parts[parts.index("-j") + 1] if "-j" in parts else None
-        # Rules inside our chains go with the chains; jumps into them from others go first.
-        if target in HOST_CHAINS and parts[1] not in HOST_CHAINS:
-            commands.append(["-t", table, "-D", *parts[1:]])
-    present = [line.split()[1] for line in rules.splitlines() if line.startswith("-N ")]
-    for chain in HOST_CHAINS:
-        if chain in present:
-            commands.append(["-t", table, "-F", chain])
-    for chain in HOST_CHAINS:
-        if chain in present:
-            commands.append(["-t", table, "-X", chain])
+def host_chain_commands(
+    table: str, rules: str, *, pod_network: str, another_cluster: bool
+) -> list[list[str]]:
+    """iptables arguments that remove what our cluster left in one table's `-S` listing:
+    kube-proxy's chains, our rules in the CNI plugin's chains, ours, and the kubelet's unless
+    another cluster's kubelet uses them too."""
+    commands = ownership.kube_proxy_commands(table, rules)
+    commands += ownership.shared_chain_commands(table, rules, CNI_CHAINS, pod_network)
+    mine = set(OUR_CHAINS) | (set() if another_cluster else set(KUBELET_CHAINS))
+    present = {line.split()[1] for line in rules.splitlines() if line.startswith("-N ")}
+    commands += ownership.chain_removal_commands(table, rules, mine & present)
     return commands
 
 
-def remove_host_chains() -> None:
+def _each_table(commands_for) -> None:
+    """Run the iptables arguments `commands_for(table, listing)` returns, for every table of
+    both address families."""
     for program in ("iptables", "ip6tables"):
         if tools.find(tools.Tool(program, "", "", (program,))) is None:
             continue
-        for table in ("filter", "nat", "mangle"):
+        for table in TABLES:
             listing = cmd.run(
                 [program, "-t", table, "-S"], step="iptables", check=False, capture=True, quiet=True
             )
             if listing.returncode != 0:
                 continue
-            for arguments in host_chain_commands(table, listing.output):
+            for arguments in commands_for(table, listing.output):
                 cmd.run([program, *arguments], step="iptables", check=False, quiet=True)
+
+
+def remove_kube_proxy_chains() -> None:
+    """kube-proxy's Service rules: the chains reachable from the ones it creates (never
+    `kube-proxy --cleanup`, which deletes every KUBE-SVC-*/KUBE-SEP-* chain whoever made it)."""
+    _each_table(ownership.kube_proxy_commands)
+
+
+def remove_host_chains(*, pod_network: str, another_cluster: str | None) -> None:
+    """Remove what our cluster left in the host's iptables tables (see host_chain_commands)."""
+    if another_cluster:
+        warn(f"another Kubernetes runs here ({another_cluster}): the kubelet's chains stay")
+    _each_table(
+        lambda table, listing: host_chain_commands(
+            table, listing, pod_network=pod_network, another_cluster=another_cluster is not None
+        )
+    )

@@ -35,7 +35,7 @@ import yaml
 
 from build_scripts.cluster import build as cluster_build
 from build_scripts.cluster import etcd as cluster_etcd
-from build_scripts.cluster import isolation, listeners, network_policy
+from build_scripts.cluster import isolation, listeners, network_policy, ownership
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.components import START_ORDER, STOP_ORDER, processes, write_configs
 from build_scripts.cluster.config import (
@@ -50,10 +50,10 @@ from build_scripts.cluster.credentials import admin_kubeconfig, ensure_pki, merg
 from build_scripts.cluster.host import (
     cluster_leftovers,
     detect_node_ip,
-    iptables_chains,
     mounts_under,
     preflight,
     remove_host_chains,
+    remove_kube_proxy_chains,
 )
 from build_scripts.cluster.images import ensure_images, import_images
 from build_scripts.cluster.options import ClusterOptions
@@ -140,6 +140,9 @@ def _up(options: ClusterOptions) -> UpResult:
     layout = options.layout
     with step("cluster: preflight"):
         preflight()
+        ours = [pid for name in START_ORDER if (pid := running_pid(layout, name)) is not None]
+        ownership.refuse_beside_another_cluster(layout.containerd_socket, ours)
+        ownership.ensure_cgroup_root()
         layout.root.mkdir(parents=True, exist_ok=True)
         os.chmod(layout.root, 0o700)
     with step("cluster: programs"):
@@ -281,7 +284,6 @@ def _down(options: ClusterOptions, *, wipe: bool = False) -> DownResult:
     stopped: dict[str, str] = {}
     tools_dir = cluster_build.kubernetes_dir(options.kubernetes_version)
     crictl = tools_dir / "tools" / f"crictl-{cluster_build.CRI_TOOLS_VERSION}"
-    kube_proxy = tools_dir / "bin" / "kube-proxy"
     removed = False
     with step("cluster: stop the kubelet and remove pods"):
         stopped["kubelet"] = stop_process(layout, "kubelet")
@@ -291,14 +293,7 @@ def _down(options: ClusterOptions, *, wipe: bool = False) -> DownResult:
         for name in STOP_ORDER[1:]:
             stopped[name] = stop_process(layout, name)
         network_policy.remove_rules()
-        if kube_proxy.exists() and any(line.startswith("KUBE-") for line in iptables_chains()):
-            # kube-proxy's own cleanup removes its Service rules (KUBE-* chains).
-            cmd.run(
-                [str(kube_proxy), "--cleanup", "--v=0"],
-                step="kube-proxy cleanup",
-                check=False,
-                quiet=True,
-            )
+        remove_kube_proxy_chains()
         isolation.remove_pod_isolation()
     leftovers = cluster_leftovers(layout)
     for pid in leftovers:
@@ -337,7 +332,11 @@ def _wipe(layout: Layout, options: ClusterOptions) -> None:
             with contextlib.suppress(OSError):
                 if link.is_symlink() and str(os.readlink(link)).startswith(str(layout.root)):
                     link.unlink()
-    remove_host_chains()
+    remove_host_chains(
+        pod_network=Settings(node_ip="").pod_cidr,
+        another_cluster=ownership.foreign_cluster(layout.containerd_socket, []),
+    )
+    ownership.remove_cgroup_root()
     cni_cache = Path("/var/lib/cni/results")
     if cni_cache.is_dir():
         for entry in cni_cache.glob(f"{CNI_NETWORK}-*"):

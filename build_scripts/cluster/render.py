@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from build_scripts.cluster import ownership
 from build_scripts.cluster.config import (
     CNI_BIN_DIR,
     CNI_BRIDGE,
@@ -74,7 +75,9 @@ def cni_config(layout: Layout, settings: Settings) -> str:
 
 
 def kubelet_config(layout: Layout, settings: Settings) -> str:
-    return render("kubelet.yaml.j2", layout=layout, settings=settings)
+    return render(
+        "kubelet.yaml.j2", layout=layout, settings=settings, cgroup_root=ownership.CGROUP_ROOT
+    )
 
 
 def kube_proxy_config(layout: Layout, settings: Settings) -> str:

@@ -100,9 +100,20 @@ def _host_arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
-def ldflags(release: Release) -> str:
-    """Stripped (-s -w), reproducible (empty build id), stamped with version and commit."""
-    return f"-s -w -buildid= -X main.version={release.version_text} -X main.commit={release.commit}"
+# The Go package that checks the update feed (desktop/internal/update); -X on a variable that
+# does not exist is ignored by the Go linker, so the flags are safe before the package is.
+UPDATE_PACKAGE = "traderadmin/desktop/internal/update"
+
+
+def ldflags(release: Release, update_public_key: str = "") -> str:
+    """Stripped (-s -w), reproducible (empty build id), stamped with version and commit, the
+    update feed's public key (minisign, base64; '' builds an app that refuses every feed) and
+    its default URL (release.toml [updates] feed_url)."""
+    return (
+        f"-s -w -buildid= -X main.version={release.version_text} -X main.commit={release.commit}"
+        f" -X {UPDATE_PACKAGE}.PublicKey={update_public_key}"
+        f" -X {UPDATE_PACKAGE}.DefaultFeedURL={release.update_feed_url}"
+    )
 
 
 def windows_version_info(release: Release) -> dict:
@@ -177,9 +188,13 @@ def stage_sources(release: Release, destination: Path, source: Path | None = Non
     return destination
 
 
-def wails_build(staged: Path, platform: str, release: Release, *, first: bool) -> Path:
-    """Run `wails build` in the stage; returns the binary it wrote under build/bin."""
-    argv = wails.wails_argv(platform, ldflags(release), first=first)
+def wails_build(
+    staged: Path, platform: str, release: Release, *, first: bool, flags: str | None = None
+) -> Path:
+    """Run `wails build` in the stage; returns the binary it wrote under build/bin.
+
+    flags: the -ldflags text (default: ldflags(release), an app without an update key)."""
+    argv = wails.wails_argv(platform, flags if flags is not None else ldflags(release), first=first)
     goos = platform.split("/")[0]
     env = {"CGO_ENABLED": "1" if goos == "linux" else "0", "GOFLAGS": "-mod=readonly"}
     cmd.run(
@@ -213,12 +228,14 @@ def build(
     max_mb: float = EXE_BUDGET_MB,
     source: Path | None = None,
     frontend: Path | None = None,
+    update_public_key: str = "",
 ) -> list[Artifact]:
     """Build, verify and (when configured) sign each platform; one Artifact per binary.
 
     frontend: a front end build_frontend made; every platform embeds it (else the first
-    platform's `wails build` makes it).
+    platform's `wails build` makes it). update_public_key: the update feed's key built in.
     """
+    flags = ldflags(release, update_public_key)
     artifacts = []
     # A clean checkout has no front-end packages yet; bootstrap's own check makes this a no-op
     # when package-lock.json has not changed since the last `npm ci`.
@@ -235,14 +252,14 @@ def build(
                         staged,
                         platform,
                         release,
-                        ldflags=ldflags(release),
+                        ldflags=flags,
                         first=index == 0,
                         root=root,
                         signing=macos.MacSigning.from_env(),
                     )
                 )
                 continue
-            built = wails_build(staged, platform, release, first=index == 0)
+            built = wails_build(staged, platform, release, first=index == 0, flags=flags)
             artifacts.append(
                 publish_binary(
                     built,

@@ -60,10 +60,17 @@ def run(
     return result
 
 
-def background(context, argv: list[str], *, cwd: Path | None = None) -> subprocess.Popen:
-    """A process that runs beside the scenario (a server), stopped when the scenario ends."""
+def background(
+    context, argv: list[str], *, cwd: Path | None = None, new_session: bool = False
+) -> subprocess.Popen:
+    """A process that runs beside the scenario (a server), stopped when the scenario ends
+    (before the cleanups registered ahead of it: behave runs them last first)."""
     process = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd or context.scratch
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd or context.scratch,
+        start_new_session=new_session,
     )
 
     def stop() -> None:

@@ -15,7 +15,7 @@ from _support import cluster_api, cluster_layout, run, shown, wait_until
 from behave import given, then
 
 from build_scripts.cluster import build as cluster_build
-from build_scripts.cluster import host, status, supervise
+from build_scripts.cluster import host, ownership, status, supervise
 from build_scripts.cluster import options as cluster_options
 from build_scripts.core import daemon, paths
 
@@ -81,7 +81,7 @@ def step_no_cluster_process(context):
             cgroups = (entry / "cgroup").read_text()
         except OSError:
             cgroups = ""
-        in_pods = any(":/kubepods" in line for line in cgroups.splitlines())
+        in_pods = any(f":{ownership.CGROUP_ROOT}/" in line for line in cgroups.splitlines())
         if ours or in_pods:
             survivors.append(f"{entry.name}: {' '.join(argv)}")
     assert not survivors, "\n".join(survivors)

@@ -13,7 +13,7 @@ from behave import given, then, when
 
 from build_scripts.validation import architecture_doc
 
-DOCUMENTS = ("README.md", "DEPLOYMENT.md", "ARCHITECTURE.md")
+DOCUMENTS = ("README.md", "DEPLOYMENT.md", "ARCHITECTURE.md", "UPDATES.md")
 # Build output and tool caches: a clean clone has none of them.
 IGNORED_ROOTS = {".git", ".nox", "dist", "reports", ".pytest_cache", ".ruff_cache"}
 

@@ -57,12 +57,15 @@ def _write_manifest(path: Path, document: dict, key: UpdateKey | None, subject: 
         old.unlink(missing_ok=True)
     path.write_text(manifest.render(document), encoding="utf-8")
     if document["signed"]:
-        if key is None:
-            raise ConfigError(
-                f"the feed is signed: rewriting {path.name} needs the update key",
-                "pass --update-key FILE or set $TRADERADMIN_UPDATE_KEY",
-            )
+        key = _key_for(key, f"the feed is signed: rewriting {path.name} needs the update key")
         signing.sign(path, key, signing.trusted_comment(subject, document["version"]))
+
+
+def _key_for(key: UpdateKey | None, what_needs_it: str) -> UpdateKey:
+    """The key a signed document needs, or one line saying how to give it."""
+    if key is None:
+        raise ConfigError(what_needs_it, "pass --update-key FILE or set $TRADERADMIN_UPDATE_KEY")
+    return key
 
 
 def _check_release(updates_dir: Path, key: UpdateKey | None) -> dict:
@@ -70,11 +73,7 @@ def _check_release(updates_dir: Path, key: UpdateKey | None) -> dict:
     document = manifest.load(updates_dir / RELEASE_MANIFEST)
     version = document["version"]
     if document["signed"]:
-        if key is None:
-            raise ConfigError(
-                f"release {version} is signed: publishing it needs the update key that signed it",
-                "pass --update-key FILE or set $TRADERADMIN_UPDATE_KEY",
-            )
+        key = _key_for(key, f"release {version} is signed: publishing it needs its key")
         feed.verify_folder(updates_dir, key.public_key)
     elif key is not None:
         raise ConfigError(
@@ -100,11 +99,7 @@ def _check_feed(feed_root: Path, key: UpdateKey | None) -> None:
             continue
         document = manifest.load(path)
         if document["signed"]:
-            if key is None:
-                raise ConfigError(
-                    f"the feed's {channel}.json is signed: changing the feed needs the key",
-                    "pass --update-key FILE or set $TRADERADMIN_UPDATE_KEY",
-                )
+            key = _key_for(key, f"the feed's {channel}.json is signed: changing it needs the key")
             signing.verify(path, key.public_key)
 
 

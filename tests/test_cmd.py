@@ -87,3 +87,22 @@ def test_start_background_records_pid_and_log(tmp_path):
         )
     finally:
         os.kill(pid, signal.SIGKILL)
+
+
+def test_no_engine_module_but_cmd_starts_a_process_itself():
+    """core/cmd.py is the one subprocess helper: no other module of the engine calls
+    subprocess.run/Popen/call/check_* or os.system directly."""
+    import re
+
+    from build_scripts.core import paths
+
+    engine = paths.repo_root() / "build_scripts"
+    starts = re.compile(r"\bsubprocess\.(run|Popen|call|check_call|check_output)\(|os\.system\(")
+    offenders = [
+        f"{path.relative_to(engine)}:{number}"
+        for path in sorted(engine.rglob("*.py"))
+        if path != engine / "core" / "cmd.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if starts.search(line)
+    ]
+    assert not offenders, offenders

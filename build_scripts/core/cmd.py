@@ -165,6 +165,34 @@ def start_background(
     return process.pid
 
 
+def spawn(
+    argv: list[str | os.PathLike],
+    *,
+    cwd: Path | str | None = None,
+    env: dict[str, str | None] | None = None,
+    own_session: bool = True,
+    pass_fds: tuple[int, ...] = (),
+) -> subprocess.Popen:
+    """Start argv with its output (stdout and stderr together) on a pipe the caller reads.
+
+    For the callers that run several programs side by side and prefix each one's lines
+    themselves (the release scheduler's workers, validate.together's nox groups). own_session
+    False keeps the child in this process group, so a Ctrl-C in the terminal reaches it too.
+    """
+    args = [str(a) for a in argv]
+    args[0] = tools.resolve_program(args[0])
+    return subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=_environment(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=own_session,
+        pass_fds=pass_fds,
+    )
+
+
 def _feed(process: subprocess.Popen, data: bytes) -> None:
     try:
         assert process.stdin is not None

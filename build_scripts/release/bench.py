@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from build_scripts.core import artifacts, atomic, paths, progress
+from build_scripts.core import artifacts, atomic, cmd, paths, progress
 from build_scripts.core.components import image_reference
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
@@ -48,14 +47,16 @@ def invoke_seconds(args: list[str], runs: int) -> tuple[list[float], str]:
     times, output = [], ""
     for _ in range(runs):
         started = time.monotonic()
-        done = subprocess.run(
+        done = cmd.run(
             [sys.executable, "-m", "invoke", *args],
+            step="bench",
             cwd=paths.repo_root(),
-            capture_output=True,
-            text=True,
+            capture=True,
+            quiet=True,
+            check=False,
         )
         times.append(time.monotonic() - started)
-        output = done.stdout + done.stderr
+        output = done.output
         if done.returncode != 0:
             # One line, the command's own error line (its last), not a traceback.
             lines = [line for line in output.splitlines() if line.strip()]

@@ -12,16 +12,14 @@ reports/bench.json and a table.
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from build_scripts.core import atomic, paths, progress
+from build_scripts.core import atomic, cmd, paths, progress
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 from build_scripts.release import history, state
@@ -50,21 +48,25 @@ class Timing:
     note: str = ""
 
 
+# The clone's own dist/ and reports/: its releases are not this machine's history.
+CLONE_UNSET = ("TRADERADMIN_DIST", "TRADERADMIN_REPORTS", "PYTHONPATH")
+
+
 def _invoke(clone: Path, *args: str, env_overrides: dict | None = None) -> tuple[float, str]:
-    # The clone's own dist/ and reports/: its releases are not this machine's history.
-    skipped = ("TRADERADMIN_DIST", "TRADERADMIN_REPORTS", "PYTHONPATH")
-    env = {k: v for k, v in os.environ.items() if k not in skipped}
+    env: dict[str, str | None] = dict.fromkeys(CLONE_UNSET)
     env |= env_overrides or {}
     started = time.monotonic()
-    done = subprocess.run(
+    done = cmd.run(
         [sys.executable, "-m", "invoke", "release", *args],
+        step="bench",
         cwd=clone,
         env=env,
-        capture_output=True,
-        text=True,
+        capture=True,
+        quiet=True,
+        check=False,
     )
     seconds = time.monotonic() - started
-    output = done.stdout + done.stderr
+    output = done.output
     if done.returncode != 0:
         raise ReleaseError(f"invoke release {' '.join(args)} failed in {clone}: {output[-800:]}")
     return seconds, output
@@ -89,7 +91,7 @@ def planned_steps(output: str) -> list[str]:
 
 
 def _git(clone: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
+    cmd.run(["git", *args], step="git", cwd=clone, quiet=True)
 
 
 def _edit(clone: Path, relative: str, text: str) -> None:
@@ -139,9 +141,7 @@ def measure(jobs: int, runs: int = 3, workdir: Path | None = None) -> list[Timin
     timings: list[Timing] = []
     with tempfile.TemporaryDirectory(prefix="traderadmin-bench-", dir=workdir) as scratch:
         clone = Path(scratch) / "clone"
-        subprocess.run(
-            ["git", "clone", "--quiet", "--no-local", str(source), str(clone)], check=True
-        )
+        cmd.run(["git", "clone", "--quiet", "--no-local", source, clone], step="git clone")
         try:
             say("▶ cold release: a fresh clone, an empty Go build cache")
             cold_cache = {"GOCACHE": str(Path(scratch) / "go-build")}

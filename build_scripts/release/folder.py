@@ -17,12 +17,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import atomic, paths, sums
+from build_scripts.core import atomic, cmd, paths, sums
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release
@@ -95,13 +94,15 @@ def entries(
 
 def is_dirty(repo: Path) -> bool | None:
     """Uncommitted changes (untracked, not ignored files count); None outside git."""
-    try:
-        done = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return bool(done.stdout.strip())
+    done = cmd.run(
+        ["git", "status", "--porcelain"],
+        step="git status",
+        cwd=repo,
+        capture=True,
+        quiet=True,
+        check=False,
+    )
+    return bool(done.output.strip()) if done.returncode == 0 else None
 
 
 def _tools_images_facts(records: list[state.StepRecord]) -> tuple[dict, dict, dict]:

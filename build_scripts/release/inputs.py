@@ -13,13 +13,12 @@ import fnmatch
 import functools
 import importlib.metadata
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import paths, tools
+from build_scripts.core import cmd, paths, tools
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
 from build_scripts.release.digests import DigestCache
@@ -42,15 +41,17 @@ class Inputs:
 @functools.lru_cache(maxsize=4)
 def source_files(repo: Path) -> tuple[str, ...]:
     """Every source file of the tree, as git sees it: tracked, or untracked and not ignored."""
-    try:
-        listed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=repo,
-            capture_output=True,
-            check=True,
-        ).stdout.decode()
-        names = [name for name in listed.split("\0") if name]
-    except (OSError, subprocess.CalledProcessError):
+    listed = cmd.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        step="git ls-files",
+        cwd=repo,
+        capture=True,
+        quiet=True,
+        check=False,
+    )
+    if listed.returncode == 0:
+        names = [name for name in listed.output.split("\0") if name]
+    else:  # not a git checkout (a source archive): every file but the build products
         names = [
             p.relative_to(repo).as_posix()
             for p in repo.rglob("*")
@@ -100,8 +101,8 @@ def tool_version(name: str, cache: DigestCache) -> str:
 
     def ask() -> str:
         argv = [program, *VERSION_ARGS.get(name, ("--version",))]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        text = (done.stdout or done.stderr).strip().splitlines()
+        done = cmd.run(argv, step="version", capture=True, quiet=True, check=False, timeout=60)
+        text = done.output.strip().splitlines()
         return text[0].strip() if text else f"exit {done.returncode}"
 
     return cache.remembered(f"tool:{name}", [program, stat.st_size, stat.st_mtime_ns], ask)

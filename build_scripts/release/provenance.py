@@ -9,11 +9,10 @@ reproducible.
 from __future__ import annotations
 
 import importlib.metadata
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from build_scripts.core import paths
+from build_scripts.core import cmd, paths
 from build_scripts.core.metadata import Release
 
 FILE_NAME = "provenance.intoto.json"
@@ -24,12 +23,15 @@ BUILDER_ID = "https://traderadmin.invalid/release/build_scripts"
 
 
 def _source_uri(repo: Path) -> str:
-    try:
-        url = subprocess.run(
-            ["git", "remote", "get-url", "origin"], cwd=repo, capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        url = ""
+    done = cmd.run(
+        ["git", "remote", "get-url", "origin"],
+        step="git remote",
+        cwd=repo,
+        capture=True,
+        quiet=True,
+        check=False,
+    )
+    url = done.output.strip() if done.returncode == 0 else ""
     return f"git+{url or repo.resolve().as_uri()}"
 
 

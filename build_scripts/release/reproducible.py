@@ -11,15 +11,12 @@ reproducible form (images/normalize.py), so a rebuild at another time gives the 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from build_scripts.core import paths, progress
+from build_scripts.core import cmd, paths, progress
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release
@@ -65,19 +62,20 @@ def _digest(folder: Path, pattern: str) -> tuple[str, str]:
 
 
 def _clone_and_release(source: Path, commit: str, clone: Path, version: str) -> Path:
-    subprocess.run(["git", "clone", "--quiet", "--no-local", str(source), str(clone)], check=True)
-    subprocess.run(["git", "checkout", "--quiet", "--detach", commit], cwd=clone, check=True)
+    cmd.run(["git", "clone", "--quiet", "--no-local", source, clone], step="git clone")
+    cmd.run(["git", "checkout", "--quiet", "--detach", commit], step="git checkout", cwd=clone)
     say(f"▶ invoke release in {clone}")
-    env = {k: v for k, v in os.environ.items() if k not in ("TRADERADMIN_DIST", "PYTHONPATH")}
-    done = subprocess.run(
+    done = cmd.run(
         [sys.executable, "-m", "invoke", "release", "--version", version],
+        step="release",
         cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
+        env=dict.fromkeys(("TRADERADMIN_DIST", "PYTHONPATH")),
+        capture=True,
+        quiet=True,
+        check=False,
     )
     if done.returncode != 0:
-        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        tail = done.output.strip().splitlines()[-5:]
         raise ReleaseError(f"the release in {clone} failed: {' | '.join(tail)}")
     return clone / "dist" / version
 
@@ -87,10 +85,12 @@ def _remove_image_tags(release: Release) -> None:
 
     for name in IMAGES:
         for tag in image_tags(release, name):
-            with contextlib.suppress(OSError, subprocess.CalledProcessError):
-                subprocess.run(
-                    ["docker", "image", "rm", "--no-prune", tag], capture_output=True, check=True
-                )
+            cmd.run(
+                ["docker", "image", "rm", "--no-prune", tag],
+                step="docker",
+                quiet=True,
+                check=False,
+            )
 
 
 def verify(release: Release, workdir: Path | None = None) -> list[Comparison]:

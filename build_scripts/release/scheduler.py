@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import build_scripts
-from build_scripts.core import paths
+from build_scripts.core import cmd, paths
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import format_seconds
 from build_scripts.release import folder, graph, state, worker
@@ -238,20 +238,15 @@ class Scheduler:
             self.withdrawn = True
         self.pending.remove(name)
         result_file = self.scratch / f"{name}.result.json"
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
         # The worker imports this very engine, whatever `pip install -e` points at.
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(ENGINE_ROOT), env.get("PYTHONPATH", "")) if p
+        python_path = os.pathsep.join(
+            p for p in (str(ENGINE_ROOT), os.environ.get("PYTHONPATH", "")) if p
         )
         argv = [sys.executable, "-m", "build_scripts.release.worker", self.factory, name]
-        process = subprocess.Popen(
+        process = cmd.spawn(
             [*argv, str(self.scratch / "release.json"), str(result_file)],
             cwd=paths.repo_root(),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            env={"PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path},
             pass_fds=(self.lock_fd,),
         )
         self.running[name] = _Running(process, decision, result_file, time.monotonic())

@@ -10,7 +10,6 @@ if behave fails a scenario or a rule is missing; no round is ever retried.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from build_scripts.cluster import firewall_churn
 from build_scripts.cluster import lifecycle as cluster
 from build_scripts.cluster.options import ClusterOptions
-from build_scripts.core import atomic, paths
+from build_scripts.core import atomic, cmd, paths
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import format_seconds, say, table
 
@@ -61,7 +60,8 @@ class SoakReport:
 
 def _behave(features: tuple[str, ...], junit_dir: Path) -> str:
     argv = [sys.executable, "-m", "behave", "--junit", "--junit-directory", str(junit_dir)]
-    completed = subprocess.run([*argv, *features], cwd=paths.repo_root(), check=False)
+    # Streamed as it runs: a soak round takes minutes.
+    completed = cmd.run([*argv, *features], step="soak", cwd=paths.repo_root(), check=False)
     return "passed" if completed.returncode == 0 else f"failed (exit {completed.returncode})"
 
 

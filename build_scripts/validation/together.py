@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from build_scripts.core import paths
+from build_scripts.core import cmd, paths
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.progress import format_seconds, say, table
 
@@ -56,13 +56,7 @@ def run_together(groups: list[list[str]], nox: list[str] | None = None) -> list[
     for group in groups:
         name = "+".join(group)
         say(f"+ {' '.join([*nox, '-s', *group])}  [{name}]")
-        process = subprocess.Popen(
-            [*nox, "-s", *group],
-            cwd=paths.repo_root(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+        process = cmd.spawn([*nox, "-s", *group], cwd=paths.repo_root(), own_session=False)
         run = SessionRun(name)
         runs.append(run)
         pump = threading.Thread(

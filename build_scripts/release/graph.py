@@ -41,6 +41,9 @@ class Step:
     # False: only on request (`--only NAME`, or a task that asks for it, as `invoke bundle`
     # does); a plain `invoke release` leaves it out, and says so when what it made is stale.
     by_default: bool = True
+    # What the step made outside the folder (an image in Docker), checked against the facts
+    # of its record: '' while it is still there and the same, else why the step must run.
+    outside: Callable[[Release, dict], str] | None = None
 
 
 def expand(names: list[str], known: list[str]) -> list[str]:
@@ -141,6 +144,9 @@ def decide(
             return Decision(step, True, f"{relative} is missing", current)
         if found[relative] != record.outputs.get(relative):
             return Decision(step, True, f"{relative} changed since it was built", current)
+    gone = step.outside(release, record.facts) if step.outside else ""
+    if gone:
+        return Decision(step, True, gone, current)
     return Decision(step, False, "up to date", current)
 
 

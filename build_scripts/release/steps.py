@@ -6,6 +6,10 @@ concern's wing; this file only wires them together. The engine code a step runs 
 not listed (code_inputs.py): every module its function reaches and the data files those declare
 in RELEASE_READS are among its sources, so a change to how something is built rebuilds it.
 Steps list only the product's own sources (backend/, desktop/, a Dockerfile, …).
+
+The tasks that build one artifact (`images.build`, `desktop.build`, `installer.build`) run
+these same steps, made with the options their flags give (options.py); a flag that changes
+what a step builds is a parameter of that step.
 """
 
 from __future__ import annotations
@@ -16,18 +20,19 @@ from pathlib import Path
 
 from build_scripts.bundle import names as bundle_names
 from build_scripts.core import artifacts
-from build_scripts.core.artifacts import Artifact, sha256_of
+from build_scripts.core.artifacts import Artifact
 from build_scripts.core.metadata import Release, python_version
 from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import bundle_step, code_inputs, sbom, state
+from build_scripts.release import bundle_step, code_inputs, sbom, state, step_inputs
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
+from build_scripts.release.options import BuildOptions
 from build_scripts.services import build as services
 from build_scripts.windows import installer, webview2
-from build_scripts.windows.signing import ENV_CERT, ENV_KEY, ENV_TIMESTAMP_URL, SigningConfig
+from build_scripts.windows.signing import SigningConfig
 
 TESTS = ("*_test.go", "*/tests/*", "*/testdata/*")
 
@@ -51,41 +56,53 @@ def _frontend(release: Release) -> list[Artifact]:
     return []
 
 
-def _desktop(platform: str) -> Callable[[Release], list[Artifact]]:
+def _desktop(platform: str, options: BuildOptions) -> Callable[[Release], list[Artifact]]:
     def produce(release: Release) -> list[Artifact]:
         return desktop.build(
             release,
             [platform],
             signing_config=SigningConfig.from_env(),
+            max_mb=options.desktop_max_mb,
             frontend=frontend_path(release),
         )
 
     return produce
 
 
-def _installer(release: Release) -> list[Artifact]:
-    return [
-        installer.build_installer(
-            release,
-            app_exe=desktop.binary_path(release, "windows/amd64"),
-            signing_config=SigningConfig.from_env(),
-            webview2_bootstrapper=webview2.configured_bootstrapper(),
-        )
-    ]
+def _optional(path: str | None) -> Path | None:
+    return Path(path) if path else None
 
 
-def _bootstrapper_identity() -> str:
-    """The embedded WebView2 bootstrapper by content: another file reruns the installer step."""
-    bootstrapper = webview2.configured_bootstrapper()
-    return sha256_of(bootstrapper) if bootstrapper else "none"
+def _app_exe(release: Release, options: BuildOptions) -> Path:
+    """The exe the installer packs: the user's own (`installer.build --app-exe`), else the
+    one the desktop-windows step built."""
+    return _optional(options.app_exe) or desktop.binary_path(release, "windows/amd64")
 
 
-def _image(name: str) -> Callable[[Release], list[Artifact]]:
+def _installer(options: BuildOptions) -> Callable[[Release], list[Artifact]]:
+    def produce(release: Release) -> list[Artifact]:
+        return [
+            installer.build_installer(
+                release,
+                app_exe=_app_exe(release, options),
+                script=_optional(options.installer_script),
+                signing_config=SigningConfig.from_env(),
+                webview2_bootstrapper=webview2.configured_bootstrapper(
+                    options.webview2_bootstrapper, options.webview2_configured
+                ),
+                max_mb=options.installer_max_mb,
+            )
+        ]
+
+    return produce
+
+
+def _image(name: str, settings: specs.Settings) -> Callable[[Release], list[Artifact]]:
     def produce(release: Release) -> list[Artifact]:
         # The inputs come from the backend or orchestrator step this step needs.
         with images.exclusive():
             # The --version check runs once, on the saved (normalized) image.
-            (built,) = images.build_images(release, [name], specs.Settings(), smoke=False)
+            (built,) = images.build_images(release, [name], settings, smoke=False)
             (archive,) = transfer.save_images(release, [name])
         size = f"{built.size / artifacts.MB:.1f} MB"
         return [Artifact(archive, f"docker load -i; {built.reference}, {size}")]
@@ -99,10 +116,11 @@ def image_id(release: Release, name: str) -> str:
     return ids[0] if len(ids) == 1 else ""
 
 
-def _image_facts(name: str) -> Callable[[Release], dict]:
+def _image_facts(name: str, settings: specs.Settings) -> Callable[[Release], dict]:
     def facts(release: Release) -> dict:
         tags = list(specs.image_tags(release, name))
-        return {"images": {name: {"tags": tags, "id": image_id(release, name)}}}
+        bases = images.base_image_ids(release, name, settings)
+        return {"images": {name: {"tags": tags, "id": image_id(release, name), "bases": bases}}}
 
     return facts
 
@@ -129,40 +147,28 @@ def _manifests(release: Release) -> list[Artifact]:
     ]
 
 
-def _signing() -> str:
-    """Who signs (certificate path and timestamp server), never a secret."""
-    import os
-
-    parts = [os.environ.get(k, "").strip() for k in (ENV_CERT, ENV_KEY, ENV_TIMESTAMP_URL)]
-    return "|".join(parts) if any(parts) else "unsigned"
-
-
-def _identity(release: Release) -> dict[str, object]:
-    return {
-        "version": release.version_text,
-        "commit": release.commit,
-        "product": release.product,
-        "publisher": release.publisher,
-        "copyright": release.copyright,
-        "homepage": release.homepage,
-        "source_date_epoch": release.source_date_epoch,
+def _image_step(name: str, options: BuildOptions) -> Step:
+    settings = step_inputs.image_settings(options)
+    chosen = {
+        "builder": settings.builder,
+        "bases": ",".join(f"{k}={v}" for k, v in sorted(settings.bases.items())) or "local",
+        "source_url": settings.source_url or "homepage",
+        "budget_mb": settings.budget(specs.component(name)),
     }
-
-
-def _image_step(name: str) -> Step:
     return Step(
         f"image-{name}",
         f"{name} container image (hermetic, offline base, reproducible archive)",
-        _image(name),
+        _image(name, settings),
         needs=(name,),
         inputs=Inputs(
             sources=(f"docker/{name}.Dockerfile",),
             tools=("docker",),
-            params=lambda r: {**_identity(r), "image_prefix": r.image_prefix},
+            params=lambda r: {**step_inputs.identity(r), "image_prefix": r.image_prefix, **chosen},
         ),
         outputs=lambda r: [transfer.archive_path(r, name)],
-        facts=_image_facts(name),
+        facts=_image_facts(name, settings),
         resource="docker build",
+        outside=step_inputs.image_in_docker(name),
     )
 
 
@@ -179,25 +185,27 @@ def _image_sbom_step(name: str) -> Step:
     )
 
 
-def _desktop_step(platform: str) -> Step:
+def _desktop_step(platform: str, options: BuildOptions) -> Step:
     goos = platform.split("/")[0]
     return Step(
-        f"desktop-{goos}",
+        step_inputs.desktop_step_name(platform),
         f"desktop app for {platform} (wails build, the shared front end embedded)",
-        _desktop(platform),
+        _desktop(platform, options),
         needs=("frontend",),
         inputs=Inputs(
             sources=("desktop",),
             exclude=(*TESTS, "desktop/tools/*", "desktop/frontend/*"),
             tools=("go", "wails"),
             params=lambda r: {
-                **_identity(r),
+                **step_inputs.identity(r),
                 "ldflags": desktop.ldflags(r),
                 "platform": platform,
-                "signing": _signing() if goos == "windows" else "unsigned",
+                "signing": step_inputs.signing() if goos == "windows" else "unsigned",
+                "budget_mb": options.desktop_max_mb,
             },
         ),
-        outputs=lambda r: [desktop.binary_path(r, platform)],
+        outputs=step_inputs.desktop_outputs(platform),
+        by_default=platform in desktop.DEFAULT_PLATFORMS,
     )
 
 
@@ -224,11 +232,14 @@ def with_code_inputs(step: Step) -> Step:
     return dataclasses.replace(step, inputs=inputs)
 
 
-def standard_steps() -> list[Step]:
-    return [with_code_inputs(step) for step in _declared_steps()]
+def standard_steps(options: BuildOptions | None = None) -> list[Step]:
+    """The release graph; options: what a task's flags and the config change (the defaults
+    are a plain `invoke release`'s)."""
+    return [with_code_inputs(step) for step in _declared_steps(options or BuildOptions())]
 
 
-def _declared_steps() -> list[Step]:
+def _declared_steps(options: BuildOptions) -> list[Step]:
+    extra_platforms = [p for p in options.desktop_platforms if p not in desktop.DEFAULT_PLATFORMS]
     return [
         Step(
             "backend",
@@ -257,7 +268,7 @@ def _declared_steps() -> list[Step]:
             ),
             outputs=lambda r: [services.wheelhouse_path(r)],
         ),
-        *(_image_step(name) for name in specs.COMPONENTS),
+        *(_image_step(name, options) for name in specs.COMPONENTS),
         Step(
             "manifests",
             "Kubernetes manifests for each deploy environment (image ids annotated)",
@@ -285,21 +296,14 @@ def _declared_steps() -> list[Step]:
             ),
             outputs=lambda r: [frontend_path(r)],
         ),
-        *(_desktop_step(platform) for platform in desktop.DEFAULT_PLATFORMS),
+        *(_desktop_step(p, options) for p in (*desktop.DEFAULT_PLATFORMS, *extra_platforms)),
         Step(
             "installer",
             "Windows installer (NSIS)",
-            _installer,
-            needs=("desktop-windows",),
-            inputs=Inputs(
-                tools=("makensis",),
-                params=lambda r: {
-                    **_identity(r),
-                    "uninstall_key": r.windows_uninstall_key,
-                    "signing": _signing(),
-                    "webview2_bootstrapper": _bootstrapper_identity(),
-                },
-            ),
+            _installer(options),
+            # An exe of the user's own (`installer.build --app-exe`) needs no desktop build.
+            needs=() if options.app_exe else ("desktop-windows",),
+            inputs=Inputs(tools=("makensis",), params=step_inputs.installer_params(options)),
             outputs=lambda r: [installer.installer_path(r)],
         ),
         Step(
@@ -347,7 +351,7 @@ def _declared_steps() -> list[Step]:
             ),
             inputs=Inputs(
                 tools=("skopeo", "gpg"),
-                params=lambda r: {**_identity(r), "signing": bundle_step.signing()},
+                params=lambda r: {**step_inputs.identity(r), "signing": bundle_step.signing()},
             ),
             outputs=lambda r: [bundle_names.bundle_path(r)],
             facts=bundle_step.facts,

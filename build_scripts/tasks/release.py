@@ -14,6 +14,7 @@ from build_scripts.release import graph, pipeline, reproducible, summary
 from build_scripts.release import report as release_report
 from build_scripts.release import steps as release_steps
 from build_scripts.tasks._base import release_task
+from build_scripts.tasks._options import build_options
 from build_scripts.windows import webview2
 
 
@@ -44,7 +45,8 @@ def release(
     bundle=False,
 ):
     """Build everything a user installs or deploys, then print artifacts, sizes and SHA-256."""
-    steps = release_steps.standard_steps()
+    options = build_options(c)
+    steps = release_steps.standard_steps(options)
     if list_steps:
         for item in steps:
             needs = f" (needs {', '.join(item.needs)})" if item.needs else ""
@@ -59,7 +61,8 @@ def release(
     # The version and release.toml are checked before anything runs: bad input writes nothing.
     current = metadata.current_release(version or c.config.release.version)
     if not dry_run and any(item.name == "installer" for item in graph.plan(steps, only or None)):
-        webview2.configured_bootstrapper()  # a wrong path fails now, not after the builds
+        # A wrong path fails now, not after the builds.
+        webview2.configured_bootstrapper(None, options.webview2_configured)
     try:
         result = pipeline.run_release(
             current,
@@ -69,6 +72,7 @@ def release(
             jobs=jobs,
             dry_run=dry_run,
             bootstrap=bootstrapping.bootstrap if bootstrap else None,
+            options=options,
         )
     except pipeline.StepFailed:
         _write_report(current, steps)  # it names the steps that did not complete

@@ -23,23 +23,35 @@ FAKE_BUILD_STEPS = textwrap.dedent(
     """
     import os, time
     from build_scripts.core import atomic
-    from build_scripts.core.artifacts import Artifact
+    from build_scripts.core.artifacts import Artifact, Kind
+    from build_scripts.release import made
     from build_scripts.release.graph import Step
     from build_scripts.release.inputs import Inputs
     from build_scripts.release.options import BuildOptions
 
-    def _make(name, text):
+    def _make(name, text, kind, of):
         def produce(release):
             with open(os.environ["FAKE_LOG"], "a") as log:
                 log.write(f"{name} start {time.time()}\\n")
-            path = atomic.write_text(release.dist_dir / f"{name}.txt", text)
-            return [Artifact(path, f"made by {name}")]
+            path = atomic.write_text(release.dist_dir / f"{name}.txt", text(release))
+            return [Artifact(path, f"made by {name}", kind, of)]
         return produce
 
-    def _step(name, text, needs=(), params=None):
-        return Step(name, name, _make(name, text), needs=needs,
+    def _step(name, text, needs=(), params=None, kind=Kind.FILE, of=""):
+        made_of = text if callable(text) else lambda r: text
+        return Step(name, name, _make(name, made_of, kind, of), needs=needs,
                     inputs=Inputs(params=params),
                     outputs=lambda r: [r.dist_dir / f"{name}.txt"])
+
+    def _packed_exe(options):
+        # As the real installer step: the user's exe, else the binary desktop-windows made,
+        # found by kind among what it recorded.
+        def text(release):
+            if options.app_exe:
+                return f"installer of {options.app_exe}"
+            exe = made.one(release, ["desktop-windows"], Kind.BINARY, "windows/amd64")
+            return f"installer of {exe.path.name}: {exe.path.read_text()}"
+        return text
 
     def steps(options=None):
         options = options or BuildOptions()
@@ -48,10 +60,10 @@ FAKE_BUILD_STEPS = textwrap.dedent(
             # What the worker made it with: the options reached the worker process.
             _step("image-backend", f"image by {options.image_builder}", ("backend",),
                   lambda r: {"builder": options.image_builder}),
-            _step("desktop-windows", "exe"),
-            _step("installer", f"installer of {options.app_exe or 'desktop-windows'}",
+            _step("desktop-windows", "exe", kind=Kind.BINARY, of="windows/amd64"),
+            _step("installer", _packed_exe(options),
                   () if options.app_exe else ("desktop-windows",),
-                  lambda r: {"app_exe": options.app_exe or "built"}),
+                  lambda r: {"app_exe": options.app_exe or "built"}, Kind.INSTALLER),
         ]
     """
 )
@@ -127,3 +139,20 @@ def test_installer_build_with_an_exe_of_ones_own_needs_no_desktop_build(build, w
     assert build("installer.build", app_exe=str(exe)) == ["installer"]
     assert _record(world, "installer")["inputs"]["param:app_exe"] == str(exe)
     assert build("installer.build") == ["desktop-windows", "installer"]
+    made = (world.release.dist_dir / "installer.txt").read_text()
+    assert made == "installer of desktop-windows.txt: exe"
+
+
+def test_records_and_release_json_keep_each_artifact_s_kind(build, world):
+    build("installer.build")
+    (made,) = _record(world, "desktop-windows")["artifacts"]
+    assert made == {
+        "path": "desktop-windows.txt",
+        "note": "made by desktop-windows",
+        "kind": "binary",
+        "of": "windows/amd64",
+    }
+    listed = json.loads((world.release.dist_dir / "release.json").read_text())["artifacts"]
+    kinds = {a["path"]: a.get("kind") for a in listed}
+    assert kinds["desktop-windows.txt"] == "binary"
+    assert kinds["installer.txt"] == "installer"

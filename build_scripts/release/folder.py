@@ -44,6 +44,8 @@ class Entry:
     # Why the file no longer matches its inputs, when the step that makes it was left out of
     # the run (`invoke bundle` makes the bundle; a plain release leaves an older one be).
     stale: str = ""
+    # What kind of artifact its step said it is (core/artifacts.Kind); "" when not said.
+    kind: str = ""
 
 
 def artifact_files(dist_dir: Path) -> list[Path]:
@@ -71,6 +73,7 @@ def entries(
     stale = stale or {}
     made_by = {rel: r.step for r in records for rel in r.outputs}
     notes = {rel: note for r in records for rel, note in r.notes.items()}
+    kinds = {a["path"]: a["kind"] for r in records for a in r.artifacts}
     found = []
     for path in artifact_files(release.dist_dir):
         relative = path.relative_to(release.dist_dir).as_posix()
@@ -83,6 +86,7 @@ def entries(
                 notes.get(relative, ""),
                 step,
                 stale.get(step, ""),
+                kinds.get(relative, ""),
             )
         )
     return found
@@ -125,6 +129,7 @@ def manifest(
             "sha256": e.sha256,
             "step": e.step,
             "note": e.note,
+            **({"kind": e.kind} if e.kind else {}),
             **({"stale": e.stale} if e.stale else {}),
         }
         for e in found

@@ -157,12 +157,26 @@ def completed_record(
     inputs: dict[str, str],
     notes: dict[str, str],
     seconds: float,
+    *,
+    artifacts: list[dict] = (),
 ) -> state.StepRecord:
-    """The record of a step that just succeeded (outputs read back from disk)."""
+    """The record of a step that just succeeded (outputs read back from disk); artifacts: what
+    its function returned (path, note, kind, of), paths kept as its outputs are."""
     outputs = {
         output_key(release, path): cache.sha256(path)
         for path in output_files(step, release)
         if path.is_file()
     }
     facts = step.facts(release) if step.facts else {}
-    return state.StepRecord(step.name, inputs, outputs, notes, facts, round(seconds, 1))
+    made = [
+        {
+            "path": output_key(release, Path(a["path"])),
+            "note": a.get("note", ""),
+            "kind": a.get("kind", "file"),
+            "of": a.get("of", ""),
+        }
+        for a in artifacts
+    ]
+    return state.StepRecord(
+        step.name, inputs, outputs, notes, facts, round(seconds, 1), artifacts=made
+    )

@@ -292,9 +292,10 @@ class Scheduler:
             current.tail.append("error: the worker exited 0 without reporting its artifacts")
             value = 1
         if value == 0:
+            made = json.loads(current.result_file.read_text())
             notes = {
                 Path(a["path"]).relative_to(self.release.dist_dir).as_posix(): a["note"]
-                for a in json.loads(current.result_file.read_text())
+                for a in made
                 if Path(a["path"]).is_relative_to(self.release.dist_dir)
             }
             record = graph.completed_record(
@@ -304,6 +305,7 @@ class Scheduler:
                 current.decision.inputs,
                 notes,
                 seconds,
+                artifacts=made,
             )
             state.save_record(self.release.dist_dir, record)
             state.remember_seconds(name, seconds)

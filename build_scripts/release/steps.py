@@ -20,13 +20,13 @@ from pathlib import Path
 
 from build_scripts.bundle import names as bundle_names
 from build_scripts.core import artifacts
-from build_scripts.core.artifacts import Artifact
+from build_scripts.core.artifacts import Artifact, Kind, select
 from build_scripts.core.metadata import Release, python_version
 from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import bundle_step, code_inputs, sbom, state, step_inputs
+from build_scripts.release import bundle_step, code_inputs, made, sbom, state, step_inputs
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.release.options import BuildOptions
@@ -38,12 +38,13 @@ TESTS = ("*_test.go", "*/tests/*", "*/testdata/*")
 
 
 def _backend(release: Release) -> list[Artifact]:
-    return [Artifact(services.build_backend(release), "static linux/amd64")]
+    binary = services.build_backend(release)
+    return [Artifact(binary, "static linux/amd64", Kind.BINARY, "backend")]
 
 
 def _orchestrator(release: Release) -> list[Artifact]:
-    wheelhouse = services.build_orchestrator_wheelhouse(release)
-    return [Artifact(services.orchestrator_wheel(wheelhouse), "wheel (+ pinned deps)")]
+    wheel = services.orchestrator_wheel(services.build_orchestrator_wheelhouse(release))
+    return [Artifact(wheel, "wheel (+ pinned deps)", Kind.WHEEL, "orchestrator")]
 
 
 def frontend_path(release: Release) -> Path:
@@ -76,7 +77,9 @@ def _optional(path: str | None) -> Path | None:
 def _app_exe(release: Release, options: BuildOptions) -> Path:
     """The exe the installer packs: the user's own (`installer.build --app-exe`), else the
     one the desktop-windows step built."""
-    return _optional(options.app_exe) or desktop.binary_path(release, "windows/amd64")
+    if options.app_exe:
+        return Path(options.app_exe)
+    return made.one(release, ["desktop-windows"], Kind.BINARY, "windows/amd64").path
 
 
 def _installer(options: BuildOptions) -> Callable[[Release], list[Artifact]]:
@@ -105,15 +108,21 @@ def _image(name: str, settings: specs.Settings) -> Callable[[Release], list[Arti
             (built,) = images.build_images(release, [name], settings, smoke=False)
             (archive,) = transfer.save_images(release, [name])
         size = f"{built.size / artifacts.MB:.1f} MB"
-        return [Artifact(archive, f"docker load -i; {built.reference}, {size}")]
+        note = f"docker load -i; {built.reference}, {size}"
+        return [Artifact(archive, note, Kind.IMAGE_ARCHIVE, name)]
 
     return produce
 
 
-def image_id(release: Release, name: str) -> str:
-    """The image id (config digest) inside the saved archive; '' if there is none."""
-    ids = sorted(transfer.saved_image_ids(transfer.archive_path(release, name)))
+def archive_id(archive: Path) -> str:
+    """The image id (config digest) inside a saved archive; '' if there is none."""
+    ids = sorted(transfer.saved_image_ids(archive))
     return ids[0] if len(ids) == 1 else ""
+
+
+def image_id(release: Release, name: str) -> str:
+    """The image id in the archive the image step writes (its own output)."""
+    return archive_id(transfer.archive_path(release, name))
 
 
 def _image_facts(name: str, settings: specs.Settings) -> Callable[[Release], dict]:
@@ -127,13 +136,19 @@ def _image_facts(name: str, settings: specs.Settings) -> Callable[[Release], dic
 
 def _image_sbom(name: str) -> Callable[[Release], list[Artifact]]:
     def produce(release: Release) -> list[Artifact]:
-        return sbom.image_sboms(release, {name: transfer.archive_path(release, name)})
+        archive = made.one(release, [f"image-{name}"], Kind.IMAGE_ARCHIVE, name)
+        return sbom.image_sboms(release, {name: archive.path})
 
     return produce
 
 
+IMAGE_STEPS = tuple(f"image-{name}" for name in specs.COMPONENTS)
+
+
 def _image_ids(release: Release) -> dict[str, str]:
-    return {name: image_id(release, name) for name in specs.COMPONENTS}
+    """Component -> the id of the image its step saved ('' before it has)."""
+    archives = select(made.made_by(release, IMAGE_STEPS), Kind.IMAGE_ARCHIVE)
+    return {name: "" for name in specs.COMPONENTS} | {a.of: archive_id(a.path) for a in archives}
 
 
 def _manifests(release: Release) -> list[Artifact]:
@@ -142,6 +157,8 @@ def _manifests(release: Release) -> list[Artifact]:
         Artifact(
             manifests.write(release, environment, image_ids=ids),
             f"kubectl apply -f; {environment}",
+            Kind.MANIFEST,
+            environment,
         )
         for environment in manifests.environments()
     ]
@@ -208,6 +225,17 @@ def _desktop_step(platform: str, options: BuildOptions) -> Step:
         by_default=platform in desktop.DEFAULT_PLATFORMS,
     )
 
+
+# What the bundle packs: it selects their artifacts by kind (bundle_step.py).
+BUNDLED = (
+    "desktop-linux",
+    "desktop-windows",
+    "installer",
+    *IMAGE_STEPS,
+    "sbom-go",
+    "sbom-orchestrator",
+    *(f"sbom-image-{name}" for name in specs.COMPONENTS),
+)
 
 # Not followed when deriving code inputs: the graph itself (the bundle lists the step names).
 NOT_CODE = frozenset({"standard_steps"})
@@ -339,16 +367,8 @@ def _declared_steps(options: BuildOptions) -> list[Step]:
         Step(
             "bundle",
             "air-gapped bundle: installer, desktop, OCI images, pinned manifests, SBOMs, signed",
-            lambda r: bundle_step.make(r, [s.name for s in standard_steps()]),
-            needs=(
-                "desktop-linux",
-                "desktop-windows",
-                "installer",
-                *(f"image-{name}" for name in specs.COMPONENTS),
-                "sbom-go",
-                "sbom-orchestrator",
-                *(f"sbom-image-{name}" for name in specs.COMPONENTS),
-            ),
+            lambda r: bundle_step.make(r, [s.name for s in standard_steps()], BUNDLED),
+            needs=BUNDLED,
             inputs=Inputs(
                 tools=("skopeo", "gpg"),
                 params=lambda r: {**step_inputs.identity(r), "signing": bundle_step.signing()},

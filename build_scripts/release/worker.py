@@ -71,7 +71,9 @@ def main(argv: list[str]) -> int:
     except Exception:  # a bug: shown whole; the scheduler names the step
         traceback.print_exc()
         return 1
-    result = [{"path": str(a.path), "note": a.note} for a in artifacts]
+    result = [
+        {"path": str(a.path), "note": a.note, "kind": str(a.kind), "of": a.of} for a in artifacts
+    ]
     atomic.write_text(Path(result_file), json.dumps(result))
     return 0
 

@@ -12,7 +12,7 @@ import json
 import textwrap
 
 import pytest
-from invoke import Config, Context
+from invoke import Config, Context, Exit
 
 import tasks as root
 from build_scripts.release import on_request, pipeline, state, worker
@@ -156,3 +156,11 @@ def test_records_and_release_json_keep_each_artifact_s_kind(build, world):
     kinds = {a["path"]: a.get("kind") for a in listed}
     assert kinds["desktop-windows.txt"] == "binary"
     assert kinds["installer.txt"] == "installer"
+
+
+def test_an_unknown_image_is_refused_before_anything_runs(build, world):
+    with pytest.raises(Exit) as caught:
+        build("images.build", component=["frontend"])
+    assert caught.value.code == 2
+    assert "unknown image 'frontend'" in str(caught.value.message)
+    assert world.started() == []

@@ -31,7 +31,11 @@ def _release(c, version):
 
 
 def _components(c, component):
-    return list(component or c.config.images.components)
+    """The images asked for; an unknown one is refused before anything runs."""
+    names = list(component or c.config.images.components)
+    for name in names:
+        specs.component(name)
+    return names
 
 
 @release_task(

@@ -8,7 +8,6 @@ import re
 import shlex
 import sys
 import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,10 @@ from build_scripts.core import components, tools
 from build_scripts.core.errors import ConfigError, ReleaseError
 from build_scripts.core.metadata import Release, Version
 from build_scripts.images import build as images
-from build_scripts.images import inputs, mirror, rootfs, specs, transfer
+from build_scripts.images import mirror, rootfs, specs, transfer
 from build_scripts.images import recipe as base_recipe
 from build_scripts.release import steps as release_steps
 from build_scripts.services import build as services
-from build_scripts.services import inputs as service_inputs
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -108,73 +106,6 @@ def test_registry_rejects_urls_and_paths(text):
     with pytest.raises(ConfigError) as caught:
         transfer.parse_registry(text)
     assert "HOST:PORT" in caught.value.one_line() or "127.0.0.1:5000" in caught.value.one_line()
-
-
-# --- the inputs digest --------------------------------------------------------------------
-
-
-def _wheel(path: Path, members: dict[str, bytes], date: tuple) -> Path:
-    with zipfile.ZipFile(path, "w") as wheel:
-        for name, data in members.items():
-            wheel.writestr(zipfile.ZipInfo(name, date_time=date), data)
-    return path
-
-
-def test_wheel_digest_ignores_zip_timestamps_but_not_content(tmp_path):
-    members = {"pkg/__init__.py": b"x = 1\n", "pkg-1.0.dist-info/RECORD": b"r"}
-    one = _wheel(tmp_path / "a.whl", members, (2020, 1, 1, 0, 0, 0))
-    two = _wheel(tmp_path / "b.whl", members, (2024, 6, 1, 12, 0, 0))
-    three = _wheel(
-        tmp_path / "c.whl", {**members, "pkg/__init__.py": b"x = 2\n"}, (2020, 1, 1, 0, 0, 0)
-    )
-    assert inputs.wheel_digest(one) == inputs.wheel_digest(two) != inputs.wheel_digest(three)
-
-
-def test_context_digests_cover_directories_and_the_executable_bit(tmp_path):
-    (tmp_path / "backend").mkdir()
-    binary = tmp_path / "backend" / "app"
-    binary.write_bytes(b"\x7fELF")
-    binary.chmod(0o755)
-    (tmp_path / "wheels" / "sub").mkdir(parents=True)
-    (tmp_path / "wheels" / "sub" / "f").write_text("f")
-    found = inputs.context_digests(tmp_path, ["backend/app", "wheels"])
-    assert sorted(found) == ["backend/app", "wheels/sub/f"]
-    assert found["backend/app"].startswith("x")
-    binary.chmod(0o644)
-    assert inputs.context_digests(tmp_path, ["backend/app"])["backend/app"].startswith("-")
-    with pytest.raises(ConfigError):
-        inputs.context_digests(tmp_path, ["missing"])
-
-
-def test_inputs_digest_changes_with_every_input_and_only_then():
-    base = {
-        "dockerfile": "FROM x\n",
-        "dockerignore": "*\n",
-        "args": {"VERSION": "1"},
-        "base_ids": {"build": "sha256:1"},
-        "files": {"a": "x1"},
-    }
-    digest = inputs.inputs_digest(**base)
-    assert digest == inputs.inputs_digest(**json.loads(json.dumps(base)))
-    for key, changed in (
-        ("dockerfile", "FROM y\n"),
-        ("dockerignore", "*\n!a\n"),
-        ("args", {"VERSION": "2"}),
-        ("base_ids", {"build": "sha256:2"}),
-        ("files", {"a": "-1"}),
-    ):
-        assert inputs.inputs_digest(**{**base, key: changed}) != digest, key
-
-
-def test_source_digest_skips_caches(tmp_path):
-    (tmp_path / "a.py").write_text("1")
-    before = service_inputs.source_digest(tmp_path, ["v1"])
-    (tmp_path / "__pycache__").mkdir()
-    (tmp_path / "__pycache__" / "a.pyc").write_text("junk")
-    assert service_inputs.source_digest(tmp_path, ["v1"]) == before
-    assert service_inputs.source_digest(tmp_path, ["v2"]) != before
-    (tmp_path / "a.py").write_text("2")
-    assert service_inputs.source_digest(tmp_path, ["v1"]) != before
 
 
 def test_saved_image_ids_read_the_archive_manifest(tmp_path):

@@ -1,7 +1,7 @@
 """The standard release graph's wiring: what a change to one source reruns."""
 
 from build_scripts.core.metadata import current_release
-from build_scripts.release import graph
+from build_scripts.release import graph, state
 from build_scripts.release import steps as release_steps
 
 
@@ -67,10 +67,17 @@ def test_the_front_end_does_not_depend_on_the_version_and_lives_outside_dist():
     assert not output.is_relative_to(release.dist_dir)
 
 
-def test_the_manifests_declare_the_image_ids_they_annotate(monkeypatch):
+def test_the_manifests_declare_the_image_ids_they_annotate(monkeypatch, tmp_path):
+    monkeypatch.setenv("TRADERADMIN_DIST", str(tmp_path / "dist"))
+    monkeypatch.setenv("TRADERADMIN_CACHE", str(tmp_path / "cache"))
     steps = _steps()
     release = current_release("1.2.3")
-    ids = iter(["sha256:one", "sha256:two"])
-    monkeypatch.setattr(release_steps, "image_id", lambda r, name: next(ids))
+    # The archives the image steps recorded, selected by kind (not where they usually are).
+    for name in ("backend", "orchestrator"):
+        made = [{"path": f"saved/{name}.tar", "note": "", "kind": "image archive", "of": name}]
+        record = state.StepRecord(f"image-{name}", {}, {}, artifacts=made)
+        state.save_record(release.dist_dir, record)
+    ids = {"backend.tar": "sha256:one", "orchestrator.tar": "sha256:two"}
+    monkeypatch.setattr(release_steps, "archive_id", lambda path: ids[path.name])
     params = steps["manifests"].inputs.params(release)
     assert params["image_ids"] == "backend=sha256:one,orchestrator=sha256:two"

@@ -5,6 +5,7 @@ import pytest
 from build_scripts.core import metadata
 from build_scripts.core.errors import ConfigError
 from build_scripts.release import steps as release_steps
+from build_scripts.release.options import BuildOptions
 from build_scripts.windows import installer, webview2
 
 
@@ -40,5 +41,14 @@ def test_the_release_step_embeds_what_the_variable_names(tmp_path, monkeypatch):
     monkeypatch.setattr(
         installer, "build_installer", lambda release, **kwargs: seen.update(kwargs) or "built"
     )
-    assert release_steps._installer(metadata.current_release("1.2.3")) == ["built"]
+    exe = str(tmp_path / "TraderAdmin.exe")  # the installer.build --app-exe of its own
+    produce = release_steps._installer(BuildOptions(app_exe=exe))
+    assert produce(metadata.current_release("1.2.3")) == ["built"]
     assert seen["webview2_bootstrapper"] == bootstrapper
+    # `installer.build --webview2-bootstrapper FILE` beats the variable in the step too.
+    flag = tmp_path / "flag.exe"
+    flag.write_bytes(b"MZ")
+    release_steps._installer(BuildOptions(webview2_bootstrapper=str(flag), app_exe=exe))(
+        metadata.current_release("1.2.3")
+    )
+    assert seen["webview2_bootstrapper"] == flag

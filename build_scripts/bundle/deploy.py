@@ -11,8 +11,10 @@ where the cluster takes them from:
 - a registry (`--registry HOST:PORT`): skopeo pushes each layout keeping its digests, and the
   manifests are pointed at that registry by the same digests.
 
-The environment's manifests from the bundle (already pinned) then go through the usual deploy
-sequence (kube/release_deploy.py): schema check, dry run, apply, judged rollout, rollback.
+The bundle is one image source among three (ship/images.py: BundleImages here); the
+environment's manifests from the bundle (already pinned) then go through the one deploy
+sequence (ship/sequence.py, kube/release_deploy.py): schema check, dry run, apply, judged
+rollout, rollback.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from build_scripts.core.errors import ConfigError, ReleaseError, VerificationFai
 from build_scripts.core.progress import say, step
 from build_scripts.kube import deploy as deploying
 from build_scripts.kube import release_deploy
+from build_scripts.ship.images import PinnedImage, Preview
+from build_scripts.ship.sequence import Shipment, ship
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,36 @@ def manifests_to_apply(
     return atomic.write_text(scratch / f"{environment}-{registry.replace(':', '_')}.yaml", text)
 
 
+@dataclass(frozen=True)
+class BundleImages:
+    """The bundle's images as a deploy's image source (ship/images.py): its OCI layouts,
+    imported into the local cluster's containerd or pushed to --registry, each checked to
+    hold the digest the bundle names."""
+
+    folder: Path
+    images: dict[str, dict]
+    registry: str | None
+    scratch: Path
+    state_dir: Path | None = None
+
+    def preview(self) -> Preview:
+        where = f"push to {self.registry}" if self.registry else "import into the cluster"
+        return Preview({}, [f"{where}: the bundle's image {name}" for name in sorted(self.images)])
+
+    def pin(self) -> dict[str, PinnedImage]:
+        if self.registry:
+            push_to_registry(self.folder, self.images, self.registry)
+        else:
+            import_into_local_cluster(self.folder, self.images, self.scratch, self.state_dir)
+        prefix = f"{self.registry}/" if self.registry else ""
+        return {
+            component: PinnedImage(
+                component, f"{prefix}{facts['name']}:{facts['tag']}", facts["digest"]
+            )
+            for component, facts in sorted(self.images.items())
+        }
+
+
 def deploy_bundle(
     request: Request,
     target: deploying.Target,
@@ -128,34 +162,23 @@ def deploy_bundle(
             folder = contents.extract_verified(request.bundle, report.digests, scratch / "bundle")
         description = report.description
         facts = environment_of(description, request.environment, request.registry)
-        images = description["images"]
+        # The bundle's manifests are pinned already (repointed to --registry): no rendering.
         path = manifests_to_apply(
             folder, description, request.environment, request.registry, scratch
         )
-        if options.confirm is not None:
-            where = f"push to {request.registry}" if request.registry else "import into the cluster"
-            release_deploy.ask_first(
-                target.api(),
-                target,
-                path,
-                dict(facts["token_secrets"]),
-                options.confirm,
-                before=[f"{where}: the bundle's image {name}" for name in sorted(images)],
-            )
-        if request.registry:
-            with step(f"push the bundle's images to {request.registry}"):
-                push_to_registry(folder, images, request.registry)
-        else:
-            with step("import the bundle's images into the local cluster"):
-                import_into_local_cluster(folder, images, scratch, state_dir)
-        api = target.api()
-        with step(f"deploy {description['version']} from the bundle to {target.describe()}"):
-            release_deploy.deploy(
-                api,
-                target,
-                path,
-                token_secrets=dict(facts["token_secrets"]),
-                release_version=description["version"],
-                options=options,
-            )
+        source = BundleImages(folder, description["images"], request.registry, scratch, state_dir)
+        pin_title = (
+            f"push the bundle's images to {request.registry}"
+            if request.registry
+            else "import the bundle's images into the local cluster"
+        )
+        shipment = Shipment(
+            description["version"],
+            source,
+            lambda: dict(facts["token_secrets"]),
+            lambda pinned, to: path,
+            f"deploy {description['version']} from the bundle to {{target}}",
+            pin_title,
+        )
+        ship(shipment, target, options)
     return report

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from build_scripts.bundle import names, oci, signing
 from build_scripts.core import atomic, sums
-from build_scripts.core.artifacts import Artifact, human_size
+from build_scripts.core.artifacts import Artifact, Kind, human_size
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.kube import manifests
@@ -186,7 +186,8 @@ def make_bundle(
             count = len(writer.digests)
     size = human_size(destination.stat().st_size)
     say(f"  {destination.name}: {count} files, {len(images)} images, {size}, {signed_by}")
-    return Artifact(destination, f"air-gapped bundle, {len(images)} images, {signed_by}")
+    note = f"air-gapped bundle, {len(images)} images, {signed_by}"
+    return Artifact(destination, note, Kind.BUNDLE)
 
 
 def facts(release: Release) -> dict:

@@ -1,9 +1,16 @@
-"""What a step produces: artifacts with their checksums, and size budgets."""
+"""What a step produces: typed artifacts with their checksums, and size budgets.
+
+An artifact says what kind of file it is and what it is of (a platform, a component, an
+environment); a later step picks what it needs from the artifacts of the steps it needs by
+kind (`select`), as GoReleaser's pipes filter one typed list, never by where a path usually is.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from build_scripts.core.errors import (
@@ -25,10 +32,28 @@ def check_budget(path: Path, max_mb: float, what: str) -> str:
     return f"{size_mb:.1f} MB of {max_mb:g} MB budget"
 
 
+class Kind(StrEnum):
+    FILE = "file"  # not said: a step that does not tell
+    BINARY = "binary"  # a program: the backend, the desktop app of one platform
+    WHEEL = "wheel"  # the orchestrator's wheel (its wheelhouse beside it)
+    APP_ARCHIVE = "app archive"  # a zipped macOS .app
+    INSTALLER = "installer"
+    IMAGE_ARCHIVE = "image archive"  # a saved container image (docker load -i)
+    SBOM = "sbom"
+    MANIFEST = "manifest"  # Kubernetes manifests of one environment
+    BUNDLE = "bundle"
+
+
 @dataclass(frozen=True)
 class Artifact:
     path: Path
     note: str = ""
+    kind: str = Kind.FILE
+    # What it is of: the platform of a binary, the component of an image or SBOM, the
+    # environment of manifests ("" when there is one of its kind).
+    of: str = ""
+    # The release step that made it (known once the step's record holds it).
+    step: str = ""
 
     @property
     def size(self) -> int:
@@ -37,6 +62,11 @@ class Artifact:
     @property
     def sha256(self) -> str:
         return sha256_of(self.path)
+
+
+def select(artifacts: Iterable[Artifact], kind: str, of: str | None = None) -> list[Artifact]:
+    """The artifacts of a kind (and, if given, of one platform/component/environment)."""
+    return [a for a in artifacts if a.kind == kind and (of is None or a.of == of)]
 
 
 def sha256_of(path: Path) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from build_scripts.core import atomic, bootstrap, cmd, paths
-from build_scripts.core.artifacts import Artifact, check_budget
+from build_scripts.core.artifacts import Artifact, Kind, check_budget
 from build_scripts.core.errors import (
     ConfigError,
     ReleaseError,
@@ -298,4 +298,4 @@ def publish_binary(
     signed = signing.note(signing_config) if windows else ""
     note = ", ".join(part for part in (platform, signed, budget) if part)
     say(f"✓ {destination} ({note})")
-    return Artifact(destination, note)
+    return Artifact(destination, note, Kind.BINARY, platform)

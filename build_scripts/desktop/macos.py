@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core import atomic, cmd
-from build_scripts.core.artifacts import Artifact
+from build_scripts.core.artifacts import Artifact, Kind
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
@@ -322,7 +322,7 @@ def build_app(
         shutil.rmtree(scratch, ignore_errors=True)
     note = f"{platform}, {checked}, {signing_note(signing)}"
     say(f"✓ {destination} and {archive.name} ({note})")
-    return Artifact(archive, note)
+    return Artifact(archive, note, Kind.APP_ARCHIVE, platform)
 
 
 def _replace_tree(new: Path, destination: Path) -> None:

@@ -6,9 +6,9 @@ network disabled to prove it. The build context is a scratch copy of just those 
 (images/context.py), never dist/<version>/ itself. Base images are build arguments: by default
 the local ones from base_images.py (no registry needed), or any the user names in config.
 
-A build is skipped when the image already carries the digest of its inputs (Dockerfile, context
-files, build arguments, base image ids) in a label, so a second build of an unchanged tree runs
-no `docker build` at all.
+Whether an image is up to date is the release graph's decision (release/graph.py: the image
+step's inputs, its archive, and `changed_in_docker` for what Docker holds), for `invoke
+images.build` as for `invoke release`: build_one always builds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import contextlib
 import datetime
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from python_on_whales import Image, docker
@@ -31,13 +31,11 @@ from build_scripts.images import bases as base_images
 from build_scripts.images.bases import docker_errors
 from build_scripts.images.builder import docker_build, select_builder
 from build_scripts.images.context import staged_context
-from build_scripts.images.inputs import INPUTS_LABEL, context_digests, inputs_digest
 from build_scripts.images.specs import (
     BuiltImage,
     Component,
     Settings,
     component,
-    dockerignore_path,
     image_tags,
 )
 
@@ -143,31 +141,12 @@ def build_one(
     started = time.monotonic()
     tags = image_tags(release, item.name)
     args = build_args(release, item, bases, settings.source_url or release.homepage)
-    digest = inputs_digest(
-        dockerfile=item.dockerfile.read_text(),
-        dockerignore=dockerignore_path().read_text(),
-        args=args,
-        base_ids=_base_ids(bases),
-        files=context_digests(release.dist_dir, item.inputs),
-    )
-    existing = inspect_image(tags[0])
-    if (
-        existing
-        and (existing.config.labels or {}).get(INPUTS_LABEL) == digest
-        and not settings.force
-    ):
-        with docker_errors("images"):
-            for tag in tags[1:]:
-                if tag not in existing.repo_tags:
-                    docker.image.tag(existing.id, tag)
-        say(f"{item.name}: up to date ({tags[0]}, inputs {digest[:12]}): no docker build")
-        return BuiltImage(item.name, tags, existing.id, existing.size, digest, False, builder, 0.0)
     image_id = docker_build(
         context=context or release.dist_dir,
         dockerfile=item.dockerfile,
         tags=tags,
         args=args,
-        labels={INPUTS_LABEL: digest},
+        labels={},
         builder=builder,
         step=f"image {item.name}",
     )
@@ -176,9 +155,38 @@ def build_one(
         say(f"{item.name}: --version in the image (read-only, no network, no caps): {printed}")
     image = inspect_image(image_id)
     assert image is not None
-    return BuiltImage(
-        item.name, tags, image.id, image.size, digest, True, builder, time.monotonic() - started
-    )
+    return BuiltImage(item.name, tags, image.id, image.size, builder, time.monotonic() - started)
+
+
+def base_image_ids(release: Release, name: str, settings: Settings) -> dict[str, str]:
+    """Reference -> image id of the bases the component's image is built on (after a build:
+    they exist), kept in the image step's record for changed_in_docker."""
+    item = component(name)
+    bases = resolve_bases(release, [item], settings)
+    return {bases[kind]: _base_ids(bases)[kind] for kind in sorted({"build", item.runtime_base})}
+
+
+def changed_in_docker(release: Release, name: str, image_id: str, bases: Mapping) -> str:
+    """Why Docker no longer holds what the image step made ('' if it does): a tag that is
+    gone or names another image, or a base rebuilt since (`images.bases --refresh`).
+
+    '' as well when the engine does not answer (after a reboot, before the bootstrap): the
+    archive in the folder is still what the step made, and the step starts the engine when it
+    runs for another reason.
+    """
+    if not docker_engine.is_answering():
+        return ""
+    for tag in image_tags(release, name):
+        found = inspect_image(tag)
+        if found is None:
+            return f"{tag} is not in Docker"
+        if image_id and found.id != image_id:
+            return f"{tag} is another image in Docker ({found.id[:19]})"
+    for reference, recorded in bases.items():
+        found = inspect_image(reference)
+        if found is not None and found.id != recorded:
+            return f"base {reference} changed since the image was built"
+    return ""
 
 
 def verify(release: Release, result: BuiltImage, settings: Settings, bases: Mapping) -> list:
@@ -211,7 +219,7 @@ def sizes_table(results: Iterable[BuiltImage], settings: Settings) -> str:
         item = component(result.component)
         image = inspect_image(result.image_id)
         user = (image.config.user if image else "") or "root"
-        how = f"{result.builder} {format_seconds(result.seconds)}" if result.built else "skipped"
+        how = f"{result.builder} {format_seconds(result.seconds)}"
         rows.append(
             (
                 result.reference,
@@ -221,6 +229,20 @@ def sizes_table(results: Iterable[BuiltImage], settings: Settings) -> str:
                 how,
             )
         )
+    return progress.table(rows)
+
+
+def sizes_in_docker(release: Release, names: Iterable[str], settings: Settings) -> str:
+    """The images Docker holds for the release, with their sizes and budgets (after
+    `invoke images.build`, whether the step ran or was up to date)."""
+    rows = [("image", "size", "budget", "user")]
+    for name in names:
+        item = component(name)
+        reference = image_tags(release, name)[0]
+        image = inspect_image(reference)
+        size = f"{image.size / MB:.1f} MB" if image else "missing"
+        user = (image.config.user if image else "") or "root"
+        rows.append((reference, size, f"≤ {settings.budget(item):g} MB", user))
     return progress.table(rows)
 
 
@@ -250,15 +272,13 @@ def build_images(
     names: Iterable[str],
     settings: Settings,
     *,
-    prepare: Callable[[Release, list[str]], None] | None = None,
     smoke: bool = True,
 ) -> list[BuiltImage]:
-    """Build (or find up to date) the images of the named components; check and measure them.
+    """Build the images of the named components; check and measure them.
 
-    The host-side inputs are made by whoever needs them first: the release graph's backend and
-    orchestrator steps, or the `prepare` function `invoke images.build` passes. smoke=False
-    leaves the `--version` run to the caller (the release runs it on the saved, normalized
-    image instead).
+    The host-side inputs come from the release graph's backend and orchestrator steps (the
+    image steps need them). smoke=False leaves the `--version` run to the caller (the release
+    runs it on the saved, normalized image instead).
     """
     items = [component(name) for name in names]
     docker_engine.ensure_running()
@@ -267,15 +287,12 @@ def build_images(
     classic = " (docker build without BuildKit; buildx is not installed)"
     say(f"builder: {builder}{classic if builder == 'classic' else ''}")
     bases = resolve_bases(release, items, settings)
-    if prepare is not None:
-        prepare(release, [item.name for item in items])
     with staged_context(release, items) as context:
         results = [
             build_one(release, item, bases, settings, builder, context, smoke=smoke)
             for item in items
         ]
-    if any(result.built for result in results):
-        prune_build_stages()
+    prune_build_stages()
     say("")
     say(sizes_table(results, settings))
     problems = [p for result in results for p in verify(release, result, settings, bases)]

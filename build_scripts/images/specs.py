@@ -82,7 +82,6 @@ class Settings:
     budgets_mb: Mapping[str, float] = field(default_factory=dict)
     mirror: str | None = None
     source_url: str | None = None
-    force: bool = False
 
     def budget(self, item: Component) -> float:
         return float(self.budgets_mb.get(item.name, item.budget_mb))
@@ -94,8 +93,6 @@ class BuiltImage:
     tags: tuple[str, ...]
     image_id: str
     size: int
-    inputs_digest: str
-    built: bool
     builder: str
     seconds: float
 

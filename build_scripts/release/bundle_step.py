@@ -6,36 +6,35 @@ release's own files for it, and the provenance and tool versions the release rec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from build_scripts.bundle import make as bundle
 from build_scripts.bundle import signing as bundle_signing
 from build_scripts.core import paths
-from build_scripts.core.artifacts import Artifact, sha256_of
+from build_scripts.core.artifacts import Artifact, Kind, select, sha256_of
 from build_scripts.core.components import image_name
 from build_scripts.core.metadata import Release
-from build_scripts.desktop import build as desktop
-from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import folder, provenance, sbom, state
-from build_scripts.windows import installer
+from build_scripts.release import folder, made, provenance, state
 
 facts = bundle.facts
 
 
-def plan(release: Release) -> bundle.Plan:
-    """The release's files that go into the bundle, and its images' saved archives."""
-    files = {release.installer_name: installer.installer_path(release)}
-    for platform in desktop.DEFAULT_PLATFORMS:
-        path = desktop.binary_path(release, platform)
-        files[path.relative_to(release.dist_dir).as_posix()] = path
-    for path in sorted(sbom.sbom_dir(release).glob(f"*{folder.SBOM_SUFFIX}")):
-        files[path.relative_to(release.dist_dir).as_posix()] = path
+# What goes into the bundle as files, by kind; image archives go in as OCI layouts.
+BUNDLED_KINDS = (Kind.INSTALLER, Kind.BINARY, Kind.SBOM)
+
+
+def plan(release: Release, needs: Iterable[str]) -> bundle.Plan:
+    """The files the steps it needs made (installer, desktop binaries, SBOMs), and the images'
+    saved archives: selected by kind from those steps' records."""
+    made_there = made.made_by(release, needs)
+    chosen = [a for kind in BUNDLED_KINDS for a in select(made_there, kind)]
+    files = {a.path.relative_to(release.dist_dir).as_posix(): a.path for a in chosen}
     images_in = [
-        bundle.Image(
-            name, image_name(release, name), release.image_tag, transfer.archive_path(release, name)
-        )
-        for name in specs.IMAGES
+        bundle.Image(a.of, image_name(release, a.of), release.image_tag, a.path)
+        for a in sorted(select(made_there, Kind.IMAGE_ARCHIVE), key=lambda a: a.of)
     ]
-    return bundle.Plan(files, images_in, manifests.environments())
+    return bundle.Plan(dict(sorted(files.items())), images_in, manifests.environments())
 
 
 def recorded_tools(release: Release, step_names: list[str]) -> dict[str, str]:
@@ -49,13 +48,13 @@ def recorded_tools(release: Release, step_names: list[str]) -> dict[str, str]:
     return found
 
 
-def make(release: Release, step_names: list[str]) -> list[Artifact]:
+def make(release: Release, step_names: list[str], needs: Iterable[str]) -> list[Artifact]:
     tools = recorded_tools(release, step_names)
     dirty = folder.is_dirty(paths.repo_root())
     return [
         bundle.make_bundle(
             release,
-            plan(release),
+            plan(release, needs),
             signer=bundle_signing.Signer.from_env(),
             provenance=lambda subjects: provenance.statement(release, subjects, tools, dirty=dirty),
         )

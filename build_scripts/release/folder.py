@@ -14,18 +14,13 @@ succeeded, so a failed or interrupted run leaves no sums that do not match the f
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core import atomic, cmd, paths, sums
-from build_scripts.core.artifacts import sha256_of
-from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release
-from build_scripts.core.progress import say
 from build_scripts.release import provenance, state
 from build_scripts.release.digests import DigestCache
 
@@ -48,6 +43,8 @@ class Entry:
     # Why the file no longer matches its inputs, when the step that makes it was left out of
     # the run (`invoke bundle` makes the bundle; a plain release leaves an older one be).
     stale: str = ""
+    # What kind of artifact its step said it is (core/artifacts.Kind); "" when not said.
+    kind: str = ""
 
 
 def artifact_files(dist_dir: Path) -> list[Path]:
@@ -75,6 +72,7 @@ def entries(
     stale = stale or {}
     made_by = {rel: r.step for r in records for rel in r.outputs}
     notes = {rel: note for r in records for rel, note in r.notes.items()}
+    kinds = {a["path"]: a["kind"] for r in records for a in r.artifacts}
     found = []
     for path in artifact_files(release.dist_dir):
         relative = path.relative_to(release.dist_dir).as_posix()
@@ -87,6 +85,7 @@ def entries(
                 notes.get(relative, ""),
                 step,
                 stale.get(step, ""),
+                kinds.get(relative, ""),
             )
         )
     return found
@@ -131,6 +130,7 @@ def manifest(
             "sha256": e.sha256,
             "step": e.step,
             "note": e.note,
+            **({"kind": e.kind} if e.kind else {}),
             **({"stale": e.stale} if e.stale else {}),
         }
         for e in found
@@ -217,48 +217,3 @@ def withdraw(release: Release) -> None:
     """Remove the sums before the folder changes: no description of files that are not there."""
     for name in DESCRIBING:
         atomic.remove(release.dist_dir / name)
-
-
-def _still_true(root: Path, sums_text: str) -> str:
-    """'' if the folder is exactly what SHA256SUMS lists, else the first file that is not."""
-    try:
-        listed = sums.parse_sums(sums_text)
-    except VerificationFailed:
-        return SUMS  # edited by hand: nothing to put back
-    for relative, digest in sorted(listed.items()):
-        if relative in DESCRIBING:
-            continue  # put back as they were
-        path = root / relative
-        if not path.is_file() or sha256_of(path) != digest:
-            return relative
-    for path in artifact_files(root):
-        relative = path.relative_to(root).as_posix()
-        if relative not in listed:
-            return relative
-    return ""
-
-
-@contextlib.contextmanager
-def written_outside_the_graph(release: Release) -> Iterator[None]:
-    """For a task that writes into the release folder on its own (installer.build,
-    desktop.build, images.save): under the folder's lock, the describing files are taken away
-    while it writes and put back only if every file is still what SHA256SUMS says. A changed
-    file leaves the folder undescribed (never described wrongly) until `invoke release`."""
-    root = release.dist_dir
-    with state.folder_lock(root):
-        kept = {name: (root / name).read_text() for name in DESCRIBING if (root / name).is_file()}
-        withdraw(release)
-        try:
-            yield
-        finally:
-            # Also after a failure: a failed build leaves the previous files, still described.
-            changed = _still_true(root, kept[SUMS]) if SUMS in kept else ""
-            if SUMS in kept and not changed:
-                for name in reversed(DESCRIBING):
-                    if name in kept:
-                        atomic.write_text(root / name, kept[name])
-            elif changed:
-                say(
-                    f"{root.name}/{SUMS} and {MANIFEST} withdrawn: {changed} is not the file "
-                    f"they described; `invoke release` describes the folder again"
-                )

@@ -42,6 +42,9 @@ class Step:
     # False: only on request (`--only NAME`, or a task that asks for it, as `invoke bundle`
     # does); a plain `invoke release` leaves it out, and says so when what it made is stale.
     by_default: bool = True
+    # What the step made outside the folder (an image in Docker), checked against the facts
+    # of its record: '' while it is still there and the same, else why the step must run.
+    outside: Callable[[Release, dict], str] | None = None
 
 
 def expand(names: list[str], known: list[str]) -> list[str]:
@@ -151,6 +154,9 @@ def decide(
             return Decision(step, True, f"{relative} is missing", current)
         if found[relative] != record.outputs.get(relative):
             return Decision(step, True, f"{relative} changed since it was built", current)
+    gone = step.outside(release, record.facts) if step.outside else ""
+    if gone:
+        return Decision(step, True, gone, current)
     return Decision(step, False, "up to date", current)
 
 
@@ -161,12 +167,26 @@ def completed_record(
     inputs: dict[str, str],
     notes: dict[str, str],
     seconds: float,
+    *,
+    artifacts: list[dict] = (),
 ) -> state.StepRecord:
-    """The record of a step that just succeeded (outputs read back from disk)."""
+    """The record of a step that just succeeded (outputs read back from disk); artifacts: what
+    its function returned (path, note, kind, of), paths kept as its outputs are."""
     outputs = {
         output_key(release, path): cache.sha256(path)
         for path in output_files(step, release)
         if path.is_file()
     }
     facts = step.facts(release) if step.facts else {}
-    return state.StepRecord(step.name, inputs, outputs, notes, facts, round(seconds, 1))
+    made = [
+        {
+            "path": output_key(release, Path(a["path"])),
+            "note": a.get("note", ""),
+            "kind": a.get("kind", "file"),
+            "of": a.get("of", ""),
+        }
+        for a in artifacts
+    ]
+    return state.StepRecord(
+        step.name, inputs, outputs, notes, facts, round(seconds, 1), artifacts=made
+    )

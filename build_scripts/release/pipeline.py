@@ -12,7 +12,7 @@ also adds a line to reports/history.jsonl.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from build_scripts.core.errors import ReleaseError
@@ -20,6 +20,7 @@ from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say, warn
 from build_scripts.release import folder, graph, history, state
 from build_scripts.release.digests import DigestCache
+from build_scripts.release.options import BuildOptions
 from build_scripts.release.scheduler import (
     Console,
     Outcome,
@@ -100,6 +101,7 @@ def preview(
     *,
     force: bool = False,
     known: list[graph.Step] | None = None,
+    forced: frozenset[str] = frozenset(),
 ) -> list[PlanLine]:
     """What a run would do now, step by step, and the checksums after them.
 
@@ -111,7 +113,7 @@ def preview(
     lines: list[PlanLine] = []
     will_run: set[str] = set()
     for step in ordered:
-        decision = graph.decide(step, release, cache, by_name, force=force)
+        decision = graph.decide(step, release, cache, by_name, force=force or step.name in forced)
         upstream = [n for n in step.needs if n in will_run]
         if decision.run:
             lines.append(PlanLine(step.name, True, decision.reason))
@@ -150,11 +152,17 @@ def run_release(
     dry_run: bool = False,
     bootstrap: Callable[[], object] | None = None,
     factory: str = DEFAULT_FACTORY,
+    forced: Iterable[str] = (),
+    options: BuildOptions | None = None,
 ) -> Result | None:
+    """Plan, decide and run the steps (`only`: those and what they need; else the default
+    ones). forced: steps run even when up to date (`force`: all of them). options: the build
+    options the steps were made with (standard_steps(options)); the workers get them too."""
     ordered = graph.plan(steps, only)
+    forced = frozenset(graph.expand(list(forced), [s.name for s in steps]))
     cache = digest_cache(release)
     say(f"{release.product} {release.version_text} ({release.commit[:12]}), {jobs} job(s):")
-    lines = preview(release, ordered, cache, force=force, known=steps)
+    lines = preview(release, ordered, cache, force=force, known=steps, forced=forced)
     for line in lines:
         say(f"  {line}")
     will_run = {line.step for line in lines[:-1] if line.run}
@@ -183,6 +191,8 @@ def run_release(
                 lock_fd=lock_fd,
                 console=console,
                 began=began,
+                forced=forced,
+                options=options.to_json() if options is not None else None,
             ).run()
         finally:
             cache.save()

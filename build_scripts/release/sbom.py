@@ -18,7 +18,7 @@ from importlib import metadata as package_metadata
 from pathlib import Path
 
 from build_scripts.core import atomic, cmd, locks, paths
-from build_scripts.core.artifacts import Artifact
+from build_scripts.core.artifacts import Artifact, Kind
 from build_scripts.core.metadata import Release
 from build_scripts.images import specs
 from build_scripts.release import image_sbom
@@ -110,7 +110,7 @@ def go_sboms(release: Release) -> list[Artifact]:
                     "SOURCE_DATE_EPOCH": str(release.source_date_epoch),
                 },
             )
-        made.append(Artifact(destination, f"CycloneDX: Go modules of {name}"))
+        made.append(Artifact(destination, f"CycloneDX: Go modules of {name}", Kind.SBOM, name))
     return made
 
 
@@ -134,7 +134,8 @@ def python_sbom(release: Release) -> list[Artifact]:
             ],
             step="sbom orchestrator",
         )
-    return [Artifact(destination, "CycloneDX: orchestrator and its pinned dependencies")]
+    note = "CycloneDX: orchestrator and its pinned dependencies"
+    return [Artifact(destination, note, Kind.SBOM, "orchestrator")]
 
 
 def image_sboms(release: Release, archives: dict[str, Path]) -> list[Artifact]:
@@ -149,7 +150,6 @@ def image_sboms(release: Release, archives: dict[str, Path]) -> list[Artifact]:
             tool_version=package_metadata.version("traderadmin-release"),
         )
         atomic.write_text(destination, json.dumps(bom, indent=2, sort_keys=True) + "\n")
-        made.append(
-            Artifact(destination, f"CycloneDX: image {component} ({len(bom['components'])} parts)")
-        )
+        note = f"CycloneDX: image {component} ({len(bom['components'])} parts)"
+        made.append(Artifact(destination, note, Kind.SBOM, f"image {component}"))
     return made

@@ -156,9 +156,14 @@ class Scheduler:
         lock_fd: int,
         console: Console,
         began: float | None = None,
+        forced: frozenset[str] = frozenset(),
+        options: str | None = None,
     ) -> None:
         self.release, self.cache, self.jobs, self.force = release, cache, max(1, jobs), force
         self.factory, self.lock_fd, self.console = factory, lock_fd, console
+        # Steps to run even when up to date (`images.build --force`: the images, not the
+        # backend binary they need); `force` stands for every step.
+        self.forced = forced
         self.by_name = {s.name: s for s in ordered}
         self.pending = critical_first(ordered, release.dist_dir)
         self.decisions: dict[str, graph.Decision] = {}
@@ -171,6 +176,10 @@ class Scheduler:
         scratch = tempfile.mkdtemp(prefix="run-", dir=state.state_dir(release.dist_dir))
         self.scratch = Path(scratch)
         (self.scratch / "release.json").write_text(worker.release_to_json(release))
+        # The task's build options (options.py), for the workers to build the same steps.
+        self.options_file = self.scratch / "options.json" if options is not None else None
+        if self.options_file is not None:
+            self.options_file.write_text(options or "")
 
     def run(self) -> Outcome:
         try:
@@ -208,7 +217,11 @@ class Scheduler:
             timing = self.outcome.timing.setdefault(name, StepTiming(ready=self._clock()))
             if name not in self.decisions:
                 self.decisions[name] = graph.decide(
-                    step, self.release, self.cache, self.by_name, force=self.force
+                    step,
+                    self.release,
+                    self.cache,
+                    self.by_name,
+                    force=self.force or name in self.forced,
                 )
             decision = self.decisions[name]
             if not decision.run:
@@ -243,8 +256,11 @@ class Scheduler:
             p for p in (str(ENGINE_ROOT), os.environ.get("PYTHONPATH", "")) if p
         )
         argv = [sys.executable, "-m", "build_scripts.release.worker", self.factory, name]
+        argv += [str(self.scratch / "release.json"), str(result_file)]
+        if self.options_file is not None:
+            argv.append(str(self.options_file))
         process = cmd.spawn(
-            [*argv, str(self.scratch / "release.json"), str(result_file)],
+            argv,
             cwd=paths.repo_root(),
             env={"PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path},
             pass_fds=(self.lock_fd,),
@@ -271,9 +287,10 @@ class Scheduler:
             current.tail.append("error: the worker exited 0 without reporting its artifacts")
             value = 1
         if value == 0:
+            made = json.loads(current.result_file.read_text())
             notes = {
                 Path(a["path"]).relative_to(self.release.dist_dir).as_posix(): a["note"]
-                for a in json.loads(current.result_file.read_text())
+                for a in made
                 if Path(a["path"]).is_relative_to(self.release.dist_dir)
             }
             record = graph.completed_record(
@@ -283,6 +300,7 @@ class Scheduler:
                 current.decision.inputs,
                 notes,
                 seconds,
+                artifacts=made,
             )
             state.save_record(self.release.dist_dir, record)
             state.remember_seconds(name, seconds)

@@ -19,7 +19,8 @@ from pathlib import Path
 from build_scripts.core import atomic, jsonfile, locks, paths
 
 # Bump when the record format or the meaning of a fingerprint changes: every step reruns.
-FORMAT = 1
+# 2: records list the step's typed artifacts (kind, what of), which later steps select from.
+FORMAT = 2
 
 
 def state_dir(dist_dir: Path) -> Path:
@@ -38,6 +39,8 @@ class StepRecord:
     facts: dict = field(default_factory=dict)
     seconds: float = 0.0
     format: int = FORMAT
+    # What the step returned: path (as in outputs), note, kind and what of (core/artifacts.py).
+    artifacts: list[dict] = field(default_factory=list)
 
 
 def record_path(dist_dir: Path, step: str) -> Path:

@@ -6,6 +6,10 @@ concern's wing; this file only wires them together. The engine code a step runs 
 not listed (code_inputs.py): every module its function reaches and the data files those declare
 in RELEASE_READS are among its sources, so a change to how something is built rebuilds it.
 Steps list only the product's own sources (backend/, desktop/, a Dockerfile, …).
+
+The tasks that build one artifact (`images.build`, `desktop.build`, `installer.build`) run
+these same steps, made with the options their flags give (options.py); a flag that changes
+what a step builds is a parameter of that step.
 """
 
 from __future__ import annotations
@@ -16,30 +20,40 @@ from pathlib import Path
 
 from build_scripts.bundle import names as bundle_names
 from build_scripts.core import artifacts
-from build_scripts.core.artifacts import Artifact, sha256_of
+from build_scripts.core.artifacts import Artifact, Kind, select
 from build_scripts.core.metadata import Release, python_version
 from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import bundle_step, code_inputs, sbom, state, update_feed_step
+from build_scripts.release import (
+    bundle_step,
+    code_inputs,
+    made,
+    sbom,
+    state,
+    step_inputs,
+    update_feed_step,
+)
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
+from build_scripts.release.options import BuildOptions
 from build_scripts.services import build as services
 from build_scripts.updates import keys as update_keys
 from build_scripts.windows import installer, webview2
-from build_scripts.windows.signing import ENV_CERT, ENV_KEY, ENV_TIMESTAMP_URL, SigningConfig
+from build_scripts.windows.signing import SigningConfig
 
 TESTS = ("*_test.go", "*/tests/*", "*/testdata/*")
 
 
 def _backend(release: Release) -> list[Artifact]:
-    return [Artifact(services.build_backend(release), "static linux/amd64")]
+    binary = services.build_backend(release)
+    return [Artifact(binary, "static linux/amd64", Kind.BINARY, "backend")]
 
 
 def _orchestrator(release: Release) -> list[Artifact]:
-    wheelhouse = services.build_orchestrator_wheelhouse(release)
-    return [Artifact(services.orchestrator_wheel(wheelhouse), "wheel (+ pinned deps)")]
+    wheel = services.orchestrator_wheel(services.build_orchestrator_wheelhouse(release))
+    return [Artifact(wheel, "wheel (+ pinned deps)", Kind.WHEEL, "orchestrator")]
 
 
 def frontend_path(release: Release) -> Path:
@@ -52,12 +66,13 @@ def _frontend(release: Release) -> list[Artifact]:
     return []
 
 
-def _desktop(platform: str) -> Callable[[Release], list[Artifact]]:
+def _desktop(platform: str, options: BuildOptions) -> Callable[[Release], list[Artifact]]:
     def produce(release: Release) -> list[Artifact]:
         return desktop.build(
             release,
             [platform],
             signing_config=SigningConfig.from_env(),
+            max_mb=options.desktop_max_mb,
             frontend=frontend_path(release),
             update_public_key=update_keys.public_key_or_empty(),
         )
@@ -65,59 +80,85 @@ def _desktop(platform: str) -> Callable[[Release], list[Artifact]]:
     return produce
 
 
-def _installer(release: Release) -> list[Artifact]:
-    return [
-        installer.build_installer(
-            release,
-            app_exe=desktop.binary_path(release, "windows/amd64"),
-            signing_config=SigningConfig.from_env(),
-            webview2_bootstrapper=webview2.configured_bootstrapper(),
-        )
-    ]
+def _optional(path: str | None) -> Path | None:
+    return Path(path) if path else None
 
 
-def _bootstrapper_identity() -> str:
-    """The embedded WebView2 bootstrapper by content: another file reruns the installer step."""
-    bootstrapper = webview2.configured_bootstrapper()
-    return sha256_of(bootstrapper) if bootstrapper else "none"
+def _app_exe(release: Release, options: BuildOptions) -> Path:
+    """The exe the installer packs: the user's own (`installer.build --app-exe`), else the
+    one the desktop-windows step built."""
+    if options.app_exe:
+        return Path(options.app_exe)
+    return made.one(release, ["desktop-windows"], Kind.BINARY, "windows/amd64").path
 
 
-def _image(name: str) -> Callable[[Release], list[Artifact]]:
+def _installer(options: BuildOptions) -> Callable[[Release], list[Artifact]]:
     def produce(release: Release) -> list[Artifact]:
-        # The inputs come from the backend or orchestrator step this step needs.
-        with images.exclusive():
-            # The --version check runs once, on the saved (normalized) image.
-            (built,) = images.build_images(release, [name], specs.Settings(), smoke=False)
-            (archive,) = transfer.save_images(release, [name])
-        size = f"{built.size / artifacts.MB:.1f} MB"
-        return [Artifact(archive, f"docker load -i; {built.reference}, {size}")]
+        return [
+            installer.build_installer(
+                release,
+                app_exe=_app_exe(release, options),
+                script=_optional(options.installer_script),
+                signing_config=SigningConfig.from_env(),
+                webview2_bootstrapper=webview2.configured_bootstrapper(
+                    options.webview2_bootstrapper, options.webview2_configured
+                ),
+                max_mb=options.installer_max_mb,
+            )
+        ]
 
     return produce
 
 
-def image_id(release: Release, name: str) -> str:
-    """The image id (config digest) inside the saved archive; '' if there is none."""
-    ids = sorted(transfer.saved_image_ids(transfer.archive_path(release, name)))
+def _image(name: str, settings: specs.Settings) -> Callable[[Release], list[Artifact]]:
+    def produce(release: Release) -> list[Artifact]:
+        # The inputs come from the backend or orchestrator step this step needs.
+        with images.exclusive():
+            # The --version check runs once, on the saved (normalized) image.
+            (built,) = images.build_images(release, [name], settings, smoke=False)
+            (archive,) = transfer.save_images(release, [name])
+        size = f"{built.size / artifacts.MB:.1f} MB"
+        note = f"docker load -i; {built.reference}, {size}"
+        return [Artifact(archive, note, Kind.IMAGE_ARCHIVE, name)]
+
+    return produce
+
+
+def archive_id(archive: Path) -> str:
+    """The image id (config digest) inside a saved archive; '' if there is none."""
+    ids = sorted(transfer.saved_image_ids(archive))
     return ids[0] if len(ids) == 1 else ""
 
 
-def _image_facts(name: str) -> Callable[[Release], dict]:
+def image_id(release: Release, name: str) -> str:
+    """The image id in the archive the image step writes (its own output)."""
+    return archive_id(transfer.archive_path(release, name))
+
+
+def _image_facts(name: str, settings: specs.Settings) -> Callable[[Release], dict]:
     def facts(release: Release) -> dict:
         tags = list(specs.image_tags(release, name))
-        return {"images": {name: {"tags": tags, "id": image_id(release, name)}}}
+        bases = images.base_image_ids(release, name, settings)
+        return {"images": {name: {"tags": tags, "id": image_id(release, name), "bases": bases}}}
 
     return facts
 
 
 def _image_sbom(name: str) -> Callable[[Release], list[Artifact]]:
     def produce(release: Release) -> list[Artifact]:
-        return sbom.image_sboms(release, {name: transfer.archive_path(release, name)})
+        archive = made.one(release, [f"image-{name}"], Kind.IMAGE_ARCHIVE, name)
+        return sbom.image_sboms(release, {name: archive.path})
 
     return produce
 
 
+IMAGE_STEPS = tuple(f"image-{name}" for name in specs.IMAGES)
+
+
 def _image_ids(release: Release) -> dict[str, str]:
-    return {name: image_id(release, name) for name in specs.IMAGES}
+    """Component -> the id of the image its step saved ('' before it has)."""
+    archives = select(made.made_by(release, IMAGE_STEPS), Kind.IMAGE_ARCHIVE)
+    return {name: "" for name in specs.IMAGES} | {a.of: archive_id(a.path) for a in archives}
 
 
 def _manifests(release: Release) -> list[Artifact]:
@@ -126,45 +167,35 @@ def _manifests(release: Release) -> list[Artifact]:
         Artifact(
             manifests.write(release, environment, image_ids=ids),
             f"kubectl apply -f; {environment}",
+            Kind.MANIFEST,
+            environment,
         )
         for environment in manifests.environments()
     ]
 
 
-def _signing() -> str:
-    """Who signs (certificate path and timestamp server), never a secret."""
-    import os
-
-    parts = [os.environ.get(k, "").strip() for k in (ENV_CERT, ENV_KEY, ENV_TIMESTAMP_URL)]
-    return "|".join(parts) if any(parts) else "unsigned"
-
-
-def _identity(release: Release) -> dict[str, object]:
-    return {
-        "version": release.version_text,
-        "commit": release.commit,
-        "product": release.product,
-        "publisher": release.publisher,
-        "copyright": release.copyright,
-        "homepage": release.homepage,
-        "source_date_epoch": release.source_date_epoch,
+def _image_step(name: str, options: BuildOptions) -> Step:
+    settings = step_inputs.image_settings(options)
+    chosen = {
+        "builder": settings.builder,
+        "bases": ",".join(f"{k}={v}" for k, v in sorted(settings.bases.items())) or "local",
+        "source_url": settings.source_url or "homepage",
+        "budget_mb": settings.budget(specs.component(name)),
     }
-
-
-def _image_step(name: str) -> Step:
     return Step(
         f"image-{name}",
         f"{name} container image (hermetic, offline base, reproducible archive)",
-        _image(name),
+        _image(name, settings),
         needs=(name,),
         inputs=Inputs(
             sources=(f"docker/{name}.Dockerfile",),
             tools=("docker",),
-            params=lambda r: {**_identity(r), "image_prefix": r.image_prefix},
+            params=lambda r: {**step_inputs.identity(r), "image_prefix": r.image_prefix, **chosen},
         ),
         outputs=lambda r: [transfer.archive_path(r, name)],
-        facts=_image_facts(name),
+        facts=_image_facts(name, settings),
         resource="docker build",
+        outside=step_inputs.image_in_docker(name),
     )
 
 
@@ -181,28 +212,41 @@ def _image_sbom_step(name: str) -> Step:
     )
 
 
-def _desktop_step(platform: str) -> Step:
+def _desktop_step(platform: str, options: BuildOptions) -> Step:
     goos = platform.split("/")[0]
     return Step(
-        f"desktop-{goos}",
+        step_inputs.desktop_step_name(platform),
         f"desktop app for {platform} (wails build, the shared front end embedded)",
-        _desktop(platform),
+        _desktop(platform, options),
         needs=("frontend",),
         inputs=Inputs(
             sources=("desktop",),
             exclude=(*TESTS, "desktop/tools/*", "desktop/frontend/*"),
             tools=("go", "wails"),
             params=lambda r: {
-                **_identity(r),
+                **step_inputs.identity(r),
                 # The update key's public half is in the flags: a new key rebuilds the app.
                 "ldflags": desktop.ldflags(r, update_keys.public_key_or_empty()),
                 "platform": platform,
-                "signing": _signing() if goos == "windows" else "unsigned",
+                "signing": step_inputs.signing() if goos == "windows" else "unsigned",
+                "budget_mb": options.desktop_max_mb,
             },
         ),
-        outputs=lambda r: [desktop.binary_path(r, platform)],
+        outputs=step_inputs.desktop_outputs(platform),
+        by_default=platform in desktop.DEFAULT_PLATFORMS,
     )
 
+
+# What the bundle packs: it selects their artifacts by kind (bundle_step.py).
+BUNDLED = (
+    "desktop-linux",
+    "desktop-windows",
+    "installer",
+    *IMAGE_STEPS,
+    "sbom-go",
+    "sbom-orchestrator",
+    *(f"sbom-image-{name}" for name in specs.IMAGES),
+)
 
 # Not followed when deriving code inputs: the graph itself (the bundle lists the step names).
 NOT_CODE = frozenset({"standard_steps"})
@@ -227,11 +271,14 @@ def with_code_inputs(step: Step) -> Step:
     return dataclasses.replace(step, inputs=inputs)
 
 
-def standard_steps() -> list[Step]:
-    return [with_code_inputs(step) for step in _declared_steps()]
+def standard_steps(options: BuildOptions | None = None) -> list[Step]:
+    """The release graph; options: what a task's flags and the config change (the defaults
+    are a plain `invoke release`'s)."""
+    return [with_code_inputs(step) for step in _declared_steps(options or BuildOptions())]
 
 
-def _declared_steps() -> list[Step]:
+def _declared_steps(options: BuildOptions) -> list[Step]:
+    extra_platforms = [p for p in options.desktop_platforms if p not in desktop.DEFAULT_PLATFORMS]
     return [
         Step(
             "backend",
@@ -260,7 +307,7 @@ def _declared_steps() -> list[Step]:
             ),
             outputs=lambda r: [services.wheelhouse_path(r)],
         ),
-        *(_image_step(name) for name in specs.IMAGES),
+        *(_image_step(name, options) for name in specs.IMAGES),
         Step(
             "manifests",
             "Kubernetes manifests for each deploy environment (image ids annotated)",
@@ -288,21 +335,14 @@ def _declared_steps() -> list[Step]:
             ),
             outputs=lambda r: [frontend_path(r)],
         ),
-        *(_desktop_step(platform) for platform in desktop.DEFAULT_PLATFORMS),
+        *(_desktop_step(p, options) for p in (*desktop.DEFAULT_PLATFORMS, *extra_platforms)),
         Step(
             "installer",
             "Windows installer (NSIS)",
-            _installer,
-            needs=("desktop-windows",),
-            inputs=Inputs(
-                tools=("makensis",),
-                params=lambda r: {
-                    **_identity(r),
-                    "uninstall_key": r.windows_uninstall_key,
-                    "signing": _signing(),
-                    "webview2_bootstrapper": _bootstrapper_identity(),
-                },
-            ),
+            _installer(options),
+            # An exe of the user's own (`installer.build --app-exe`) needs no desktop build.
+            needs=() if options.app_exe else ("desktop-windows",),
+            inputs=Inputs(tools=("makensis",), params=step_inputs.installer_params(options)),
             outputs=lambda r: [installer.installer_path(r)],
         ),
         Step(
@@ -312,7 +352,7 @@ def _declared_steps() -> list[Step]:
             needs=("desktop-linux", "installer"),
             inputs=Inputs(
                 tools=("minisign",),
-                params=lambda r: {**_identity(r), **update_feed_step.params(r)},
+                params=lambda r: {**step_inputs.identity(r), **update_feed_step.params(r)},
             ),
             outputs=update_feed_step.outputs,
         ),
@@ -349,19 +389,11 @@ def _declared_steps() -> list[Step]:
         Step(
             "bundle",
             "air-gapped bundle: installer, desktop, OCI images, pinned manifests, SBOMs, signed",
-            lambda r: bundle_step.make(r, [s.name for s in standard_steps()]),
-            needs=(
-                "desktop-linux",
-                "desktop-windows",
-                "installer",
-                *(f"image-{name}" for name in specs.IMAGES),
-                "sbom-go",
-                "sbom-orchestrator",
-                *(f"sbom-image-{name}" for name in specs.IMAGES),
-            ),
+            lambda r: bundle_step.make(r, [s.name for s in standard_steps()], BUNDLED),
+            needs=BUNDLED,
             inputs=Inputs(
                 tools=("skopeo", "gpg"),
-                params=lambda r: {**_identity(r), "signing": bundle_step.signing()},
+                params=lambda r: {**step_inputs.identity(r), "signing": bundle_step.signing()},
             ),
             outputs=lambda r: [bundle_names.bundle_path(r)],
             facts=bundle_step.facts,

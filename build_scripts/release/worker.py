@@ -22,6 +22,7 @@ from pathlib import Path
 from build_scripts.core import atomic
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.metadata import Release, Version
+from build_scripts.release.options import BuildOptions
 
 DEFAULT_FACTORY = "build_scripts.release.steps:standard_steps"
 
@@ -35,9 +36,11 @@ def release_from_json(text: str) -> Release:
     return Release(**{**data, "version": Version(**data["version"])})
 
 
-def load_steps(factory: str) -> list:
+def load_steps(factory: str, options: BuildOptions | None = None) -> list:
+    """The factory's steps; built with the task's options when it passed some."""
     module, _, function = factory.partition(":")
-    return getattr(importlib.import_module(module), function)()
+    make = getattr(importlib.import_module(module), function)
+    return make(options) if options is not None else make()
 
 
 def _stop_when_orphaned(parent: int) -> None:
@@ -49,13 +52,14 @@ def _stop_when_orphaned(parent: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    factory, name, release_file, result_file = argv
+    factory, name, release_file, result_file, *options_file = argv
     # The scheduler stops a step with SIGINT; a release started where SIGINT is ignored (a
     # background job of a non-interactive shell) would otherwise pass that on to its workers.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
     release = release_from_json(Path(release_file).read_text())
-    step = next(s for s in load_steps(factory) if s.name == name)
+    options = BuildOptions.from_json(Path(options_file[0]).read_text()) if options_file else None
+    step = next(s for s in load_steps(factory, options) if s.name == name)
     try:
         artifacts = step.produce(release)
     except ReleaseError as error:
@@ -67,7 +71,9 @@ def main(argv: list[str]) -> int:
     except Exception:  # a bug: shown whole; the scheduler names the step
         traceback.print_exc()
         return 1
-    result = [{"path": str(a.path), "note": a.note} for a in artifacts]
+    result = [
+        {"path": str(a.path), "note": a.note, "kind": str(a.kind), "of": a.of} for a in artifacts
+    ]
     atomic.write_text(Path(result_file), json.dumps(result))
     return 0
 

@@ -14,6 +14,7 @@ from build_scripts.core.progress import say
 from build_scripts.release import pipeline, summary
 from build_scripts.release import steps as release_steps
 from build_scripts.tasks._base import release_task
+from build_scripts.tasks._options import build_options
 
 KEY_HELP = {
     "signing-key": f"OpenPGP secret key file that signs SHA256SUMS (default: ${signing.ENV_KEY}; "
@@ -41,12 +42,14 @@ def make(c, signing_key=None, version=None, jobs=None, bootstrap=True):
     if signer is not None:
         # The release step runs in a worker process: it finds the key where the env says.
         os.environ[signing.ENV_KEY] = str(signer.key_file)
+    options = build_options(c)
     result = pipeline.run_release(
         current,
-        release_steps.standard_steps(),
+        release_steps.standard_steps(options),
         only=["bundle"],
         jobs=int(jobs if jobs is not None else c.config.release.jobs),
         bootstrap=bootstrapping.bootstrap if bootstrap else None,
+        options=options,
     )
     assert result is not None
     bundled = [e for e in result.entries if e.step == "bundle"]

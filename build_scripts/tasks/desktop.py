@@ -11,10 +11,9 @@ from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
 from build_scripts.desktop import build as desktop
 from build_scripts.desktop import smoke as desktop_smoke
-from build_scripts.release import folder, summary
+from build_scripts.release import on_request, step_inputs, summary
 from build_scripts.tasks._base import release_task
-from build_scripts.updates import keys as update_keys
-from build_scripts.windows.signing import SigningConfig
+from build_scripts.tasks._options import build_options
 
 
 @release_task(
@@ -29,17 +28,13 @@ def build(c, platform=None, version=None):
     """Build the desktop app (wails build, production) into dist/<version>/desktop/."""
     release = metadata.current_release(version or c.config.release.version)
     platforms = desktop.parse_platforms(platform or c.config.desktop.platforms)
-    with folder.written_outside_the_graph(release):
-        artifacts = desktop.build(
-            release,
-            platforms,
-            signing_config=SigningConfig.from_env(),
-            max_mb=float(c.config.desktop.max_exe_mb),
-            # The update feed's key, as the release builds it ($TRADERADMIN_UPDATE_KEY).
-            update_public_key=update_keys.public_key_or_empty(),
-        )
+    # The release graph's desktop steps (and the front end they embed); a platform beyond the
+    # default ones becomes a step of its own (release/steps.py).
+    options = build_options(c, desktop_platforms=(*desktop.DEFAULT_PLATFORMS, *platforms))
+    names = [step_inputs.desktop_step_name(p) for p in platforms]
+    entries = on_request.build_steps(release, names, options, jobs=int(c.config.release.jobs))
     say("")
-    say(summary.table(artifacts, release.dist_dir))
+    say(summary.table(entries, release.dist_dir))
 
 
 @release_task(

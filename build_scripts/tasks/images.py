@@ -7,31 +7,23 @@ from pathlib import Path
 from invoke import Collection
 
 from build_scripts.core import docker_engine, metadata, paths
-from build_scripts.core.artifacts import human_size, sha256_of
+from build_scripts.core.artifacts import human_size
 from build_scripts.core.progress import say, step
 from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
 from build_scripts.images import registry, specs, transfer
 from build_scripts.kube import deployed
-from build_scripts.release import folder
-from build_scripts.services import inputs as service_inputs
+from build_scripts.release import on_request
+from build_scripts.release.step_inputs import image_settings
 from build_scripts.tasks._base import release_task
+from build_scripts.tasks._options import build_options
 
 COMPONENT_HELP = "only this image: backend or orchestrator (repeatable; default: both)"
 VERSION_HELP = "the release version whose images to use (default: this checkout's)"
 
 
-def _settings(c, **overrides) -> specs.Settings:
-    cfg = c.config.images
-    values = {
-        "builder": cfg.builder,
-        "bases": {kind: ref for kind, ref in dict(cfg.base).items() if ref},
-        "budgets_mb": dict(cfg.budgets_mb),
-        "mirror": cfg.mirror,
-        "source_url": cfg.source_url,
-    }
-    values.update({key: value for key, value in overrides.items() if value is not None})
-    return specs.Settings(**values)
+def _jobs(c) -> int:
+    return int(c.config.release.jobs)
 
 
 def _release(c, version):
@@ -39,7 +31,11 @@ def _release(c, version):
 
 
 def _components(c, component):
-    return list(component or c.config.images.components)
+    """The images asked for; an unknown one is refused before anything runs."""
+    names = list(component or c.config.images.components)
+    for name in names:
+        specs.component(name)
+    return names
 
 
 @release_task(
@@ -70,11 +66,16 @@ def bases(c, refresh=False, mirror=None):
 def build(c, component=None, version=None, force=False, builder=None):
     """Build the images hermetically (offline bases, no network); unchanged ones are skipped."""
     release = _release(c, version)
-    settings = _settings(c, builder=builder, force=force or None)
+    options = build_options(c, image_builder=builder)
+    names = [f"image-{name}" for name in _components(c, component)]
     with step(f"images: build {release.version_text}"):
-        images.build_images(
-            release, _components(c, component), settings, prepare=service_inputs.prepare_inputs
+        # The release graph's image steps (and the backend/orchestrator steps they need): an
+        # image is up to date when its step is; --force reruns the image steps only.
+        on_request.build_steps(
+            release, names, options, forced=names if force else (), jobs=_jobs(c)
         )
+    say("")
+    say(images.sizes_in_docker(release, _components(c, component), image_settings(options)))
 
 
 @release_task(
@@ -84,10 +85,12 @@ def build(c, component=None, version=None, force=False, builder=None):
 def save(c, component=None, version=None):
     """Write dist/<version>/images/<component>.tar for air-gapped transfer (docker load -i)."""
     release = _release(c, version)
-    with step(f"images: save {release.version_text}"), folder.written_outside_the_graph(release):
-        archives = transfer.save_images(release, _components(c, component))
-    for archive in archives:
-        say(f"{archive}  {human_size(archive.stat().st_size)}  sha256 {sha256_of(archive)}")
+    names = [f"image-{name}" for name in _components(c, component)]
+    with step(f"images: save {release.version_text}"):
+        # The archive is the image step's output: the step builds and saves in one.
+        entries = on_request.build_steps(release, names, build_options(c), jobs=_jobs(c))
+    for entry in entries:
+        say(f"{entry.path}  {human_size(entry.size)}  sha256 {entry.sha256}")
 
 
 @release_task(

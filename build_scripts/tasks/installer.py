@@ -11,11 +11,10 @@ from invoke import Collection
 from build_scripts.core import metadata, x11
 from build_scripts.core.errors import ReleaseError
 from build_scripts.core.progress import say
-from build_scripts.desktop import build as desktop
-from build_scripts.release import folder
+from build_scripts.release import on_request
 from build_scripts.tasks._base import release_task
+from build_scripts.tasks._options import absolute, build_options
 from build_scripts.windows import installer, installer_check, webview2
-from build_scripts.windows.signing import SigningConfig
 
 
 def _optional_path(value) -> Path | None:
@@ -35,18 +34,18 @@ def _optional_path(value) -> Path | None:
 def build(c, version=None, script=None, webview2_bootstrapper=None, app_exe=None):
     """Build the Windows installer dist/<version>/TraderAdmin_Setup_v<version>.exe (makensis)."""
     release = metadata.current_release(version or c.config.release.version)
-    with folder.written_outside_the_graph(release):
-        artifact = installer.build_installer(
-            release,
-            app_exe=_optional_path(app_exe) or desktop.binary_path(release, "windows/amd64"),
-            script=_optional_path(script or c.config.installer.script),
-            webview2_bootstrapper=webview2.configured_bootstrapper(
-                webview2_bootstrapper, c.config.installer.webview2_bootstrapper
-            ),
-            signing_config=SigningConfig.from_env(),
-            max_mb=float(c.config.installer.max_mb),
-        )
-    say(f"{artifact.path} ({artifact.note})")
+    options = build_options(
+        c,
+        installer_script=absolute(script),
+        webview2_bootstrapper=absolute(webview2_bootstrapper),
+        app_exe=absolute(app_exe),
+    )
+    # A wrong bootstrapper path fails now, not after the desktop build.
+    webview2.configured_bootstrapper(options.webview2_bootstrapper, options.webview2_configured)
+    (entry,) = on_request.build_steps(
+        release, ["installer"], options, jobs=int(c.config.release.jobs)
+    )
+    say(f"{entry.path} ({entry.note})")
 
 
 @release_task(

@@ -15,6 +15,7 @@ from build_scripts.release import graph, pipeline, reproducible, summary
 from build_scripts.release import report as release_report
 from build_scripts.release import steps as release_steps
 from build_scripts.tasks._base import release_task
+from build_scripts.tasks._options import build_options
 from build_scripts.updates import keys as update_keys
 from build_scripts.windows import webview2
 
@@ -49,7 +50,8 @@ def release(
     update_key=None,
 ):
     """Build everything a user installs or deploys, then print artifacts, sizes and SHA-256."""
-    steps = release_steps.standard_steps()
+    options = build_options(c)
+    steps = release_steps.standard_steps(options)
     if list_steps:
         for item in steps:
             needs = f" (needs {', '.join(item.needs)})" if item.needs else ""
@@ -68,7 +70,8 @@ def release(
         # Steps run in worker processes: they find the key where the environment says.
         os.environ[update_keys.ENV_KEY] = str(key.secret_file)
     if not dry_run and any(item.name == "installer" for item in graph.plan(steps, only or None)):
-        webview2.configured_bootstrapper()  # a wrong path fails now, not after the builds
+        # A wrong path fails now, not after the builds.
+        webview2.configured_bootstrapper(None, options.webview2_configured)
     try:
         result = pipeline.run_release(
             current,
@@ -78,6 +81,7 @@ def release(
             jobs=jobs,
             dry_run=dry_run,
             bootstrap=bootstrapping.bootstrap if bootstrap else None,
+            options=options,
         )
     except pipeline.StepFailed:
         _write_report(current, steps)  # it names the steps that did not complete

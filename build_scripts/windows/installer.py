@@ -19,7 +19,7 @@ from pathlib import Path
 import markdown
 
 from build_scripts.core import artifacts, atomic, cmd, paths
-from build_scripts.core.artifacts import Artifact
+from build_scripts.core.artifacts import Artifact, Kind
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
@@ -239,7 +239,7 @@ def build_installer(
     parts = ("windows/amd64", signing.note(signing_config), webview2.note(webview2_bootstrapper))
     note = ", ".join((*parts, budget))
     say(f"✓ {destination} ({note})")
-    return Artifact(destination, note)
+    return Artifact(destination, note, Kind.INSTALLER, "windows/amd64")
 
 
 def verify_installer(path: Path, release: Release, *, signed: bool) -> None:

@@ -1,0 +1,91 @@
+"""Shipping the release this checkout builds (or --version): its images from the local Docker
+engine or the environment's registry, its manifests rendered from deploy/templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from build_scripts.core import atomic
+from build_scripts.core.components import COMPONENTS
+from build_scripts.core.metadata import Release
+from build_scripts.core.progress import say
+from build_scripts.kube import deploy as deploying
+from build_scripts.kube import deployed, manifests, release_deploy
+from build_scripts.ship import images
+from build_scripts.ship.sequence import Shipment, ship
+
+
+def shipment(release: Release, environment: str, image_flags: list[str] | None) -> Shipment:
+    """The release for an environment; --image COMPONENT=REFERENCE runs that image as given
+    (not imported, not pinned)."""
+    values = manifests.load_values(environment)
+    overrides = manifests.parse_image_overrides(image_flags, COMPONENTS)
+    wanted = tuple(c for c in COMPONENTS if c not in overrides)
+
+    def render(pinned: dict[str, images.PinnedImage], to: Path | None) -> Path:
+        destination = to or deployed.manifests_path(release, environment)
+        digests = images.digests(pinned)
+        return manifests.write(release, environment, digests, overrides, to=destination)
+
+    return Shipment(
+        release.version_text,
+        images.source_for(release, values, environment, wanted),
+        lambda: token_secrets(values),
+        render,
+        f"deploy {release.version_text} to {{target}}",
+    )
+
+
+def token_secrets(values: dict) -> dict[str, str]:
+    """API role -> the name of its token Secret."""
+    return {role: values[key] for role, key in manifests.TOKEN_SECRET_VALUES.items()}
+
+
+def deploy_release(
+    release: Release,
+    environment: str,
+    image_flags: list[str] | None,
+    target: deploying.Target,
+    options: release_deploy.Options,
+) -> None:
+    ship(shipment(release, environment, image_flags), target, options)
+
+
+def pinned_text(release: Release, environment: str) -> str:
+    """The manifests pinned to the digests recorded so far (by tag if there are none)."""
+    values = manifests.load_values(environment)
+    digests = deployed.recorded_image_digests(release, images.where(values)) or None
+    return manifests.render(release, environment, digests)
+
+
+def write_pinned(release: Release, environment: str, to: Path | None = None) -> Path:
+    """pinned_text, written beside the release (kube/deployed.py), never into its folder."""
+    path = to or deployed.manifests_path(release, environment)
+    return atomic.write_text(path, pinned_text(release, environment))
+
+
+def validate(release: Release, environment: str, target: deploying.Target | None) -> None:
+    """The schema check of the pinned manifests, then (with a target that answers, and the
+    environment's namespace there) the server-side dry run."""
+    path = write_pinned(release, environment)
+    schema = release_deploy.check_offline(path)
+    say(f"✓ {path}: every object matches the Kubernetes {schema} schema")
+    if target is None:
+        return
+    try:
+        api = target.api()
+        namespaces = {n.name for n in api.get("namespaces")}
+    except Exception as exc:  # unreachable cluster: the offline check is what we can do
+        say(f"no server-side dry run: cluster not reachable ({str(exc).splitlines()[0]})")
+        return
+    namespace = manifests.load_values(environment)["namespace"]
+    if namespace not in namespaces:
+        say(f"no server-side dry run: namespace {namespace} does not exist yet (deploy makes it)")
+        return
+    release_deploy.dry_run(target, path)
+    say(f"✓ {path}: the API server admits every object (server-side dry run)")
+
+
+def diff(release: Release, environment: str, target: deploying.Target) -> str:
+    """What a deploy of the pinned manifests would change (server-side diff)."""
+    return release_deploy.diff(target, write_pinned(release, environment))

@@ -266,11 +266,12 @@ def test_a_bad_key_file_ends_the_task_with_one_line_and_writes_nothing(tmp_path)
 def test_invoke_release_refuses_a_bad_update_key_before_any_step(update_key, tmp_path, monkeypatch):
     from invoke import Config, Context, Exit
 
+    import tasks as root
     from build_scripts.tasks import release as release_tasks
 
     monkeypatch.setenv("TRADERADMIN_DIST", str(tmp_path / "dist"))
     password = _bad_keys(tmp_path / "bad", update_key.secret_file)["password-protected"]
-    context = Context(Config(overrides=release_tasks.ns.configuration()))
+    context = Context(Config(defaults=root.ns.configuration()))
     with pytest.raises(Exit) as caught:
         release_tasks.release(context, update_key=str(tmp_path / "missing.key"))
     assert caught.value.code == 2

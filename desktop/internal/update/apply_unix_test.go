@@ -130,7 +130,7 @@ func TestApplyRefusesATamperedFileAndChangesNothing(t *testing.T) {
 	if fileText(t, u.Exe) != string(goodScript("1.1.0")) {
 		t.Error("the binary changed")
 	}
-	if entries, _ := os.ReadDir(filepath.Dir(u.Exe)); len(entries) != 2 { // binary, config/
+	if entries, _ := os.ReadDir(filepath.Dir(u.Exe)); len(entries) != 1 { // the binary alone: no state, no download
 		t.Errorf("left behind: %v", entries)
 	}
 }

@@ -106,6 +106,7 @@ func RunTrial(ctx context.Context, exe, version string, args []string, markerDir
 			return ctx.Err()
 		case <-tick.C:
 			if good() && !exitWhenGood {
+				fmt.Fprintf(output, "%s passed its start checks in %.1fs and goes on as pid %d\n", version, time.Since(started).Seconds(), cmd.Process.Pid)
 				return nil
 			}
 			if good() {

@@ -61,13 +61,17 @@ func (u *Updater) Check(ctx context.Context) (Offer, error) {
 	if err != nil {
 		return Offer{}, fmt.Errorf("update state in %s: %w", u.StateDir, err)
 	}
-	id, err := InstallID(u.StateDir)
-	if err != nil {
-		return Offer{}, fmt.Errorf("installation id: %w", err)
-	}
 	m, err := feed.Manifest(ctx, u.Channel+".json")
 	if err != nil {
 		return Offer{}, err
+	}
+	// The id only when the rollout needs it (every bucket is under 100 %): a check, or a
+	// refused download, then leaves nothing behind on the machine.
+	id := ""
+	if m.Rollout < 100 {
+		if id, err = InstallID(u.StateDir); err != nil {
+			return Offer{}, fmt.Errorf("installation id: %w", err)
+		}
 	}
 	d, err := Decide(m, u.Current, id, state.Bad)
 	if err != nil {

@@ -15,7 +15,7 @@ import platform as host
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from build_scripts.core import atomic, bootstrap, cmd, paths
@@ -100,9 +100,13 @@ def _host_arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
-def ldflags(release: Release) -> str:
-    """Stripped (-s -w), reproducible (empty build id), stamped with version and commit."""
-    return f"-s -w -buildid= -X main.version={release.version_text} -X main.commit={release.commit}"
+def ldflags(release: Release, extra: Sequence[str] = ()) -> str:
+    """Stripped (-s -w), reproducible (empty build id), stamped with version and commit.
+
+    extra: more `-X name=value` settings, e.g. the update key and feed (internal/update).
+    """
+    stamp = f"-X main.version={release.version_text} -X main.commit={release.commit}"
+    return " ".join(["-s -w -buildid=", stamp, *extra])
 
 
 def windows_version_info(release: Release) -> dict:
@@ -177,9 +181,11 @@ def stage_sources(release: Release, destination: Path, source: Path | None = Non
     return destination
 
 
-def wails_build(staged: Path, platform: str, release: Release, *, first: bool) -> Path:
+def wails_build(
+    staged: Path, platform: str, release: Release, *, first: bool, extra_ldflags: Sequence[str] = ()
+) -> Path:
     """Run `wails build` in the stage; returns the binary it wrote under build/bin."""
-    argv = wails.wails_argv(platform, ldflags(release), first=first)
+    argv = wails.wails_argv(platform, ldflags(release, extra_ldflags), first=first)
     goos = platform.split("/")[0]
     env = {"CGO_ENABLED": "1" if goos == "linux" else "0", "GOFLAGS": "-mod=readonly"}
     cmd.run(
@@ -213,11 +219,14 @@ def build(
     max_mb: float = EXE_BUDGET_MB,
     source: Path | None = None,
     frontend: Path | None = None,
+    extra_ldflags: Sequence[str] = (),
 ) -> list[Artifact]:
     """Build, verify and (when configured) sign each platform; one Artifact per binary.
 
     frontend: a front end build_frontend made; every platform embeds it (else the first
     platform's `wails build` makes it).
+    extra_ldflags: more `-X` settings for every platform (the update key and feed; tests use
+    them for the update test knob).
     """
     artifacts = []
     # A clean checkout has no front-end packages yet; bootstrap's own check makes this a no-op
@@ -235,14 +244,16 @@ def build(
                         staged,
                         platform,
                         release,
-                        ldflags=ldflags(release),
+                        ldflags=ldflags(release, extra_ldflags),
                         first=index == 0,
                         root=root,
                         signing=macos.MacSigning.from_env(),
                     )
                 )
                 continue
-            built = wails_build(staged, platform, release, first=index == 0)
+            built = wails_build(
+                staged, platform, release, first=index == 0, extra_ldflags=extra_ldflags
+            )
             artifacts.append(
                 publish_binary(
                     built,

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -116,22 +117,25 @@ func runUpdate(opts cli.Options, lookup config.Lookup) int {
 	}
 	fmt.Printf("updating %s to %s\n", version, offer.Manifest.Version)
 	outcome, err := u.Apply(ctx, offer, false)
-	return reportOutcome(outcome, err)
+	return reportOutcome(os.Stdout, outcome, err)
 }
 
-func reportOutcome(outcome update.Outcome, err error) int {
+func reportOutcome(out io.Writer, outcome update.Outcome, err error) int {
 	switch {
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "TraderAdmin: update failed:", err)
+		if out != os.Stdout { // the supervisor's log
+			fmt.Fprintln(out, "update failed:", err)
+		}
 		return exitUpdateFailed
 	case outcome.Undone != nil:
-		fmt.Printf("%s (%s); %s is in place\n", outcome.Undone.Message(), outcome.Undone.Reason, outcome.To)
+		fmt.Fprintf(out, "%s (%s); %s is in place\n", outcome.Undone.Message(), outcome.Undone.Reason, outcome.To)
 		return exitUpdateUndone
 	case outcome.HandedOver:
-		fmt.Printf("the update to %s continues in the update supervisor\n", outcome.To)
+		fmt.Fprintf(out, "the update to %s continues in the update supervisor\n", outcome.To)
 		return 0
 	}
-	fmt.Printf("updated to %s (first start checked in %.1fs)\n", outcome.To, outcome.TrialTime.Seconds())
+	fmt.Fprintf(out, "updated to %s (first start checked in %.1fs)\n", outcome.To, outcome.TrialTime.Seconds())
 	return 0
 }
 
@@ -184,10 +188,15 @@ func runSupervisor(opts cli.Options, lookup config.Lookup) int {
 		fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
 		return exitUpdateFailed
 	}
-	if !opts.UpdateHeadless {
+	// The log is what remains when no one watched: after Install and restart, and on Windows,
+	// where --update returns once this supervisor has taken over.
+	if err := os.MkdirAll(u.StateDir, 0o755); err == nil {
 		if log, err := os.OpenFile(filepath.Join(u.StateDir, "update.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
 			defer log.Close()
 			u.Out = log
+			if opts.UpdateHeadless {
+				u.Out = io.MultiWriter(os.Stdout, log)
+			}
 			os.Stdout = log
 		}
 	}
@@ -200,5 +209,5 @@ func runSupervisor(opts cli.Options, lookup config.Lookup) int {
 		WaitPID:           opts.UpdateWaitPID,
 		Headless:          opts.UpdateHeadless,
 	})
-	return reportOutcome(outcome, err)
+	return reportOutcome(u.Out, outcome, err)
 }

@@ -15,6 +15,7 @@ from build_scripts.tasks import (
     release,
     report,
     toolchain,
+    updates,
     validate,
 )
 
@@ -35,6 +36,7 @@ for module in (
     clean,
     validate,
     report,
+    updates,
 ):
     name = module.__name__.rsplit(".", 1)[-1]
     ns.add_collection(module.ns, name=name)

@@ -75,6 +75,10 @@ class Release:
     version: Version
     commit: str
     source_date_epoch: int
+    # release.toml [updates]: the feed the desktop app checks unless config.toml names another,
+    # and the oldest version clients may stay on (older ones update without the rollout gate).
+    update_feed_url: str = ""
+    update_minimum_version: str = "0.0.0"
 
     @property
     def version_text(self) -> str:
@@ -173,7 +177,29 @@ def load_product(path: Path | None = None) -> dict:
     if not isinstance(version, dict) or not isinstance(version.get("next"), str):
         raise ConfigError(f"{source}: [version] has no next", 'add: [version] next = "X.Y.Z"')
     parse_version(version["next"])
-    return {**product, "next": version["next"]}
+    return {**product, "next": version["next"], **load_updates(data.get("updates", {}), source)}
+
+
+# The feed URL is built into the app with -ldflags -X: one token, no quotes or spaces.
+FEED_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%/-]*)?/")
+
+
+def load_updates(updates: object, source: Path) -> dict:
+    """[updates] feed_url (an http(s) URL ending in '/') and minimum_version (SemVer); both
+    optional: without a feed URL the app has no default feed (config.toml's update_feed)."""
+    if not isinstance(updates, dict):
+        raise ConfigError(f"{source}: [updates] must be a table")
+    feed_url = updates.get("feed_url", "")
+    if not isinstance(feed_url, str) or (feed_url and not FEED_URL.fullmatch(feed_url)):
+        raise ConfigError(
+            f"{source}: [updates] feed_url = {feed_url!r} is not an http(s) URL ending in '/'",
+            'e.g. feed_url = "https://updates.example.org/traderadmin/"',
+        )
+    minimum = updates.get("minimum_version", "0.0.0")
+    if not isinstance(minimum, str):
+        raise ConfigError(f"{source}: [updates] minimum_version must be a string")
+    parse_version(minimum)
+    return {"update_feed_url": feed_url, "update_minimum_version": minimum}
 
 
 def _git(args: list[str], repo: Path) -> str | None:
@@ -233,6 +259,8 @@ def current_release(override: str | None = None, repo: Path | None = None) -> Re
         version=version,
         commit=commit,
         source_date_epoch=epoch,
+        update_feed_url=product["update_feed_url"],
+        update_minimum_version=product["update_minimum_version"],
     )
 
 

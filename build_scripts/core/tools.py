@@ -272,6 +272,14 @@ CATALOGUE: tuple[Tool, ...] = (
         apt_package="gnupg",
     ),
     Tool(
+        "minisign",
+        "signing the desktop update feed (Ed25519, minisign format)",
+        _apt("minisign"),
+        ("minisign",),
+        ("-v",),
+        apt_package="minisign",
+    ),
+    Tool(
         "registry",
         "local image registry (images.push tests)",
         f"GOBIN=~/.cache/traderadmin/bin go install {REGISTRY_MODULE}@{REGISTRY_VERSION} "

@@ -100,13 +100,22 @@ def _host_arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
-def ldflags(release: Release, extra: Sequence[str] = ()) -> str:
-    """Stripped (-s -w), reproducible (empty build id), stamped with version and commit.
+# The Go package that checks the update feed (desktop/internal/update); -X on a variable that
+# does not exist is ignored by the Go linker, so the flags are safe before the package is.
+UPDATE_PACKAGE = "traderadmin/desktop/internal/update"
 
-    extra: more `-X name=value` settings, e.g. the update key and feed (internal/update).
-    """
+
+def ldflags(release: Release, update_public_key: str = "", extra: Sequence[str] = ()) -> str:
+    """Stripped (-s -w), reproducible (empty build id), stamped with version and commit, the
+    update feed's public key (minisign, base64; '' builds an app that refuses every feed) and
+    its default URL (release.toml [updates] feed_url). extra: more `-X name=value` settings
+    (the update tests' fail-at-start knob)."""
     stamp = f"-X main.version={release.version_text} -X main.commit={release.commit}"
-    return " ".join(["-s -w -buildid=", stamp, *extra])
+    update = (
+        f"-X {UPDATE_PACKAGE}.PublicKey={update_public_key}"
+        f" -X {UPDATE_PACKAGE}.DefaultFeedURL={release.update_feed_url}"
+    )
+    return " ".join(["-s -w -buildid=", stamp, update, *extra])
 
 
 def windows_version_info(release: Release) -> dict:
@@ -182,10 +191,12 @@ def stage_sources(release: Release, destination: Path, source: Path | None = Non
 
 
 def wails_build(
-    staged: Path, platform: str, release: Release, *, first: bool, extra_ldflags: Sequence[str] = ()
+    staged: Path, platform: str, release: Release, *, first: bool, flags: str | None = None
 ) -> Path:
-    """Run `wails build` in the stage; returns the binary it wrote under build/bin."""
-    argv = wails.wails_argv(platform, ldflags(release, extra_ldflags), first=first)
+    """Run `wails build` in the stage; returns the binary it wrote under build/bin.
+
+    flags: the -ldflags text (default: ldflags(release), an app without an update key)."""
+    argv = wails.wails_argv(platform, flags if flags is not None else ldflags(release), first=first)
     goos = platform.split("/")[0]
     env = {"CGO_ENABLED": "1" if goos == "linux" else "0", "GOFLAGS": "-mod=readonly"}
     cmd.run(
@@ -219,15 +230,16 @@ def build(
     max_mb: float = EXE_BUDGET_MB,
     source: Path | None = None,
     frontend: Path | None = None,
+    update_public_key: str = "",
     extra_ldflags: Sequence[str] = (),
 ) -> list[Artifact]:
     """Build, verify and (when configured) sign each platform; one Artifact per binary.
 
     frontend: a front end build_frontend made; every platform embeds it (else the first
-    platform's `wails build` makes it).
-    extra_ldflags: more `-X` settings for every platform (the update key and feed; tests use
-    them for the update test knob).
+    platform's `wails build` makes it). update_public_key: the update feed's key built in.
+    extra_ldflags: more `-X` settings for every platform (tests: the fail-at-start knob).
     """
+    flags = ldflags(release, update_public_key, extra_ldflags)
     artifacts = []
     # A clean checkout has no front-end packages yet; bootstrap's own check makes this a no-op
     # when package-lock.json has not changed since the last `npm ci`.
@@ -244,16 +256,14 @@ def build(
                         staged,
                         platform,
                         release,
-                        ldflags=ldflags(release, extra_ldflags),
+                        ldflags=flags,
                         first=index == 0,
                         root=root,
                         signing=macos.MacSigning.from_env(),
                     )
                 )
                 continue
-            built = wails_build(
-                staged, platform, release, first=index == 0, extra_ldflags=extra_ldflags
-            )
+            built = wails_build(staged, platform, release, first=index == 0, flags=flags)
             artifacts.append(
                 publish_binary(
                     built,

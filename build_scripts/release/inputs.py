@@ -82,6 +82,7 @@ VERSION_ARGS = {
     "go": ("env", "GOVERSION"),
     "wails": ("version",),
     "makensis": ("-VERSION",),
+    "minisign": ("-v",),
 }
 
 

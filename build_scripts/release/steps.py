@@ -22,10 +22,11 @@ from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import bundle_step, code_inputs, sbom, state
+from build_scripts.release import bundle_step, code_inputs, sbom, state, update_feed_step
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.services import build as services
+from build_scripts.updates import keys as update_keys
 from build_scripts.windows import installer, webview2
 from build_scripts.windows.signing import ENV_CERT, ENV_KEY, ENV_TIMESTAMP_URL, SigningConfig
 
@@ -58,6 +59,7 @@ def _desktop(platform: str) -> Callable[[Release], list[Artifact]]:
             [platform],
             signing_config=SigningConfig.from_env(),
             frontend=frontend_path(release),
+            update_public_key=update_keys.public_key_or_empty(),
         )
 
     return produce
@@ -192,7 +194,8 @@ def _desktop_step(platform: str) -> Step:
             tools=("go", "wails"),
             params=lambda r: {
                 **_identity(r),
-                "ldflags": desktop.ldflags(r),
+                # The update key's public half is in the flags: a new key rebuilds the app.
+                "ldflags": desktop.ldflags(r, update_keys.public_key_or_empty()),
                 "platform": platform,
                 "signing": _signing() if goos == "windows" else "unsigned",
             },
@@ -301,6 +304,17 @@ def _declared_steps() -> list[Step]:
                 },
             ),
             outputs=lambda r: [installer.installer_path(r)],
+        ),
+        Step(
+            "update-feed",
+            "signed update feed: manifests per channel, the files they point at, release notes",
+            update_feed_step.make,
+            needs=("desktop-linux", "installer"),
+            inputs=Inputs(
+                tools=("minisign",),
+                params=lambda r: {**_identity(r), **update_feed_step.params(r)},
+            ),
+            outputs=update_feed_step.outputs,
         ),
         Step(
             "sbom-go",

@@ -13,6 +13,7 @@ from build_scripts.desktop import build as desktop
 from build_scripts.desktop import smoke as desktop_smoke
 from build_scripts.release import folder, summary
 from build_scripts.tasks._base import release_task
+from build_scripts.updates import keys as update_keys
 from build_scripts.windows.signing import SigningConfig
 
 
@@ -34,6 +35,8 @@ def build(c, platform=None, version=None):
             platforms,
             signing_config=SigningConfig.from_env(),
             max_mb=float(c.config.desktop.max_exe_mb),
+            # The update feed's key, as the release builds it ($TRADERADMIN_UPDATE_KEY).
+            update_public_key=update_keys.public_key_or_empty(),
         )
     say("")
     say(summary.table(artifacts, release.dist_dir))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from invoke import Collection
@@ -14,6 +15,7 @@ from build_scripts.release import graph, pipeline, reproducible, summary
 from build_scripts.release import report as release_report
 from build_scripts.release import steps as release_steps
 from build_scripts.tasks._base import release_task
+from build_scripts.updates import keys as update_keys
 from build_scripts.windows import webview2
 
 
@@ -29,6 +31,8 @@ from build_scripts.windows import webview2
         "jobs": "how many steps may run at the same time (default: release.jobs, 2)",
         "bundle": "also make the air-gapped bundle (or set release.bundle: true; "
         "`invoke bundle` makes only it)",
+        "update-key": f"minisign secret key that signs the update feed (default: "
+        f"${update_keys.ENV_KEY}); without one the feed is unsigned and apps refuse it",
     },
     iterable=["only"],
 )
@@ -42,6 +46,7 @@ def release(
     force=False,
     jobs=None,
     bundle=False,
+    update_key=None,
 ):
     """Build everything a user installs or deploys, then print artifacts, sizes and SHA-256."""
     steps = release_steps.standard_steps()
@@ -58,6 +63,10 @@ def release(
         only = [*(only or [s.name for s in steps if s.by_default]), "bundle"]
     # The version and release.toml are checked before anything runs: bad input writes nothing.
     current = metadata.current_release(version or c.config.release.version)
+    key = update_keys.from_env(update_key)  # a bad key file fails here, before any step runs
+    if key is not None:
+        # Steps run in worker processes: they find the key where the environment says.
+        os.environ[update_keys.ENV_KEY] = str(key.secret_file)
     if not dry_run and any(item.name == "installer" for item in graph.plan(steps, only or None)):
         webview2.configured_bootstrapper()  # a wrong path fails now, not after the builds
     try:

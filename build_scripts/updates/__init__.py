@@ -1,0 +1,1 @@
+"""The desktop update feed: keys, signatures, manifests, release notes, publishing, serving."""

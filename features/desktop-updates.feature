@@ -5,12 +5,12 @@ Feature: Desktop updates users can trust
 
   Background:
     Given three desktop versions built with a test update key, the third made to fail at start
-    And an update feed signed with that key, serving every version on 127.0.0.1
+    And an update feed signed with that key, served on 127.0.0.1
 
   @fixture.xvfb
   Scenario: An installed version updates itself to the version the feed offers
     Given version "0.9.0-test.1" is installed in a temporary folder
-    And the feed offers version "0.9.0-test.2"
+    And versions "0.9.0-test.1" and "0.9.0-test.2" are published in the feed
     When I run the installed app with "--update"
     Then it exits with status 0
     And the installed app reports version "0.9.0-test.2"
@@ -19,7 +19,7 @@ Feature: Desktop updates users can trust
   @fixture.xvfb
   Scenario: A version that fails to start is undone and not offered again
     Given version "0.9.0-test.2" is installed in a temporary folder
-    And the feed offers version "0.9.0-test.3"
+    And versions "0.9.0-test.2" and "0.9.0-test.3" are published in the feed
     When I run the installed app with "--update"
     Then it exits with status 5
     And the output contains "Update to 0.9.0-test.3 failed to start and was undone"
@@ -31,7 +31,7 @@ Feature: Desktop updates users can trust
 
   Scenario Outline: A feed whose <part> was altered is refused and nothing changes
     Given version "0.9.0-test.1" is installed in a temporary folder
-    And the feed offers version "0.9.0-test.2"
+    And versions "0.9.0-test.1" and "0.9.0-test.2" are published in the feed
     And the feed's <part> is altered after signing
     When I run the installed app with "--update"
     Then it exits with status 1

@@ -7,6 +7,7 @@ from pathlib import Path
 from _support import run, shown
 from behave import given, then, when
 
+from build_scripts.updates import signing
 from tests import desktop_update_support as support
 
 # Built once per behave run: three real desktop builds take ~35 s with a warm Go cache.
@@ -25,11 +26,9 @@ def step_versions_built(context):
     context.versions = _BUILT["versions"]
 
 
-@given("an update feed signed with that key, serving every version on 127.0.0.1")
+@given("an update feed signed with that key, served on 127.0.0.1")
 def step_feed_served(context):
-    feed = support.Feed(context.scratch / "feed", context.update_key)
-    for version, binary in context.versions.items():
-        feed.add_version(version, binary)
+    feed = support.Feed(context.scratch / "feed", context.update_key, context.versions)
     served = support.served(feed.root)
     feed.url = served.__enter__()
     context.add_cleanup(served.__exit__, None, None, None)
@@ -43,27 +42,27 @@ def step_installed(context, version):
     )
 
 
-@given('the feed offers version "{version}"')
-def step_feed_offers(context, version):
-    context.feed.offer(version)
+@given('versions "{first}" and "{second}" are published in the feed')
+def step_feed_offers(context, first, second):
+    context.feed.publish(first, second)
 
 
 @given("the feed's {part} is altered after signing")
 def step_feed_altered(context, part):
     feed = context.feed
-    manifest = feed.root / "beta.json"
+    manifest = feed.manifest
     if part == "manifest":
         manifest.write_text(manifest.read_text().replace('"rollout": 100', '"rollout": 99'))
     elif part == "file":
-        for binary in (feed.root / "0.9.0-test.2").glob("TraderAdmin-*-linux-amd64"):
-            data = bytearray(binary.read_bytes())
-            data[len(data) // 2] ^= 0xFF
-            binary.write_bytes(bytes(data))
+        binary = feed.file_of(support.V2)
+        data = bytearray(binary.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        binary.write_bytes(bytes(data))
     elif part == "signature":
-        other = support.Feed(context.scratch / "other", support.make_key(context.scratch / "k2"))
-        copy = other.root / "beta.json"
+        copy = context.scratch / manifest.name
         copy.write_bytes(manifest.read_bytes())
-        (feed.root / "beta.json.minisig").write_bytes(other.sign(copy, "forged").read_bytes())
+        forged = signing.sign(copy, support.make_key(context.scratch / "k2"), "forged")
+        manifest.with_name(manifest.name + ".minisig").write_bytes(forged.read_bytes())
     else:
         raise AssertionError(f"no way to alter the feed's {part}")
     context.folder_before = support.folder_digest(context.app.parent)
@@ -85,7 +84,7 @@ def step_reports_version(context, version):
 def step_previous_kept(context, name):
     previous = context.app.with_name(name)
     assert previous.is_file(), f"no {previous}"
-    assert support.sha256(previous) == support.sha256(context.versions["0.9.0-test.1"])
+    assert support.sha256(previous) == support.sha256(context.versions[support.V1].binary)
 
 
 @then("the update was undone within {seconds:d} seconds")

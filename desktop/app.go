@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -86,6 +88,15 @@ func (a *App) checkOnce(ctx context.Context) {
 	}
 	status := *s
 	a.mu.Unlock()
+	// One line per check on stderr: what an admin (and the tests) can read without the UI.
+	switch {
+	case status.Available:
+		fmt.Fprintf(os.Stderr, "update check: %s available\n", status.Version)
+	case status.Problem != "":
+		fmt.Fprintf(os.Stderr, "update check failed: %s\n", status.Problem)
+	default:
+		fmt.Fprintf(os.Stderr, "update check: no update (%s)\n", status.Reason)
+	}
 	runtime.EventsEmit(ctx, "update:status", status)
 }
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from build_scripts.core import daemon, x11
+from build_scripts.desktop import smoke
 from build_scripts.updates import signing
 from tests import desktop_update_support as support
 from tests.desktop_update_support import V1, V2, V3
@@ -206,3 +208,63 @@ def test_a_withdrawn_version_brings_its_clients_back_to_the_last_good_one(
     on_v1, config_v1 = support.install(versions[V1], tmp_path / "on-v1", feed.url)
     stays = support.run_app(on_v1, config_v1, "--check-update", display=None)
     assert stays.returncode == 3 and "newest version" in stays.stdout, stays
+
+
+def _wait_for(what: str, check, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout:.0f}s")
+
+
+def test_the_install_and_restart_button_restarts_into_the_new_version(
+    versions, feed, tmp_path, display
+):
+    """The real window: the banner's button pressed from the keyboard, as a user can."""
+    feed.publish(V1, V2)
+    app, config = installed(versions, feed, tmp_path, V1)
+    stderr = tmp_path / "v1.log"
+    with stderr.open("w") as log:
+        window = subprocess.Popen(
+            [app, "--config", config], env=support.app_env(display), stdout=log, stderr=log
+        )
+    try:
+        _wait_for("the update check", lambda: f"update check: {V2} available" in stderr.read_text())
+        env = {"DISPLAY": display}
+
+        def mapped_windows() -> list[str]:
+            # The session's display holds this app's windows only; the mapped one takes keys.
+            search = ["xdotool", "search", "--onlyvisible", "--name", "^TraderAdmin$"]
+            return subprocess.run(search, env=env, capture_output=True, text=True).stdout.split()
+
+        ids = _wait_for("the window", mapped_windows)
+        # Keys sent before the page has drawn go nowhere: wait as desktop.smoke does.
+        smoke._wait_until_rendered(display, hex(int(ids[-1])), tmp_path, window.pid, 60)
+        subprocess.run(["xdotool", "windowfocus", "--sync", ids[-1]], env=env, check=True)
+        # Refresh, Reload settings, then the banner's button: the page's tab order.
+        subprocess.run(
+            ["xdotool", "key", "--delay", "200", "Tab", "Tab", "Tab", "Return"], env=env, check=True
+        )
+        assert window.wait(timeout=60) == 0, stderr.read_text()
+    finally:
+        if window.poll() is None:
+            window.kill()
+    update_log = config.parent / "update.log"
+    going_on = rf"{re.escape(V2)} passed its start checks in (\S+)s and goes on as pid (\d+)"
+    match = _wait_for(
+        "the new version's checked start",
+        lambda: update_log.exists() and re.search(going_on, update_log.read_text()),
+    )
+    pid = int(match.group(2))
+    try:
+        assert daemon.alive(pid), update_log.read_text()
+        assert reported_version(app) == V2
+        assert support.sha256(app.with_name("TraderAdmin.previous")) == support.sha256(
+            versions[V1].binary
+        )
+    finally:
+        daemon.terminate(pid, "TraderAdmin", 10)
+    print(f"Install and restart: {V2} passed its start checks in {match.group(1)}s")

@@ -107,3 +107,11 @@ def test_an_installed_release_updates_through_its_installer_and_a_failing_one_is
         cache = config.with_name("update-cache")
         assert (cache / new.version_text / builds.new_installer.name).is_file()
         print(f"{scope}: the failing {failing.version_text} undone in {took:.1f}s")
+
+        # A managed desk: the machine-wide policy value turns updates off for every user.
+        prefix.run(
+            ["reg", "add", r"HKLM\Software\TraderAdmin", "/v", "UpdatePolicy", "/d", "off", "/f"],
+            step="policy",
+        )
+        check = prefix.run([exe, "--config", CONFIG, "--check-update"], step="check", check=False)
+        assert check.returncode == 4 and "machine policy" in check.output, check.output

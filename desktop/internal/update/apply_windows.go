@@ -92,6 +92,16 @@ func installScope(exe string) string {
 }
 
 func runInstaller(installer, scope string, out io.Writer) error {
+	if scope == "/ALLUSERS" && !elevated() {
+		code, err := runElevated(installer, "/S "+scope)
+		if err == nil && code != 0 {
+			err = fmt.Errorf("exit code %d", code)
+		}
+		if err != nil {
+			return fmt.Errorf("%s /S %s: %v (exit codes: see README, silent install)", filepath.Base(installer), scope, err)
+		}
+		return nil
+	}
 	cmd := exec.Command(installer, "/S", scope)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {

@@ -81,39 +81,42 @@ func checkFailed(err error) int {
 	return exitUpdateFailed
 }
 
-func runCheckUpdate(opts cli.Options, lookup config.Lookup) int {
+// checkFeed builds the updater and checks the feed; code is >= 0 when the mode is done.
+func checkFeed(ctx context.Context, opts cli.Options, lookup config.Lookup) (u *update.Updater, offer update.Offer, code int) {
 	u, err := newUpdater(opts, lookup)
-	if err != nil {
-		return checkFailed(err)
+	if err == nil {
+		offer, err = u.Check(ctx)
 	}
-	ctx, cancel := signalContext()
-	defer cancel()
-	offer, err := u.Check(ctx)
 	if err != nil {
-		return checkFailed(err)
+		return nil, offer, checkFailed(err)
 	}
 	if !offer.Decision.Offer {
 		fmt.Printf("no update: %s\n", offer.Decision.Reason)
-		return exitNoUpdate
+		return u, offer, exitNoUpdate
+	}
+	return u, offer, -1
+}
+
+func runCheckUpdate(opts cli.Options, lookup config.Lookup) int {
+	ctx, cancel := signalContext()
+	defer cancel()
+	_, offer, code := checkFeed(ctx, opts, lookup)
+	if code >= 0 {
+		return code
 	}
 	fmt.Printf("update available: %s (this is %s; %s)\n", offer.Manifest.Version, version, offer.Decision.Reason)
 	return exitUpdateOffered
 }
 
 func runUpdate(opts cli.Options, lookup config.Lookup) int {
-	u, err := newUpdater(opts, lookup)
-	if err != nil {
-		return checkFailed(err)
-	}
 	ctx, cancel := signalContext()
 	defer cancel()
-	offer, err := u.Check(ctx)
-	if err != nil {
-		return checkFailed(err)
+	u, offer, code := checkFeed(ctx, opts, lookup)
+	if code == exitNoUpdate {
+		return 0 // nothing to do is success for --update
 	}
-	if !offer.Decision.Offer {
-		fmt.Printf("no update: %s\n", offer.Decision.Reason)
-		return 0
+	if code >= 0 {
+		return code
 	}
 	fmt.Printf("updating %s to %s\n", version, offer.Manifest.Version)
 	outcome, err := u.Apply(ctx, offer, false)

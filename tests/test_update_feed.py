@@ -263,6 +263,27 @@ def test_a_bad_key_file_ends_the_task_with_one_line_and_writes_nothing(tmp_path)
     assert not (tmp_path / "out").exists()
 
 
+def test_invoke_release_refuses_a_bad_update_key_before_any_step(update_key, tmp_path, monkeypatch):
+    from invoke import Config, Context, Exit
+
+    from build_scripts.tasks import release as release_tasks
+
+    monkeypatch.setenv("TRADERADMIN_DIST", str(tmp_path / "dist"))
+    password = _bad_keys(tmp_path / "bad", update_key.secret_file)["password-protected"]
+    context = Context(Config(overrides=release_tasks.ns.configuration()))
+    with pytest.raises(Exit) as caught:
+        release_tasks.release(context, update_key=str(tmp_path / "missing.key"))
+    assert caught.value.code == 2
+    assert caught.value.message.startswith(f"error: update key {tmp_path}/missing.key does not")
+    monkeypatch.setenv(keys.ENV_KEY, str(password))  # the environment's key is checked alike
+    with pytest.raises(Exit) as caught:
+        release_tasks.release(context)
+    assert caught.value.code == 2
+    assert "is password-protected" in caught.value.message
+    assert "\n" not in caught.value.message
+    assert not (tmp_path / "dist").exists()
+
+
 # --- the desktop build carries the key and the feed URL ------------------------------------
 
 

@@ -37,6 +37,11 @@ def compared_artifacts(release: Release) -> dict[str, str]:
         "orchestrator wheel": "orchestrator/wheelhouse/traderadmin_orchestrator-*.whl",
         "image backend": "images/backend.tar",
         "image orchestrator": "images/orchestrator.tar",
+        # Ed25519 signatures are deterministic: with the same update key (or none) the
+        # manifest, which carries the notes and both files' digests and signatures, is the same
+        # bytes too. (Its .minisig exists only with a key, so it is not compared by name.)
+        "update manifest": "updates/release.json",
+        "release notes": "RELEASE_NOTES.md",
     }
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core import cmd
-from build_scripts.core.errors import InvalidVersion
+from build_scripts.core.errors import InvalidVersion, ReleaseError
 from build_scripts.updates import versions
 
 MAX_COMMITS = 200
@@ -50,7 +50,11 @@ class Commit:
 
 
 def _git(repo: Path, *arguments: str) -> str:
-    return cmd.output_of(["git", *arguments], step="release notes", cwd=repo)
+    """git's output; '' outside a git checkout (a source tarball has no history to tell)."""
+    try:
+        return cmd.output_of(["git", *arguments], step="release notes", cwd=repo)
+    except ReleaseError:
+        return ""
 
 
 def previous_tag(repo: Path, version: str) -> str | None:
@@ -108,7 +112,7 @@ def render(product: str, version: str, date: str, since: str | None, found: list
             lines += ["", f"## {name}", ""]
             lines += [f"- {c.subject} ({c.sha[:8]})" for c in grouped[name]]
     if not found:
-        lines += ["", "No changes."]
+        lines += ["", "No changes recorded (no commits found in git)."]
     return "\n".join(lines) + "\n"
 
 

@@ -145,12 +145,16 @@ def publish(
                     "publish a new version instead",
                 )
         target = stage / version
-        target.mkdir(exist_ok=True)
-        for source in sorted((updates_dir / feed.FILES).iterdir()):
-            shutil.copyfile(source, target / source.name)
-        for name in (RELEASE_MANIFEST, RELEASE_MANIFEST + signing.SUFFIX):
-            if (updates_dir / name).is_file():
-                shutil.copyfile(updates_dir / name, target / name)
+        # Published again with the same manifest: its files are there (hard links of the live
+        # feed's, never to be written through).
+        if not (target / RELEASE_MANIFEST).is_file():
+            shutil.rmtree(target, ignore_errors=True)  # a stray folder: only the copy's links
+            target.mkdir()
+            for source in sorted((updates_dir / feed.FILES).iterdir()):
+                shutil.copyfile(source, target / source.name)
+            for name in (RELEASE_MANIFEST, RELEASE_MANIFEST + signing.SUFFIX):
+                if (updates_dir / name).is_file():
+                    shutil.copyfile(updates_dir / name, target / name)
         for channel in versions.channels_for(version):
             path = channel_path(stage, channel)
             current = manifest.load(path) if path.is_file() else None

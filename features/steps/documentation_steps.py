@@ -11,7 +11,7 @@ from pathlib import Path
 
 from behave import given, then, when
 
-DOCUMENTS = ("README.md", "DEPLOYMENT.md", "ARCHITECTURE.md")
+DOCUMENTS = ("README.md", "DEPLOYMENT.md", "ARCHITECTURE.md", "UPDATES.md")
 # Build output and tool caches: a clean clone has none of them.
 IGNORED_ROOTS = {".git", ".nox", "dist", "reports", ".pytest_cache", ".ruff_cache"}
 

@@ -56,7 +56,11 @@ func (u *Updater) Apply(ctx context.Context, o Offer, restart bool) (Outcome, er
 		args = append(args, "--update-headless")
 	}
 	cmd := exec.Command(supervisor, append(args, u.ChildArgs...)...)
-	cmd.Stdout, cmd.Stderr = u.Out, u.Out
+	if !restart {
+		// --update: the supervisor reports to the same console. A window has none to give
+		// (its standard handles are empty); the supervisor's update.log has it all anyway.
+		cmd.Stdout, cmd.Stderr = u.Out, u.Out
+	}
 	detach(cmd, restart)
 	if err := cmd.Start(); err != nil {
 		return Outcome{}, fmt.Errorf("start the update supervisor: %w", err)

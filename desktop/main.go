@@ -93,10 +93,6 @@ func run(args []string) int {
 	case opts.SuperviseVersion != "":
 		return runSupervisor(opts, lookup)
 	}
-	if err := update.FailIfTestBuild(); err != nil {
-		fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
-		return 1
-	}
 	return runWindow(lookup, nil)
 }
 
@@ -147,6 +143,16 @@ func runSelftest(path string, lookup config.Lookup) int {
 func runWindow(lookup config.Lookup, trial *update.Trial) int {
 	updater, err := newUpdater(cli.Options{ConfigPath: lookup.FlagPath}, lookup)
 	if err != nil {
+		fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
+		return 1
+	}
+	if trial == nil && update.Resume(updater.StateDir, version, os.Getpid()) {
+		// This version's first start after an update was never judged (its supervisor died):
+		// the supervisor starts again and starts this version as its trial.
+		fmt.Fprintln(os.Stderr, "TraderAdmin: resuming the check of this version's first start after its update")
+		return 0
+	}
+	if err := update.FailIfTestBuild(); err != nil { // a trial runs it in runTrialChecks
 		fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
 		return 1
 	}

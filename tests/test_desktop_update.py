@@ -268,3 +268,44 @@ def test_the_install_and_restart_button_restarts_into_the_new_version(
     finally:
         daemon.terminate(pid, "TraderAdmin", 10)
     print(f"Install and restart: {V2} passed its start checks in {match.group(1)}s")
+
+
+def test_a_trial_whose_supervisor_died_is_judged_at_the_next_start(
+    versions, feed, tmp_path, display
+):
+    """A reboot in the middle of a trial: the binary is the new version, the previous one is kept,
+    and update-state.json still says which trial is pending (with a supervisor pid that is gone,
+    as a killed one leaves it). The next start of the app resumes the check, and the failing
+    version is undone."""
+    feed.publish(V2, V3)
+    app, config = installed(versions, feed, tmp_path, V3)
+    previous = app.with_name("TraderAdmin.previous")
+    previous.write_bytes(versions[V2].binary.read_bytes())
+    previous.chmod(0o755)
+    supervise = ["--supervise-update", V3, "--update-target", str(app), "--config", str(config)]
+    pending = {"version": V3, "supervisor": str(previous), "args": supervise, "pid": 0}
+    (config.parent / "update-state.json").write_text(json.dumps({"bad": [], "pending": pending}))
+
+    result = support.run_app(app, config, display=display, timeout=60)
+
+    assert result.returncode == 0 and "resuming" in result.stderr, result
+    update_log = config.parent / "update.log"
+    going_on = rf"{re.escape(V2)} passed its start checks in \S+ and goes on as pid (\d+)"
+    match = _wait_for(
+        "the restored version's checked start",
+        lambda: update_log.exists() and re.search(going_on, update_log.read_text()),
+    )
+    pid = int(match.group(1))
+    try:
+        assert support.sha256(app) == support.sha256(versions[V2].binary)
+        state = _wait_for(
+            "the state after the trial",
+            lambda: (
+                (s := json.loads((config.parent / "update-state.json").read_text()))
+                and "pending" not in s
+                and s
+            ),
+        )
+        assert state["bad"] == [V3] and state["undone"]["version"] == V3, state
+    finally:
+        daemon.terminate(pid, "TraderAdmin", 10)

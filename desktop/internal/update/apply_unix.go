@@ -37,17 +37,27 @@ func (u *Updater) Apply(ctx context.Context, o Offer, restart bool) (Outcome, er
 	if err := keepPrevious(u.Exe, previous); err != nil {
 		return Outcome{}, fmt.Errorf("keep the previous version as %s: %w", previous, err)
 	}
+	args := append([]string{"--supervise-update", o.Manifest.Version, "--update-target", u.Exe}, u.ChildArgs...)
+	supervisorPID := os.Getpid() // --update: this process supervises
+	if restart {
+		supervisorPID = 0 // known once started, below
+	}
+	if err := u.recordPending(o.Manifest.Version, previous, args, supervisorPID); err != nil {
+		return Outcome{}, fmt.Errorf("record the update in %s: %w", u.StateDir, err)
+	}
 	if err := os.Rename(downloaded, u.Exe); err != nil {
+		_ = setPending(u.StateDir, nil)
 		return Outcome{}, fmt.Errorf("replace %s: %w", u.Exe, err)
 	}
 	if restart {
-		args := append([]string{"--supervise-update", o.Manifest.Version, "--update-target", u.Exe}, u.ChildArgs...)
 		cmd := exec.Command(previous, args...)
 		detach(cmd, true)
 		if err := cmd.Start(); err != nil {
 			_ = os.Rename(previous, u.Exe)
+			_ = setPending(u.StateDir, nil)
 			return Outcome{}, fmt.Errorf("start the update supervisor: %w", err)
 		}
+		_ = u.recordPending(o.Manifest.Version, previous, args, cmd.Process.Pid)
 		_ = cmd.Process.Release()
 		return Outcome{From: u.Current, To: o.Manifest.Version, HandedOver: true}, nil
 	}

@@ -134,3 +134,53 @@ func TestApplyRefusesATamperedFileAndChangesNothing(t *testing.T) {
 		t.Errorf("left behind: %v", entries)
 	}
 }
+
+func TestATrialThatEndsLeavesNothingPending(t *testing.T) {
+	for _, content := range [][]byte{goodScript("1.2.0"), []byte(failingScript)} {
+		feed := newTestFeed(t, "1.2.0", content, nil)
+		u := installedUpdater(t, feed, "1.1.0", goodScript("1.1.0"))
+		if _, err := applyOffer(t, u); err != nil {
+			t.Fatal(err)
+		}
+		if state, _ := LoadState(u.StateDir); state.Pending != nil {
+			t.Errorf("pending after the trial: %+v", state.Pending)
+		}
+	}
+}
+
+func TestResumeStartsTheSupervisorOfAnUnjudgedTrialAgain(t *testing.T) {
+	dir := t.TempDir()
+	started := filepath.Join(dir, "started")
+	supervisor := filepath.Join(dir, "TraderAdmin.previous")
+	script := "#!/bin/sh\necho \"$@\" > " + started + "\n"
+	if err := os.WriteFile(supervisor, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pending := &Pending{Version: "1.2.0", Supervisor: supervisor, Args: []string{"--supervise-update", "1.2.0"}}
+	for _, tt := range []struct {
+		name    string
+		version string
+		pid     int
+		resumed bool
+	}{
+		{"another version starts", "1.1.0", 0, false},
+		{"its supervisor is still at work", "1.2.0", os.Getpid(), false},
+		{"its supervisor died", "1.2.0", 0, true},
+	} {
+		pending.PID = tt.pid
+		if err := setPending(dir, pending); err != nil {
+			t.Fatal(err)
+		}
+		if got := Resume(dir, tt.version, 4242); got != tt.resumed {
+			t.Errorf("%s: Resume() = %v", tt.name, got)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if data, err := os.ReadFile(started); err == nil && strings.Contains(string(data), "--update-wait-pid 4242") {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Error("the supervisor was not started again")
+}

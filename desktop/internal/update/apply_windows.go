@@ -47,15 +47,18 @@ func (u *Updater) Apply(ctx context.Context, o Offer, restart bool) (Outcome, er
 	if err := copyFile(self, supervisor); err != nil {
 		return Outcome{}, fmt.Errorf("copy the update supervisor: %w", err)
 	}
-	args := []string{
+	job := append([]string{
 		"--supervise-update", o.Manifest.Version, "--update-target", u.Exe,
 		"--update-installer", installer, "--update-previous-installer", previous,
-		"--update-wait-pid", strconv.Itoa(os.Getpid()),
+	}, u.ChildArgs...)
+	if err := u.recordPending(o.Manifest.Version, supervisor, job, 0); err != nil {
+		return Outcome{}, fmt.Errorf("record the update in %s: %w", u.StateDir, err)
 	}
+	args := append(job, "--update-wait-pid", strconv.Itoa(os.Getpid()))
 	if !restart {
 		args = append(args, "--update-headless")
 	}
-	cmd := exec.Command(supervisor, append(args, u.ChildArgs...)...)
+	cmd := exec.Command(supervisor, args...)
 	if !restart {
 		// --update: the supervisor reports to the same console. A window has none to give
 		// (its standard handles are empty); the supervisor's update.log has it all anyway.
@@ -63,8 +66,10 @@ func (u *Updater) Apply(ctx context.Context, o Offer, restart bool) (Outcome, er
 	}
 	detach(cmd, restart)
 	if err := cmd.Start(); err != nil {
+		_ = setPending(u.StateDir, nil)
 		return Outcome{}, fmt.Errorf("start the update supervisor: %w", err)
 	}
+	_ = u.recordPending(o.Manifest.Version, supervisor, job, cmd.Process.Pid)
 	_ = cmd.Process.Release()
 	return Outcome{From: u.Current, To: o.Manifest.Version, HandedOver: true}, nil
 }

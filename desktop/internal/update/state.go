@@ -26,6 +26,18 @@ type State struct {
 	Bad []string `json:"bad"`
 	// Undone is the last update that was rolled back, until the user has seen it.
 	Undone *Undone `json:"undone,omitempty"`
+	// Pending is an update whose first start is on trial; cleared when the trial ends either
+	// way. Found at a normal start of that version, it means the supervisor died (a reboot, a
+	// logout): the trial is started again (Resume).
+	Pending *Pending `json:"pending,omitempty"`
+}
+
+// Pending is how to start the supervisor of a trial again.
+type Pending struct {
+	Version    string   `json:"version"`
+	Supervisor string   `json:"supervisor"`
+	Args       []string `json:"args"`
+	PID        int      `json:"pid"` // the supervisor at work; 0 before it starts
 }
 
 // Undone describes a rolled-back update.
@@ -73,6 +85,16 @@ func RecordBad(dir, version, reason string) error {
 		s.Bad = append(s.Bad, version)
 	}
 	s.Undone = &Undone{Version: version, Reason: reason, Time: time.Now().UTC().Format(time.RFC3339)}
+	return s.Save(dir)
+}
+
+// setPending records (p) or clears (nil) the update on trial.
+func setPending(dir string, p *Pending) error {
+	s, err := LoadState(dir)
+	if err != nil {
+		s = State{}
+	}
+	s.Pending = p
 	return s.Save(dir)
 }
 

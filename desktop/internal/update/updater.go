@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"time"
 )
 
@@ -94,6 +95,13 @@ func (u *Updater) bound() time.Duration {
 // the previous version back, the version is recorded as bad here, and the
 // restored version is checked the same way.
 func (u *Updater) trialOrUndo(ctx context.Context, version string, exitWhenGood bool, restore func() error) (Outcome, error) {
+	// The trial is over, good or undone; an interrupted supervisor (ctx cancelled, or killed
+	// outright) leaves it pending for Resume at the next start.
+	defer func() {
+		if ctx.Err() == nil {
+			_ = setPending(u.StateDir, nil)
+		}
+	}()
 	out := Outcome{From: u.Current, To: version}
 	started := time.Now()
 	err := RunTrial(ctx, u.Exe, version, u.ChildArgs, u.StateDir, u.bound(), exitWhenGood, u.Out)
@@ -115,4 +123,34 @@ func (u *Updater) trialOrUndo(ctx context.Context, version string, exitWhenGood 
 	out.To = u.Current
 	out.Undone = &Undone{Version: version, Reason: failed.Reason}
 	return out, nil
+}
+
+// Resume restarts the supervision of this version's first start when its
+// supervisor died before the trial ended (state.Pending names this version):
+// it starts the supervisor again and reports true; the caller then exits, and
+// the supervisor starts this version again as its trial.
+func Resume(stateDir, version string, pid int) bool {
+	state, err := LoadState(stateDir)
+	if err != nil || state.Pending == nil || state.Pending.Version != version {
+		return false
+	}
+	if processAlive(state.Pending.PID) {
+		return false // its supervisor is at work: this is a second start meanwhile
+	}
+	args := append(append([]string(nil), state.Pending.Args...), "--update-wait-pid", fmt.Sprint(pid))
+	cmd := exec.Command(state.Pending.Supervisor, args...)
+	detach(cmd, true)
+	if err := cmd.Start(); err != nil {
+		_ = setPending(stateDir, nil) // the supervisor is gone: run as we are
+		return false
+	}
+	state.Pending.PID = cmd.Process.Pid
+	_ = setPending(stateDir, state.Pending)
+	_ = cmd.Process.Release()
+	return true
+}
+
+// recordPending notes the supervisor of version's trial before it starts.
+func (u *Updater) recordPending(version, supervisor string, args []string, pid int) error {
+	return setPending(u.StateDir, &Pending{Version: version, Supervisor: supervisor, Args: args, PID: pid})
 }

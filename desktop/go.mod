@@ -4,7 +4,9 @@ go 1.22
 
 require (
 	github.com/BurntSushi/toml v1.6.0
+	github.com/wailsapp/go-webview2 v1.0.16
 	github.com/wailsapp/wails/v2 v2.9.2
+	golang.org/x/crypto v0.23.0
 	golang.org/x/sys v0.20.0
 )
 
@@ -29,9 +31,7 @@ require (
 	github.com/tkrajina/go-reflector v0.5.6 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
-	github.com/wailsapp/go-webview2 v1.0.16 // indirect
 	github.com/wailsapp/mimetype v1.4.1 // indirect
-	golang.org/x/crypto v0.23.0 // indirect
 	golang.org/x/exp v0.0.0-20230522175609-2e198f4a06a1 // indirect
 	golang.org/x/net v0.25.0 // indirect
 	golang.org/x/text v0.15.0 // indirect

@@ -5,6 +5,8 @@
 //
 //	TraderAdmin --version            print the version and exit 0
 //	TraderAdmin --selftest <path>    write a JSON report to <path> and exit 0
+//	TraderAdmin --check-update       print whether an update is offered (updates.go)
+//	TraderAdmin --update             apply it, undone if it fails to start
 //
 // The logic lives in internal/ so that `go test ./internal/...` runs without
 // the frontend build; this package embeds frontend/dist, which only exists
@@ -25,12 +27,14 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
+	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"traderadmin/desktop/internal/admin"
 	"traderadmin/desktop/internal/backend"
 	"traderadmin/desktop/internal/cli"
 	"traderadmin/desktop/internal/config"
 	"traderadmin/desktop/internal/selftest"
+	"traderadmin/desktop/internal/update"
 )
 
 //go:embed all:frontend/dist
@@ -69,6 +73,9 @@ func run(args []string) int {
 	}
 
 	lookup := configLookup(opts.ConfigPath)
+	if trial := update.TrialFromEnv(version); trial != nil && !opts.Headless() {
+		return runTrial(trial, lookup)
+	}
 	if opts.ShowVersion {
 		fmt.Printf("TraderAdmin %s (commit %s)\n", version, commit)
 	}
@@ -78,7 +85,15 @@ func run(args []string) int {
 	if opts.ShowVersion {
 		return 0
 	}
-	return runWindow(lookup)
+	switch {
+	case opts.CheckUpdate:
+		return runCheckUpdate(opts, lookup)
+	case opts.Update:
+		return runUpdate(opts, lookup)
+	case opts.SuperviseVersion != "":
+		return runSupervisor(opts, lookup)
+	}
+	return runWindow(lookup, nil)
 }
 
 // configLookup gathers the config search inputs from the process.
@@ -123,9 +138,26 @@ func runSelftest(path string, lookup config.Lookup) int {
 	return 0
 }
 
-func runWindow(lookup config.Lookup) int {
-	app := NewApp(admin.NewService(version, commit, lookup, backend.DefaultTimeout))
-	err := wails.Run(&options.App{
+// runWindow opens the app; during a trial start (trial != nil) it marks
+// this version good once the window has loaded its page.
+func runWindow(lookup config.Lookup, trial *update.Trial) int {
+	updater, err := newUpdater(cli.Options{ConfigPath: lookup.FlagPath}, lookup)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
+		return 1
+	}
+	if trial == nil && update.Resume(updater.StateDir, version, os.Getpid()) {
+		// This version's first start after an update was never judged (its supervisor died):
+		// the supervisor starts again and starts this version as its trial.
+		fmt.Fprintln(os.Stderr, "TraderAdmin: resuming the check of this version's first start after its update")
+		return 0
+	}
+	if err := update.FailIfTestBuild(); err != nil { // a trial runs it in runTrialChecks
+		fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
+		return 1
+	}
+	app := NewApp(admin.NewService(version, commit, lookup, backend.DefaultTimeout), updater)
+	err = wails.Run(&options.App{
 		Title:     "TraderAdmin",
 		Width:     1200,
 		Height:    820,
@@ -136,7 +168,18 @@ func runWindow(lookup config.Lookup) int {
 		},
 		BackgroundColour: &options.RGBA{R: 17, G: 24, B: 39, A: 255},
 		OnStartup:        app.startup,
-		Bind:             []interface{}{app},
+		OnDomReady: func(ctx context.Context) {
+			if trial == nil {
+				return
+			}
+			if err := trial.MarkGood(); err != nil {
+				fmt.Fprintln(os.Stderr, "TraderAdmin:", err)
+			}
+			if trial.ExitWhenGood {
+				runtime.Quit(ctx)
+			}
+		},
+		Bind: []interface{}{app},
 		Linux: &linux.Options{
 			Icon:        appIcon,
 			ProgramName: "TraderAdmin",

@@ -15,7 +15,7 @@ import platform as host
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from build_scripts.core import atomic, bootstrap, cmd, paths
@@ -105,15 +105,17 @@ def _host_arch() -> str:
 UPDATE_PACKAGE = "traderadmin/desktop/internal/update"
 
 
-def ldflags(release: Release, update_public_key: str = "") -> str:
+def ldflags(release: Release, update_public_key: str = "", extra: Sequence[str] = ()) -> str:
     """Stripped (-s -w), reproducible (empty build id), stamped with version and commit, the
     update feed's public key (minisign, base64; '' builds an app that refuses every feed) and
-    its default URL (release.toml [updates] feed_url)."""
-    return (
-        f"-s -w -buildid= -X main.version={release.version_text} -X main.commit={release.commit}"
-        f" -X {UPDATE_PACKAGE}.PublicKey={update_public_key}"
+    its default URL (release.toml [updates] feed_url). extra: more `-X name=value` settings
+    (the update tests' fail-at-start knob)."""
+    stamp = f"-X main.version={release.version_text} -X main.commit={release.commit}"
+    update = (
+        f"-X {UPDATE_PACKAGE}.PublicKey={update_public_key}"
         f" -X {UPDATE_PACKAGE}.DefaultFeedURL={release.update_feed_url}"
     )
+    return " ".join(["-s -w -buildid=", stamp, update, *extra])
 
 
 def windows_version_info(release: Release) -> dict:
@@ -229,13 +231,15 @@ def build(
     source: Path | None = None,
     frontend: Path | None = None,
     update_public_key: str = "",
+    extra_ldflags: Sequence[str] = (),
 ) -> list[Artifact]:
     """Build, verify and (when configured) sign each platform; one Artifact per binary.
 
     frontend: a front end build_frontend made; every platform embeds it (else the first
     platform's `wails build` makes it). update_public_key: the update feed's key built in.
+    extra_ldflags: more `-X` settings for every platform (tests: the fail-at-start knob).
     """
-    flags = ldflags(release, update_public_key)
+    flags = ldflags(release, update_public_key, extra_ldflags)
     artifacts = []
     # A clean checkout has no front-end packages yet; bootstrap's own check makes this a no-op
     # when package-lock.json has not changed since the last `npm ci`.

@@ -45,12 +45,17 @@ def smoke_test_linux(
 ) -> SmokeResult:
     """Start the Linux app under Xvfb, wait for its window to render, save a screenshot (PNG).
 
-    The app runs with an empty config folder, so what it shows does not depend on the machine.
+    The app runs with a config folder of its own (updates off), so what it shows does not
+    depend on the machine and it makes no request to the release's update feed.
     """
     version_output = verify_linux_binary(binary, release)
     with contextlib.ExitStack() as stack:
         display = display or stack.enter_context(x11.virtual_display())
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="traderadmin-ui-")))
+        # A release build checks its update feed at start; the smoke run must not reach out.
+        settings = scratch / "config" / "TraderAdmin" / "config.toml"
+        settings.parent.mkdir(parents=True)
+        settings.write_text('update_policy = "off"\n', encoding="utf-8")
         state = paths.state_dir() / "desktop-smoke"
         pid = cmd.start_background(
             [binary.resolve()],

@@ -18,6 +18,7 @@ import pytest
 
 from build_scripts.core import cmd, metadata, x11
 from build_scripts.desktop import build as desktop
+from build_scripts.updates import keys
 from build_scripts.windows import installer, signing, wine
 
 
@@ -29,6 +30,7 @@ class Builds:
     new_installer: Path  # unsigned
     certificate: signing.SigningConfig
     root: Path
+    update_key: keys.UpdateKey  # built into both apps: the update tests' feed is signed with it
 
 
 @pytest.fixture(scope="session")
@@ -45,16 +47,44 @@ def builds(tmp_path_factory) -> Builds:
     """Two real releases, desktop app and installer each: the one installed, and the next."""
     root = tmp_path_factory.mktemp("releases")
     certificate = signing.make_test_certificate(root / "certificate")
+    update_key = keys.make_key_pair(root / "update-key")
     old = metadata.current_release("0.7.0-test.1")
     new = metadata.current_release("0.7.1-test.1")
     installers = []
     for release, config in ((old, certificate), (new, None)):
-        desktop.build(release, ["windows/amd64"], root=root, signing_config=config)
-        app = desktop.binary_path(release, "windows/amd64", root)
-        installers.append(
-            installer.build_installer(release, app_exe=app, root=root, signing_config=config).path
-        )
-    return Builds(old, new, installers[0], installers[1], certificate, root)
+        installers.append(_build_installer(release, root, config, update_key))
+    return Builds(old, new, installers[0], installers[1], certificate, root, update_key)
+
+
+def _build_installer(release, root, signing_config, update_key, extra_ldflags=()) -> Path:
+    desktop.build(
+        release,
+        ["windows/amd64"],
+        root=root,
+        signing_config=signing_config,
+        update_public_key=update_key.public_key,
+        extra_ldflags=extra_ldflags,
+    )
+    app = desktop.binary_path(release, "windows/amd64", root)
+    return installer.build_installer(
+        release, app_exe=app, root=root, signing_config=signing_config
+    ).path
+
+
+@dataclasses.dataclass(frozen=True)
+class FailingBuild:
+    release: metadata.Release
+    installer: Path
+
+
+@pytest.fixture(scope="session")
+def failing_build(builds) -> FailingBuild:
+    """A third release whose app fails its first start after an update (the test knob of
+    desktop/internal/update; release builds never set it), with its installer."""
+    release = metadata.current_release("0.7.2-test.1")
+    knob = "-X traderadmin/desktop/internal/update.failStartForTest=1"
+    path = _build_installer(release, builds.root, None, builds.update_key, [knob])
+    return FailingBuild(release, path)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@
 // ({kind, message, field, status}) instead of rejecting.
 import "./style.css";
 import * as api from "../wailsjs/go/main/App.js";
+import { EventsOn } from "../wailsjs/runtime/runtime.js";
 
 const AUDIT_LIMIT = 20;
 
@@ -20,6 +21,7 @@ const state = {
   invalid: new Set(), // data-field paths of inputs that do not hold a number
   audit: null,
   timer: null,
+  installing: false, // "Install and restart" was pressed
 };
 
 // h builds DOM nodes; text is always set as text, never parsed as HTML,
@@ -78,6 +80,7 @@ function shell() {
       ),
     ),
     h("div", { id: "notice" }),
+    h("div", { id: "update" }),
     h(
       "main",
       null,
@@ -505,8 +508,62 @@ function scheduleRefresh() {
   }
 }
 
+// ---------------------------------------------------------------- updates
+
+// The Go side checks the update feed at start and every few hours and sends
+// "update:status"; the banner shows an offered version with its notes, or
+// that an update failed to start and was undone.
+function renderUpdate(u) {
+  if (!u) return;
+  const parts = [];
+  if (u.undone) {
+    parts.push(
+      h(
+        "div",
+        { class: "banner error", id: "update-undone" },
+        h("span", null, u.undone),
+        h("button", { class: "ghost", onclick: () => dismissUndone() }, "Dismiss"),
+      ),
+    );
+  }
+  if (u.available) {
+    parts.push(
+      h(
+        "div",
+        { class: "banner ok", id: "update-available" },
+        h("strong", null, `Version ${u.version} available`),
+        h("span", { class: "muted" }, ` (this is ${u.current})`),
+        u.notes && h("pre", { class: "notes" }, u.notes),
+        h(
+          "button",
+          { id: "install-update", disabled: state.installing, onclick: () => installUpdate() },
+          state.installing ? "Installing…" : "Install and restart",
+        ),
+      ),
+    );
+  }
+  replace("update", parts);
+}
+
+async function installUpdate() {
+  state.installing = true;
+  renderUpdate(await api.UpdateStatus());
+  const problem = await api.InstallUpdate(); // the app quits when it succeeds
+  state.installing = false;
+  const u = await api.UpdateStatus();
+  renderUpdate(u);
+  if (problem) replace("notice", h("div", { class: "banner error" }, `Update failed: ${problem}`));
+}
+
+async function dismissUndone() {
+  await api.DismissUpdateNotice();
+  renderUpdate(await api.UpdateStatus());
+}
+
 async function start() {
   shell();
+  EventsOn("update:status", renderUpdate);
+  renderUpdate(await api.UpdateStatus());
   state.settings = await api.Settings();
   renderSettings();
   scheduleRefresh();

@@ -25,6 +25,11 @@ func TestParse(t *testing.T) {
 		{name: "selftest needs a path", args: []string{"--selftest"}, wantErr: errAny},
 		{name: "unknown flag", args: []string{"--frobnicate"}, wantErr: errAny},
 		{name: "stray argument", args: []string{"extra"}, wantErr: errAny},
+		{name: "check-update", args: []string{"--check-update"}, want: Options{CheckUpdate: true}, headless: true},
+		{name: "update with config", args: []string{"--config", "c.toml", "--update"}, want: Options{ConfigPath: "c.toml", Update: true}, headless: true},
+		{name: "check-update and update together", args: []string{"--check-update", "--update"}, wantErr: errAny},
+		{name: "supervisor", args: []string{"--supervise-update", "1.2.0", "--update-target", "/opt/TraderAdmin"}, want: Options{SuperviseVersion: "1.2.0", UpdateTarget: "/opt/TraderAdmin"}, headless: true},
+		{name: "supervisor needs its target", args: []string{"--supervise-update", "1.2.0"}, wantErr: errAny},
 		{name: "help", args: []string{"--help"}, wantErr: flag.ErrHelp},
 	}
 	for _, tt := range tests {

@@ -41,6 +41,12 @@ type Config struct {
 	BackendURL     string `toml:"backend_url" json:"backend_url"`
 	Token          string `toml:"token" json:"-"`
 	RefreshSeconds int    `toml:"refresh_seconds" json:"refresh_seconds"`
+	// Updates (internal/update): "off" disables checking and installing; the
+	// channel "" means stable, or beta for a pre-release build; the feed ""
+	// means the URL built into the binary.
+	UpdatePolicy  string `toml:"update_policy" json:"update_policy"`
+	UpdateChannel string `toml:"update_channel" json:"update_channel"`
+	UpdateFeed    string `toml:"update_feed" json:"update_feed"`
 }
 
 // Defaults is what the app uses for every key the file does not set, and for
@@ -178,6 +184,18 @@ func (c Config) Validate() error {
 	}
 	if c.RefreshSeconds < 0 {
 		return fmt.Errorf("refresh_seconds must be 0 (off) or more, got %d", c.RefreshSeconds)
+	}
+	if p := c.UpdatePolicy; p != "" && p != "on" && p != "off" {
+		return fmt.Errorf("update_policy %q must be \"on\" or \"off\"", p)
+	}
+	if ch := c.UpdateChannel; ch != "" && ch != "stable" && ch != "beta" {
+		return fmt.Errorf("update_channel %q must be \"stable\" or \"beta\"", ch)
+	}
+	if c.UpdateFeed != "" {
+		u, err := url.Parse(c.UpdateFeed)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("update_feed %q must be an http:// or https:// URL", c.UpdateFeed)
+		}
 	}
 	return nil
 }

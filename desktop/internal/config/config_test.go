@@ -110,6 +110,27 @@ func TestParse(t *testing.T) {
 			wantErr: true,
 			errPart: "refresh_seconds",
 		},
+		{
+			name:    "update policy must be on or off",
+			content: "update_policy = \"never\"\n",
+			want:    Defaults(),
+			wantErr: true,
+			errPart: "update_policy",
+		},
+		{
+			name:    "update channel must be known",
+			content: "update_channel = \"nightly\"\n",
+			want:    Defaults(),
+			wantErr: true,
+			errPart: "update_channel",
+		},
+		{
+			name:    "update feed must be a URL",
+			content: "update_feed = \"updates.example\"\n",
+			want:    Defaults(),
+			wantErr: true,
+			errPart: "update_feed",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -404,3 +404,34 @@ export namespace backend {
 
 }
 
+
+export namespace main {
+	
+	export class UpdateStatus {
+	    current: string;
+	    available: boolean;
+	    version: string;
+	    notes: string;
+	    reason: string;
+	    problem: string;
+	    undone: string;
+	    installing: boolean;
+	
+	    static createFrom(source: any = {}) {
+	        return new UpdateStatus(source);
+	    }
+	
+	    constructor(source: any = {}) {
+	        if ('string' === typeof source) source = JSON.parse(source);
+	        this.current = source["current"];
+	        this.available = source["available"];
+	        this.version = source["version"];
+	        this.notes = source["notes"];
+	        this.reason = source["reason"];
+	        this.problem = source["problem"];
+	        this.undone = source["undone"];
+	        this.installing = source["installing"];
+	    }
+	}
+
+}

@@ -23,7 +23,7 @@ from build_scripts.core.artifacts import Artifact
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.windows import pe, signing, webview2
+from build_scripts.windows import distribution, pe, signing, webview2
 from build_scripts.windows.signing import SigningConfig
 
 # The plan names this path: the script stays at the package root, beside the wings.
@@ -147,6 +147,7 @@ def makensis_defines(
         "PAYLOAD_DIR": str(payload.directory),
         "ICON": str(payload.icon),
         "OUTFILE": str(outfile),
+        "MSI_UPGRADE_CODE": distribution.load().msi_upgrade_code,
     }
     if webview2_bootstrapper is not None:
         values["WEBVIEW2_BOOTSTRAPPER"] = str(webview2_bootstrapper)

@@ -16,7 +16,7 @@ from build_scripts.desktop import build as desktop
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
 from build_scripts.release import folder, provenance, sbom, state
-from build_scripts.windows import installer
+from build_scripts.windows import deployment, installer, msi, winget
 
 facts = bundle.facts
 
@@ -24,6 +24,13 @@ facts = bundle.facts
 def plan(release: Release) -> bundle.Plan:
     """The release's files that go into the bundle, and its images' saved archives."""
     files = {release.installer_name: installer.installer_path(release)}
+    # The managed machines' packages: the MSI, its winget manifests and detection rules.
+    for path in (
+        msi.msi_path(release),
+        *winget.manifest_paths(release).values(),
+        deployment.rules_path(release),
+    ):
+        files[path.relative_to(release.dist_dir).as_posix()] = path
     for platform in desktop.DEFAULT_PLATFORMS:
         path = desktop.binary_path(release, platform)
         files[path.relative_to(release.dist_dir).as_posix()] = path

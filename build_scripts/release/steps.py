@@ -22,7 +22,7 @@ from build_scripts.desktop import build as desktop
 from build_scripts.images import build as images
 from build_scripts.images import specs, transfer
 from build_scripts.kube import manifests
-from build_scripts.release import bundle_step, code_inputs, sbom, state
+from build_scripts.release import bundle_step, code_inputs, sbom, state, windows_steps
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.services import build as services
@@ -302,6 +302,7 @@ def _declared_steps() -> list[Step]:
             ),
             outputs=lambda r: [installer.installer_path(r)],
         ),
+        *windows_steps.steps(_identity, _signing),
         Step(
             "sbom-go",
             "CycloneDX SBOMs of the Go backend and desktop app (cyclonedx-gomod)",
@@ -334,12 +335,15 @@ def _declared_steps() -> list[Step]:
         *(_image_sbom_step(name) for name in specs.COMPONENTS),
         Step(
             "bundle",
-            "air-gapped bundle: installer, desktop, OCI images, pinned manifests, SBOMs, signed",
+            "air-gapped bundle: installers, desktop, OCI images, pinned manifests, SBOMs, signed",
             lambda r: bundle_step.make(r, [s.name for s in standard_steps()]),
             needs=(
                 "desktop-linux",
                 "desktop-windows",
                 "installer",
+                "msi",
+                "winget",
+                "deployment",
                 *(f"image-{name}" for name in specs.COMPONENTS),
                 "sbom-go",
                 "sbom-orchestrator",

@@ -182,6 +182,19 @@ def compile_script(script: Path, defines: list[str], *, env: dict[str, str] | No
     )
 
 
+def require_app_exe(app_exe: Path, release: Release, *, verify: bool = True) -> None:
+    """The desktop build's TraderAdmin.exe, there and (verify) this release's; both Windows
+    packages (this installer and the MSI) pack it."""
+    if not app_exe.is_file():
+        raise ReleaseError(
+            f"{app_exe} does not exist",
+            f"build it first: invoke desktop.build --platform windows/amd64 "
+            f"--version {release.version_text}",
+        )
+    if verify:
+        pe.verify_windows_exe(app_exe, release)
+
+
 def build_installer(
     release: Release,
     *,
@@ -201,14 +214,7 @@ def build_installer(
     script = (script or SCRIPT).resolve()
     if not script.is_file():
         raise ConfigError(f"installer script {script} does not exist")
-    if not app_exe.is_file():
-        raise ReleaseError(
-            f"{app_exe} does not exist",
-            f"build it first: invoke desktop.build --platform windows/amd64 "
-            f"--version {release.version_text}",
-        )
-    if verify_app:
-        pe.verify_windows_exe(app_exe, release)
+    require_app_exe(app_exe, release, verify=verify_app)
     if webview2_bootstrapper is not None:
         webview2_bootstrapper = webview2_bootstrapper.resolve()
         if webview2_bootstrapper.read_bytes()[:2] != b"MZ":

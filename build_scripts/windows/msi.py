@@ -20,10 +20,10 @@ import jinja2
 
 from build_scripts.core import atomic, cmd
 from build_scripts.core.artifacts import Artifact
-from build_scripts.core.errors import ConfigError, ReleaseError, VerificationFailed
+from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.windows import distribution, installer, pe, signing
+from build_scripts.windows import distribution, installer, signing
 from build_scripts.windows.signing import SigningConfig
 
 TEMPLATE = Path(__file__).parent.parent / "windows_installer.wxs.j2"
@@ -157,14 +157,7 @@ def build_msi(
 ) -> Artifact:
     """Render, compile, amend, sign, verify and place the MSI; returns its Artifact."""
     settings = settings or distribution.load()
-    if not app_exe.is_file():
-        raise ReleaseError(
-            f"{app_exe} does not exist",
-            f"build it first: invoke desktop.build --platform windows/amd64 "
-            f"--version {release.version_text}",
-        )
-    if verify_app:
-        pe.verify_windows_exe(app_exe, release)
+    installer.require_app_exe(app_exe, release, verify=verify_app)
     destination = msi_path(release, root)
     with tempfile.TemporaryDirectory(prefix="traderadmin-msi-") as scratch:
         payload = installer.stage_payload(

@@ -27,6 +27,8 @@ class Builds:
     new: metadata.Release
     old_installer: Path  # signed with a throwaway certificate
     new_installer: Path  # unsigned
+    old_app: Path  # each release's TraderAdmin.exe, kept (both builds write to one folder)
+    new_app: Path
     certificate: signing.SigningConfig
     root: Path
 
@@ -47,14 +49,17 @@ def builds(tmp_path_factory) -> Builds:
     certificate = signing.make_test_certificate(root / "certificate")
     old = metadata.current_release("0.7.0-test.1")
     new = metadata.current_release("0.7.1-test.1")
-    installers = []
+    installers, apps = [], []
     for release, config in ((old, certificate), (new, None)):
         desktop.build(release, ["windows/amd64"], root=root, signing_config=config)
         app = desktop.binary_path(release, "windows/amd64", root)
         installers.append(
             installer.build_installer(release, app_exe=app, root=root, signing_config=config).path
         )
-    return Builds(old, new, installers[0], installers[1], certificate, root)
+        apps.append(root / release.version_text / app.name)
+        apps[-1].parent.mkdir()
+        shutil.copyfile(app, apps[-1])
+    return Builds(old, new, installers[0], installers[1], apps[0], apps[1], certificate, root)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import yaml
 from build_scripts.core import sums
 from build_scripts.core.artifacts import sha256_of
 from build_scripts.core.errors import VerificationFailed
-from build_scripts.release import folder
+from build_scripts.release import bundle_step, folder
 from build_scripts.windows import deployment, distribution, installer_check, msi, winget
 from tests.support import pinned_release
 
@@ -109,3 +109,15 @@ def test_detection_rules_name_the_product_code_keys_and_every_return_code(releas
         assert key in text, key
     for code in (*installer_check.EXIT_CODES, *(c for c, _, _ in deployment.MSI_RETURN_CODES)):
         assert f"| `{code}` |" in text, code
+
+
+def test_the_bundle_packs_the_msi_the_winget_manifests_and_the_detection_rules():
+    release = pinned_release("0.7.1-rc.1")
+    packed = bundle_step.plan(release).files
+    expected = [
+        msi.msi_path(release),
+        *winget.manifest_paths(release).values(),
+        deployment.rules_path(release),
+    ]
+    for path in expected:
+        assert packed[path.relative_to(release.dist_dir).as_posix()] == path

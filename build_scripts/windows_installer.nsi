@@ -34,6 +34,8 @@
 ;   18 /ALLUSERS and /CURRENTUSER given together; nothing was changed
 ;   19 an all-users install into an existing folder that users other than the administrators
 ;      can write to (they could replace the program or its uninstaller); nothing was changed
+;   20 TraderAdmin is installed by its MSI package (a managed installation): upgrade it with a
+;      newer MSI, or remove it (msiexec /x) first; nothing was changed
 ;
 ; Scope: /CURRENTUSER installs for the current user only, without administrator rights, into
 ; %LOCALAPPDATA%\Programs\TraderAdmin (HKCU uninstall key, the user's own shortcuts);
@@ -67,6 +69,8 @@ AllowSkipFiles off
 !insertmacro REQUIRE_DEFINE PAYLOAD_DIR
 !insertmacro REQUIRE_DEFINE ICON
 !insertmacro REQUIRE_DEFINE OUTFILE
+; The MSI's UpgradeCode (release.toml [windows] msi_upgrade_code): an installed MSI is refused.
+!insertmacro REQUIRE_DEFINE MSI_UPGRADE_CODE
 
 !define APP_EXE_NAME "${PRODUCT_NAME}.exe"
 !define UNINSTALLER "uninstall.exe"
@@ -90,6 +94,7 @@ AllowSkipFiles off
 !define EXIT_NOT_ELEVATED 17
 !define EXIT_CONFLICTING_SCOPES 18
 !define EXIT_FOLDER_WRITABLE 19
+!define EXIT_MSI_INSTALLED 20
 
 ; The permissions of a per-machine install folder, as Program Files has them: owned by the
 ; Administrators, who and SYSTEM may do anything, Users may read and run (0x1200a9); nothing
@@ -304,6 +309,7 @@ Function .onInit
     !insertmacro QUIT_WITH ${EXIT_WRONG_ARCHITECTURE} \
       "${PRODUCT_NAME} needs 64-bit (x64) Windows. It cannot be installed on this computer."
   ${EndIf}
+  Call RefuseBesideTheMsi
   !insertmacro MULTIUSER_INIT
   Call ChooseScope
   Call ChooseDirectory
@@ -324,6 +330,23 @@ Function .onInit
       Pop $R0
     ${EndIf}
   !endif
+FunctionEnd
+
+; The MSI and this installer never fight over one machine: the MSI is what an administrator
+; deployed (Intune, ConfigMgr, Group Policy), and a second copy beside it, or files replaced under
+; it, would break its repair, upgrade and removal. So this installer refuses, in either scope,
+; and says how to proceed (README, "MSI and NSIS"). Windows Installer knows the installed
+; products by UpgradeCode.
+Function RefuseBesideTheMsi
+  Push $0
+  Push $1
+  System::Call 'msi::MsiEnumRelatedProductsW(w "${MSI_UPGRADE_CODE}", i 0, i 0, w .r1) i .r0'
+  ${If} $0 = 0
+    !insertmacro QUIT_WITH ${EXIT_MSI_INSTALLED} \
+      "${PRODUCT_NAME} is installed on this computer by its Windows Installer package (product $1), usually by your administrator.$\r$\n$\r$\nUpgrade it with a newer ${PRODUCT_NAME} MSI, or remove it first (msiexec /x $1). Nothing has been changed."
+  ${EndIf}
+  Pop $1
+  Pop $0
 FunctionEnd
 
 ; /ALLUSERS, /CURRENTUSER, else the scope of an existing installation (per-user first), else

@@ -44,11 +44,17 @@ def test_the_desktop_builds_share_one_front_end_and_the_installer_takes_windows(
     assert steps["desktop-windows"].needs == ("frontend",)
     assert steps["installer"].needs == ("desktop-windows",)
     assert steps["update-feed"].needs == ("desktop-linux", "installer")
+    # The MSI packs the same TraderAdmin.exe; winget and the detection rules name both packages.
+    assert steps["msi"].needs == ("desktop-windows",)
+    assert steps["winget"].needs == steps["deployment"].needs == ("msi", "installer")
     assert _dependants(steps, "frontend") == {
         "desktop-linux",
         "desktop-windows",
         "installer",
         "update-feed",
+        "msi",
+        "winget",
+        "deployment",
     }
     # Nothing ties the desktop to the images (only the bundle, on request, packs both): they
     # run side by side.

@@ -71,3 +71,21 @@ def test_the_bundle_packs_what_its_steps_made_by_kind_not_by_where_it_usually_is
     ]
     (image,) = plan.images
     assert (image.component, image.archive) == ("backend", release.dist_dir / "saved/b.tar")
+
+
+def test_the_bundle_packs_the_msi_the_winget_manifests_and_the_detection_rules(release):
+    _record(release, "msi", ("TraderAdmin-1-x64.msi", "installer", "msi"))
+    _record(
+        release,
+        "winget",
+        ("winget/T.yaml", "winget manifest", "version"),
+        ("winget/T.installer.yaml", "winget manifest", "installer"),
+    )
+    _record(release, "deployment", ("deployment/detection-rules.md", "detection rules", ""))
+    plan = bundle_step.plan(release, ["msi", "winget", "deployment"])
+    assert sorted(plan.files) == [
+        "TraderAdmin-1-x64.msi",
+        "deployment/detection-rules.md",
+        "winget/T.installer.yaml",
+        "winget/T.yaml",
+    ]

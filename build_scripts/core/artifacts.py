@@ -41,6 +41,8 @@ class Kind(StrEnum):
     IMAGE_ARCHIVE = "image archive"  # a saved container image (docker load -i)
     SBOM = "sbom"
     MANIFEST = "manifest"  # Kubernetes manifests of one environment
+    WINGET = "winget manifest"  # one of the winget manifest set (version, installer, locale)
+    DETECTION_RULES = "detection rules"  # what an Intune / ConfigMgr administrator pastes
     BUNDLE = "bundle"
 
 

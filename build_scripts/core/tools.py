@@ -101,6 +101,37 @@ CATALOGUE: tuple[Tool, ...] = (
         ("--version",),
         apt_package="osslsigncode",
     ),
+    # The MSI: wixl compiles a WiX source (Debian splits it from msitools); msibuild amends
+    # what wixl cannot write, msiinfo and msiextract read a package back.
+    Tool(
+        "wixl",
+        "the Windows Installer package (MSI)",
+        _apt("wixl"),
+        ("wixl",),
+        apt_package="wixl",
+    ),
+    Tool(
+        "msibuild",
+        "amending the MSI's tables",
+        _apt("msitools"),
+        ("msibuild",),
+        ("--help",),
+        apt_package="msitools",
+    ),
+    Tool(
+        "msiinfo",
+        "reading the MSI's tables",
+        _apt("msitools"),
+        ("msiinfo",),
+        apt_package="msitools",
+    ),
+    Tool(
+        "msiextract",
+        "the MSI's files (tests)",
+        _apt("msitools"),
+        ("msiextract",),
+        apt_package="msitools",
+    ),
     # Debian installs wine64 outside PATH; the wrapper `wine` picks the 32-bit loader.
     Tool(
         "wine64",

@@ -21,12 +21,15 @@ facts = bundle.facts
 
 
 # What goes into the bundle as files, by kind; image archives go in as OCI layouts.
-BUNDLED_KINDS = (Kind.INSTALLER, Kind.BINARY, Kind.SBOM)
+# The managed machines' packages too: the MSI (an installer), its winget manifests and the
+# detection rules.
+BUNDLED_KINDS = (Kind.INSTALLER, Kind.BINARY, Kind.SBOM, Kind.WINGET, Kind.DETECTION_RULES)
 
 
 def plan(release: Release, needs: Iterable[str]) -> bundle.Plan:
-    """The files the steps it needs made (installer, desktop binaries, SBOMs), and the images'
-    saved archives: selected by kind from those steps' records."""
+    """The files the steps it needs made (installers, desktop binaries, SBOMs, winget
+    manifests, detection rules), and the images' saved archives: selected by kind from those
+    steps' records."""
     made_there = made.made_by(release, needs)
     chosen = [a for kind in BUNDLED_KINDS for a in select(made_there, kind)]
     files = {a.path.relative_to(release.dist_dir).as_posix(): a.path for a in chosen}

@@ -34,6 +34,7 @@ from build_scripts.release import (
     state,
     step_inputs,
     update_feed_step,
+    windows_steps,
 )
 from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
@@ -242,6 +243,9 @@ BUNDLED = (
     "desktop-linux",
     "desktop-windows",
     "installer",
+    "msi",
+    "winget",
+    "deployment",
     *IMAGE_STEPS,
     "sbom-go",
     "sbom-orchestrator",
@@ -345,17 +349,8 @@ def _declared_steps(options: BuildOptions) -> list[Step]:
             inputs=Inputs(tools=("makensis",), params=step_inputs.installer_params(options)),
             outputs=lambda r: [installer.installer_path(r)],
         ),
-        Step(
-            "update-feed",
-            "signed update feed: manifests per channel, the files they point at, release notes",
-            update_feed_step.make,
-            needs=("desktop-linux", "installer"),
-            inputs=Inputs(
-                tools=("minisign",),
-                params=lambda r: {**step_inputs.identity(r), **update_feed_step.params(r)},
-            ),
-            outputs=update_feed_step.outputs,
-        ),
+        *windows_steps.steps(),
+        update_feed_step.step(),
         Step(
             "sbom-go",
             "CycloneDX SBOMs of the Go backend and desktop app (cyclonedx-gomod)",
@@ -388,7 +383,7 @@ def _declared_steps(options: BuildOptions) -> list[Step]:
         *(_image_sbom_step(name) for name in specs.IMAGES),
         Step(
             "bundle",
-            "air-gapped bundle: installer, desktop, OCI images, pinned manifests, SBOMs, signed",
+            "air-gapped bundle: installers, desktop, OCI images, pinned manifests, SBOMs, signed",
             lambda r: bundle_step.make(r, [s.name for s in standard_steps()], BUNDLED),
             needs=BUNDLED,
             inputs=Inputs(

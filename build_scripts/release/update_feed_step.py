@@ -11,22 +11,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from build_scripts.core import paths
-from build_scripts.core.artifacts import Artifact
+from build_scripts.core.artifacts import Artifact, Kind
 from build_scripts.core.metadata import Release
-from build_scripts.desktop import build as desktop
+from build_scripts.release import made, step_inputs
+from build_scripts.release.graph import Step
+from build_scripts.release.inputs import Inputs
 from build_scripts.updates import feed, keys, manifest, notes
-from build_scripts.windows import installer
 
 
 def feed_files(release: Release) -> list[feed.FeedFile]:
     """What each platform's clients download: the Linux binary, the Windows installer."""
+    linux = made.one(release, ["desktop-linux"], Kind.BINARY, "linux/amd64")
+    windows = made.one(release, ["installer"], Kind.INSTALLER, "windows/amd64")
     return [
         feed.FeedFile(
             "linux-x86_64",
-            desktop.binary_path(release, "linux/amd64"),
+            linux.path,
             feed.linux_file_name(release.product, release.version_text),
         ),
-        feed.FeedFile("windows-x86_64", installer.installer_path(release), release.installer_name),
+        feed.FeedFile("windows-x86_64", windows.path, release.installer_name),
     ]
 
 
@@ -61,3 +64,17 @@ def params(release: Release) -> dict[str, object]:
 
 def outputs(release: Release) -> list[Path]:
     return [feed.feed_dir(release.dist_dir), feed.notes_path(release.dist_dir)]
+
+
+def step() -> Step:
+    return Step(
+        "update-feed",
+        "signed update feed: manifests per channel, the files they point at, release notes",
+        make,
+        needs=("desktop-linux", "installer"),
+        inputs=Inputs(
+            tools=("minisign",),
+            params=lambda r: {**step_inputs.identity(r), **params(r)},
+        ),
+        outputs=outputs,
+    )

@@ -23,7 +23,7 @@ from build_scripts.core.artifacts import Artifact, Kind
 from build_scripts.core.errors import CommandFailed, ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.windows import pe, signing, webview2
+from build_scripts.windows import distribution, pe, signing, webview2
 from build_scripts.windows.signing import SigningConfig
 
 # The plan names this path: the script stays at the package root, beside the wings.
@@ -147,6 +147,7 @@ def makensis_defines(
         "PAYLOAD_DIR": str(payload.directory),
         "ICON": str(payload.icon),
         "OUTFILE": str(outfile),
+        "MSI_UPGRADE_CODE": distribution.load().msi_upgrade_code,
     }
     if webview2_bootstrapper is not None:
         values["WEBVIEW2_BOOTSTRAPPER"] = str(webview2_bootstrapper)
@@ -181,6 +182,19 @@ def compile_script(script: Path, defines: list[str], *, env: dict[str, str] | No
     )
 
 
+def require_app_exe(app_exe: Path, release: Release, *, verify: bool = True) -> None:
+    """The desktop build's TraderAdmin.exe, there and (verify) this release's; both Windows
+    packages (this installer and the MSI) pack it."""
+    if not app_exe.is_file():
+        raise ReleaseError(
+            f"{app_exe} does not exist",
+            f"build it first: invoke desktop.build --platform windows/amd64 "
+            f"--version {release.version_text}",
+        )
+    if verify:
+        pe.verify_windows_exe(app_exe, release)
+
+
 def build_installer(
     release: Release,
     *,
@@ -200,14 +214,7 @@ def build_installer(
     script = (script or SCRIPT).resolve()
     if not script.is_file():
         raise ConfigError(f"installer script {script} does not exist")
-    if not app_exe.is_file():
-        raise ReleaseError(
-            f"{app_exe} does not exist",
-            f"build it first: invoke desktop.build --platform windows/amd64 "
-            f"--version {release.version_text}",
-        )
-    if verify_app:
-        pe.verify_windows_exe(app_exe, release)
+    require_app_exe(app_exe, release, verify=verify_app)
     if webview2_bootstrapper is not None:
         webview2_bootstrapper = webview2_bootstrapper.resolve()
         if webview2_bootstrapper.read_bytes()[:2] != b"MZ":

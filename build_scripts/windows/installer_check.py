@@ -30,6 +30,7 @@ EXIT_CODES = {
     17: "an all-users install or uninstall needs administrator rights; nothing was changed",
     18: "/ALLUSERS and /CURRENTUSER given together; nothing was changed",
     19: "all-users install into an existing folder other users can write to; nothing was changed",
+    20: "installed by its MSI package: upgrade with a newer MSI or msiexec /x; nothing was changed",
 }
 
 

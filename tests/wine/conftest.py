@@ -28,6 +28,8 @@ class Builds:
     new: metadata.Release
     old_installer: Path  # signed with a throwaway certificate
     new_installer: Path  # unsigned
+    old_app: Path  # each release's TraderAdmin.exe, kept (both builds write to one folder)
+    new_app: Path
     certificate: signing.SigningConfig
     root: Path
     update_key: keys.UpdateKey  # built into both apps: the update tests' feed is signed with it
@@ -50,13 +52,21 @@ def builds(tmp_path_factory) -> Builds:
     update_key = keys.make_key_pair(root / "update-key")
     old = metadata.current_release("0.7.0-test.1")
     new = metadata.current_release("0.7.1-test.1")
-    installers = []
+    installers, apps = [], []
     for release, config in ((old, certificate), (new, None)):
-        installers.append(_build_installer(release, root, config, update_key))
-    return Builds(old, new, installers[0], installers[1], certificate, root, update_key)
+        installer_path, app = _build_installer(release, root, config, update_key)
+        installers.append(installer_path)
+        apps.append(app)
+    return Builds(
+        old, new, installers[0], installers[1], apps[0], apps[1], certificate, root, update_key
+    )
 
 
-def _build_installer(release, root, signing_config, update_key, extra_ldflags=()) -> Path:
+def _build_installer(
+    release, root, signing_config, update_key, extra_ldflags=()
+) -> tuple[Path, Path]:
+    """The release's installer and its TraderAdmin.exe, kept apart: every release's desktop
+    build writes the same folder below root."""
     desktop.build(
         release,
         ["windows/amd64"],
@@ -66,9 +76,13 @@ def _build_installer(release, root, signing_config, update_key, extra_ldflags=()
         extra_ldflags=extra_ldflags,
     )
     app = desktop.binary_path(release, "windows/amd64", root)
-    return installer.build_installer(
+    built = installer.build_installer(
         release, app_exe=app, root=root, signing_config=signing_config
     ).path
+    kept = root / release.version_text / app.name
+    kept.parent.mkdir(exist_ok=True)
+    shutil.copyfile(app, kept)
+    return built, kept
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +97,7 @@ def failing_build(builds) -> FailingBuild:
     desktop/internal/update; release builds never set it), with its installer."""
     release = metadata.current_release("0.7.2-test.1")
     knob = "-X traderadmin/desktop/internal/update.failStartForTest=1"
-    path = _build_installer(release, builds.root, None, builds.update_key, [knob])
+    path, _ = _build_installer(release, builds.root, None, builds.update_key, [knob])
     return FailingBuild(release, path)
 
 

@@ -18,10 +18,7 @@ import (
 // previous binary supervises the trial as a process of its own, the new
 // version becomes the user's session, and the caller quits.
 func (u *Updater) Apply(ctx context.Context, o Offer, restart bool) (Outcome, error) {
-	if !o.Decision.Offer {
-		return Outcome{}, errors.New("nothing to apply: " + o.Decision.Reason)
-	}
-	feed, err := u.feed()
+	feed, err := u.feedOf(o)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -4,7 +4,6 @@ package update
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,10 +22,7 @@ import (
 // for this process to exit, installs silently in the scope the app was
 // installed in, and runs the trial. The caller exits next.
 func (u *Updater) Apply(ctx context.Context, o Offer, restart bool) (Outcome, error) {
-	if !o.Decision.Offer {
-		return Outcome{}, errors.New("nothing to apply: " + o.Decision.Reason)
-	}
-	feed, err := u.feed()
+	feed, err := u.feedOf(o)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -49,6 +49,14 @@ type Outcome struct {
 
 func (u *Updater) feed() (*Feed, error) { return NewFeed(u.FeedURL, u.Key) }
 
+// feedOf is where an offer is applied from: the feed, once the offer is one.
+func (u *Updater) feedOf(o Offer) (*Feed, error) {
+	if !o.Decision.Offer {
+		return nil, errors.New("nothing to apply: " + o.Decision.Reason)
+	}
+	return u.feed()
+}
+
 // Check reads the channel's manifest and decides whether it is offered here.
 func (u *Updater) Check(ctx context.Context) (Offer, error) {
 	if u.Disabled != "" {

@@ -316,7 +316,7 @@ def test_a_failed_bundle_keeps_the_previous_one(tmp_path, monkeypatch):
 
 
 def test_an_environment_that_pulls_needs_a_registry():
-    from build_scripts.bundle import deploy
+    from build_scripts.bundle import image_source
     from build_scripts.core.errors import ConfigError
 
     description = {
@@ -325,24 +325,26 @@ def test_an_environment_that_pulls_needs_a_registry():
             "production": {"local_cluster": False, "registry": "registry.example.com/team"},
         }
     }
-    assert deploy.environment_of(description, "local", None) == {"local_cluster": True}
-    assert deploy.environment_of(description, "production", "127.0.0.1:5000")
+    assert image_source.environment_of(description, "local", None) == {"local_cluster": True}
+    assert image_source.environment_of(description, "production", "127.0.0.1:5000")
     with pytest.raises(ConfigError, match=r"pulls its images from registry\.example\.com/team"):
-        deploy.environment_of(description, "production", None)
+        image_source.environment_of(description, "production", None)
     with pytest.raises(ConfigError, match="no environment 'staging'"):
-        deploy.environment_of(description, "staging", None)
+        image_source.environment_of(description, "staging", None)
 
 
 def test_manifests_to_apply_are_the_bundles_own_or_repointed(tmp_path):
-    from build_scripts.bundle import deploy
+    from build_scripts.bundle import image_source
 
     folder, digest = support.make_folder(tmp_path / "made")
     description = {
         "images": {"backend": {"name": support.NAME, "digest": digest}},
         "environments": {"local": {"manifests": "deploy/local.yaml"}},
     }
-    same = deploy.manifests_to_apply(folder, description, "local", None, tmp_path)
+    same = image_source.manifests_to_apply(folder, description, "local", None, tmp_path)
     assert same == folder / "deploy" / "local.yaml"
-    moved = deploy.manifests_to_apply(folder, description, "local", "127.0.0.1:5000", tmp_path)
+    moved = image_source.manifests_to_apply(
+        folder, description, "local", "127.0.0.1:5000", tmp_path
+    )
     assert moved.parent == tmp_path
     assert f"127.0.0.1:5000/{support.NAME}:1.0.0@{digest}" in moved.read_text()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from build_scripts.bundle import contents, deploy, members, verify
+from build_scripts.bundle import contents, image_source, members, verify
 from build_scripts.core import paths, sums
 from build_scripts.core.errors import ReleaseError, VerificationFailed
 from build_scripts.kube import release_deploy
@@ -302,14 +302,14 @@ def test_deploy_reaches_no_cluster_and_leaves_no_folder(
 ):
     monkeypatch.setattr("tempfile.tempdir", str(scratch))
     for bundle, named in _hostile(tmp_path, signed).values():
-        request = deploy.Request(bundle, "local", None, keys[1], allow_unsigned=False)
+        request = image_source.Request(bundle, "local", None, keys[1], allow_unsigned=False)
         with pytest.raises(VerificationFailed, match=re.escape(named)):
-            deploy.deploy_bundle(request, NoCluster(), release_deploy.Options())  # type: ignore[arg-type]
+            image_source.deploy_bundle(request, NoCluster(), release_deploy.Options())  # type: ignore[arg-type]
         assert list(scratch.iterdir()) == []
     # An untouched bundle is verified, extracted, and stops at the cluster that is not running.
-    request = deploy.Request(signed, "local", None, keys[1], allow_unsigned=False)
+    request = image_source.Request(signed, "local", None, keys[1], allow_unsigned=False)
     with pytest.raises(ReleaseError, match="the local cluster is not running"):
-        deploy.deploy_bundle(
+        image_source.deploy_bundle(
             request,
             NoCluster(),  # type: ignore[arg-type]
             release_deploy.Options(),

@@ -165,7 +165,7 @@ def test_local_images_import_what_the_cluster_lacks_and_record_the_digests(relea
     pinned = source.pin()
     assert docker["imported"] == [backend]
     assert pinned["backend"].reference == f"{backend}@{DIGEST}"
-    assert images.deployed.recorded_image_digests(release, "local") == {
+    assert images.deploy_records.recorded_image_digests(release, "local") == {
         "backend": DIGEST,
         "orchestrator": "sha256:" + "o" * 64,
     }
@@ -183,7 +183,7 @@ def test_pushed_images_need_a_recorded_push(release):
     assert source.preview().known == {}
     with pytest.raises(ConfigError, match=r"no pushed digest of backend 1\.2\.3 for registry"):
         source.pin()
-    images.deployed.record_image_digests(release, "127.0.0.1:5000", {"backend": DIGEST})
+    images.deploy_records.record_image_digests(release, "127.0.0.1:5000", {"backend": DIGEST})
     (pinned,) = source.pin().values()
     assert pinned.reference == f"127.0.0.1:5000/traderadmin/backend:1.2.3@{DIGEST}"
 

@@ -21,8 +21,8 @@ import yaml
 
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.progress import say, warn
-from build_scripts.kube import deploy as deploying
 from build_scripts.kube import rollback, strategy, validate
+from build_scripts.kube import target as kube_target
 from build_scripts.kube.apply import server_side_apply, server_side_diff
 from build_scripts.kube.rollout import Verdict
 from build_scripts.kube.wait import RolloutFailed, wait_for_release
@@ -51,10 +51,10 @@ def check_offline(path: Path) -> str:
     return version
 
 
-def dry_run(target: deploying.Target, path: Path) -> None:
+def dry_run(target: kube_target.Target, path: Path) -> None:
     result = server_side_apply(
         path,
-        field_manager=deploying.FIELD_MANAGER,
+        field_manager=kube_target.FIELD_MANAGER,
         kubectl_args=target.kubectl_args(),
         dry_run=True,
     )
@@ -68,15 +68,15 @@ def namespace_exists(api: kr8s.Api, namespace: str) -> bool:
     return any(n.name == namespace for n in api.get("namespaces"))
 
 
-def diff(target: deploying.Target, path: Path) -> str:
+def diff(target: kube_target.Target, path: Path) -> str:
     return server_side_diff(
-        path, field_manager=deploying.FIELD_MANAGER, kubectl_args=target.kubectl_args()
+        path, field_manager=kube_target.FIELD_MANAGER, kubectl_args=target.kubectl_args()
     )
 
 
 def preview(
     api: kr8s.Api,
-    target: deploying.Target,
+    target: kube_target.Target,
     path: Path,
     token_secrets: dict[str, str],
     before: list[str] = (),
@@ -117,7 +117,7 @@ def preview(
 
 def ask_first(
     api: kr8s.Api,
-    target: deploying.Target,
+    target: kube_target.Target,
     path: Path,
     token_secrets: dict[str, str],
     confirm: Callable[[str], bool],
@@ -133,7 +133,7 @@ def ask_first(
 
 def deploy(
     api: kr8s.Api,
-    target: deploying.Target,
+    target: kube_target.Target,
     path: Path,
     *,
     token_secrets: dict[str, str],
@@ -141,15 +141,15 @@ def deploy(
     options: Options,
 ) -> list[Verdict]:
     check_offline(path)
-    namespace = deploying.ensure_namespace(api, path)
+    namespace = kube_target.ensure_namespace(api, path)
     for role, secret in token_secrets.items():
-        if deploying.ensure_token_secret(api, namespace, secret):
+        if kube_target.ensure_token_secret(api, namespace, secret):
             say(f"  created Secret {namespace}/{secret} with a new {role} token")
     strategy.clear_rolling_update(api, namespace, path)
     dry_run(target, path)
-    names = [name for _, name in deploying.deployments_of(path)]
+    names = [name for _, name in kube_target.deployments_of(path)]
     previous = rollback.record(api, namespace, names)
-    deploying.apply_manifests(target, path)
+    kube_target.apply_manifests(target, path)
     try:
         return _wait_and_show_diagnostics(api, namespace, names, options)
     except RolloutFailed as failure:

@@ -3,7 +3,7 @@
 Three sources, one shape (Skaffold's build hands deploy `{image: digest}` whatever built it):
 the release's images in the local Docker engine, imported into the local cluster's containerd
 (LocalImages); the digests a push to the environment's registry recorded (PushedImages); and an
-air-gapped bundle's OCI layouts (bundle/deploy.py's BundleImages). Each says first, without
+air-gapped bundle's OCI layouts (bundle/image_source.py's BundleImages). Each says first, without
 changing anything, what it already knows and what it would do (`preview`, for --confirm), then
 makes the images available and pins them (`pin`).
 """
@@ -19,7 +19,7 @@ from build_scripts.core.components import image_reference
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.kube import deployed
+from build_scripts.kube import deploy_records
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class LocalImages:
             image_digests.name_by_digest(reference, digest)
             pinned[component] = PinnedImage(component, reference, digest)
         if pinned:
-            deployed.record_image_digests(self.release, "local", digests(pinned))
+            deploy_records.record_image_digests(self.release, "local", digests(pinned))
         return pinned
 
 
@@ -117,7 +117,7 @@ class PushedImages:
     environment: str
 
     def _recorded(self) -> dict[str, PinnedImage]:
-        recorded = deployed.recorded_image_digests(self.release, self.registry)
+        recorded = deploy_records.recorded_image_digests(self.release, self.registry)
         return {
             component: PinnedImage(
                 component, image_reference(self.release, component, self.registry), digest
@@ -135,7 +135,7 @@ class PushedImages:
             raise ConfigError(
                 f"no pushed digest of {', '.join(missing)} {self.release.version_text} for "
                 f"registry {self.registry!r} (environment {self.environment}) in "
-                f"{deployed.deploy_dir(self.release)}",
+                f"{deploy_records.records_dir(self.release)}",
                 f"push the images first: invoke images.push --registry {self.registry}",
             )
         return pinned

@@ -9,8 +9,8 @@ from build_scripts.core import atomic
 from build_scripts.core.components import COMPONENTS
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
-from build_scripts.kube import deploy as deploying
-from build_scripts.kube import deployed, manifests, release_deploy
+from build_scripts.kube import deploy_records, manifests, release_deploy
+from build_scripts.kube import target as kube_target
 from build_scripts.ship import images
 from build_scripts.ship.sequence import Shipment, ship
 
@@ -23,7 +23,7 @@ def shipment(release: Release, environment: str, image_flags: list[str] | None) 
     wanted = tuple(c for c in COMPONENTS if c not in overrides)
 
     def render(pinned: dict[str, images.PinnedImage], to: Path | None) -> Path:
-        destination = to or deployed.manifests_path(release, environment)
+        destination = to or deploy_records.manifests_path(release, environment)
         digests = images.digests(pinned)
         return manifests.write(release, environment, digests, overrides, to=destination)
 
@@ -45,7 +45,7 @@ def deploy_release(
     release: Release,
     environment: str,
     image_flags: list[str] | None,
-    target: deploying.Target,
+    target: kube_target.Target,
     options: release_deploy.Options,
 ) -> None:
     ship(shipment(release, environment, image_flags), target, options)
@@ -54,17 +54,17 @@ def deploy_release(
 def pinned_text(release: Release, environment: str) -> str:
     """The manifests pinned to the digests recorded so far (by tag if there are none)."""
     values = manifests.load_values(environment)
-    digests = deployed.recorded_image_digests(release, images.where(values)) or None
+    digests = deploy_records.recorded_image_digests(release, images.where(values)) or None
     return manifests.render(release, environment, digests)
 
 
 def write_pinned(release: Release, environment: str, to: Path | None = None) -> Path:
-    """pinned_text, written beside the release (kube/deployed.py), never into its folder."""
-    path = to or deployed.manifests_path(release, environment)
+    """pinned_text, written beside the release (kube/deploy_records.py), never into its folder."""
+    path = to or deploy_records.manifests_path(release, environment)
     return atomic.write_text(path, pinned_text(release, environment))
 
 
-def validate(release: Release, environment: str, target: deploying.Target | None) -> None:
+def validate(release: Release, environment: str, target: kube_target.Target | None) -> None:
     """The schema check of the pinned manifests, then (with a target that answers, and the
     environment's namespace there) the server-side dry run."""
     path = write_pinned(release, environment)
@@ -86,6 +86,6 @@ def validate(release: Release, environment: str, target: deploying.Target | None
     say(f"✓ {path}: the API server admits every object (server-side dry run)")
 
 
-def diff(release: Release, environment: str, target: deploying.Target) -> str:
+def diff(release: Release, environment: str, target: kube_target.Target) -> str:
     """What a deploy of the pinned manifests would change (server-side diff)."""
     return release_deploy.diff(target, write_pinned(release, environment))

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core.progress import step
-from build_scripts.kube import deploy as deploying
 from build_scripts.kube import release_deploy
+from build_scripts.kube import target as kube_target
 from build_scripts.ship.images import ImageSource, PinnedImage
 
 
@@ -36,7 +36,7 @@ class Shipment:
     pin_title: str | None = None
 
 
-def ship(shipment: Shipment, target: deploying.Target, options: release_deploy.Options) -> None:
+def ship(shipment: Shipment, target: kube_target.Target, options: release_deploy.Options) -> None:
     title = shipment.title.replace("{target}", target.describe())
     if shipment.pin_title is None:
         api = target.api()
@@ -57,7 +57,7 @@ def ship(shipment: Shipment, target: deploying.Target, options: release_deploy.O
 
 
 def ask_first(
-    shipment: Shipment, target: deploying.Target, options: release_deploy.Options
+    shipment: Shipment, target: kube_target.Target, options: release_deploy.Options
 ) -> None:
     """--confirm: the preview (images to import or push first, then what the manifests would
     change) and the question, before any change."""

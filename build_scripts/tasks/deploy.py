@@ -7,7 +7,7 @@ from pathlib import Path
 
 from invoke import Collection
 
-from build_scripts.bundle import deploy as bundle_deploy
+from build_scripts.bundle import image_source as bundle_source
 from build_scripts.core.errors import ConfigError
 from build_scripts.images import transfer
 from build_scripts.kube import release_deploy
@@ -62,8 +62,8 @@ def apply(
             raise ConfigError("--bundle deploys exactly the bundle: no --image, no --version")
         key = Path(public_key) if public_key else None
         hub = transfer.parse_registry(registry) if registry else None
-        request = bundle_deploy.Request(Path(bundle), environment, hub, key, allow_unsigned)
-        bundle_deploy.deploy_bundle(request, target, options)
+        request = bundle_source.Request(Path(bundle), environment, hub, key, allow_unsigned)
+        bundle_source.deploy_bundle(request, target, options)
     elif registry or public_key or allow_unsigned:
         raise ConfigError("--registry, --public-key and --allow-unsigned go with --bundle")
     else:

@@ -12,7 +12,7 @@ from build_scripts.core.progress import say, step
 from build_scripts.images import bases as base_images
 from build_scripts.images import build as images
 from build_scripts.images import registry, specs, transfer
-from build_scripts.kube import deployed
+from build_scripts.kube import deploy_records
 from build_scripts.release import on_request
 from build_scripts.release.step_inputs import image_settings
 from build_scripts.tasks._base import release_task
@@ -109,7 +109,7 @@ def push(c, registry=None, component=None, version=None):
         pushed = transfer.push_images(release, _components(c, component), target)
     # `invoke deploy` of an environment with this image_registry pins these digests.
     digests = {p.component: p.digest for p in pushed}
-    say(f"digests recorded in {deployed.record_image_digests(release, target, digests)}")
+    say(f"digests recorded in {deploy_records.record_image_digests(release, target, digests)}")
 
 
 @release_task(

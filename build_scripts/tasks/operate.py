@@ -11,10 +11,10 @@ from build_scripts.core.components import COMPONENTS
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.progress import say, step
 from build_scripts.kube import backup as backups
-from build_scripts.kube import deploy as deploying
 from build_scripts.kube import logs as pod_logs
 from build_scripts.kube import manifests
 from build_scripts.kube import status as release_status
+from build_scripts.kube import target as kube_target
 from build_scripts.kube import undeploy as undeploying
 from build_scripts.tasks._base import release_task
 
@@ -27,9 +27,9 @@ HELP = {
 TARGET_HELP = {k: HELP[k] for k in ("environment", "context", "kubeconfig")}
 
 
-def target_of(c, context, kubeconfig) -> deploying.Target:
+def target_of(c, context, kubeconfig) -> kube_target.Target:
     cfg = c.config.deploy
-    return deploying.Target(kubeconfig or cfg.kubeconfig, context or cfg.context)
+    return kube_target.Target(kubeconfig or cfg.kubeconfig, context or cfg.context)
 
 
 def release_of(c, version) -> metadata.Release:

@@ -18,20 +18,20 @@ from build_scripts.core.metadata import Release
 DIGESTS = "image-digests.json"
 
 
-def deploy_dir(release: Release) -> Path:
+def records_dir(release: Release) -> Path:
     return paths.release_state_dir(release.dist_dir) / "deploy"
 
 
 def manifests_path(release: Release, environment: str) -> Path:
     """The manifests a deploy renders (pinned by digest) for one environment."""
-    return deploy_dir(release) / f"{environment}.yaml"
+    return records_dir(release) / f"{environment}.yaml"
 
 
 def record_image_digests(release: Release, where: str, digests: dict[str, str]) -> Path:
     """Record the images' digests under `where`: "local" (the local cluster's containerd) or
     the registry pushed to. Deploy pins the manifests to exactly these, never re-deriving them.
     """
-    path = deploy_dir(release) / DIGESTS
+    path = records_dir(release) / DIGESTS
     recorded = _load(path)
     recorded[where] = dict(sorted(digests.items()))
     return atomic.write_text(path, json.dumps(recorded, indent=2, sort_keys=True) + "\n")
@@ -39,7 +39,7 @@ def record_image_digests(release: Release, where: str, digests: dict[str, str]) 
 
 def recorded_image_digests(release: Release, where: str) -> dict[str, str]:
     """The digests record_image_digests stored for `where` ({} if none)."""
-    return dict(_load(deploy_dir(release) / DIGESTS).get(where, {}))
+    return dict(_load(records_dir(release) / DIGESTS).get(where, {}))
 
 
 def _load(path: Path) -> dict:

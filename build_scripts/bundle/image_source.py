@@ -32,8 +32,8 @@ from build_scripts.cluster.supervise import running_pid
 from build_scripts.core import atomic
 from build_scripts.core.errors import ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.progress import say, step
-from build_scripts.kube import deploy as deploying
 from build_scripts.kube import release_deploy
+from build_scripts.kube import target as kube_target
 from build_scripts.ship.images import PinnedImage, Preview
 from build_scripts.ship.sequence import Shipment, ship
 
@@ -145,7 +145,7 @@ class BundleImages:
 
 def deploy_bundle(
     request: Request,
-    target: deploying.Target,
+    target: kube_target.Target,
     options: release_deploy.Options,
     *,
     state_dir: Path | None = None,

@@ -1,5 +1,5 @@
 """What a deploy records and renders lives beside the release, never in its folder
-(build_scripts/kube/deployed.py)."""
+(build_scripts/kube/deploy_records.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from build_scripts.core import paths
 from build_scripts.core.metadata import current_release
-from build_scripts.kube import deployed
+from build_scripts.kube import deploy_records
 
 
 def _isolated(tmp_path, monkeypatch):
@@ -22,22 +22,22 @@ def _isolated(tmp_path, monkeypatch):
 
 def test_digests_are_recorded_per_place_outside_the_release_folder(tmp_path, monkeypatch):
     release = _isolated(tmp_path, monkeypatch)
-    deployed.record_image_digests(release, "local", {"backend": "sha256:a"})
-    deployed.record_image_digests(release, "127.0.0.1:5000", {"orchestrator": "sha256:b"})
-    assert deployed.recorded_image_digests(release, "local") == {"backend": "sha256:a"}
-    assert deployed.recorded_image_digests(release, "127.0.0.1:5000") == {
+    deploy_records.record_image_digests(release, "local", {"backend": "sha256:a"})
+    deploy_records.record_image_digests(release, "127.0.0.1:5000", {"orchestrator": "sha256:b"})
+    assert deploy_records.recorded_image_digests(release, "local") == {"backend": "sha256:a"}
+    assert deploy_records.recorded_image_digests(release, "127.0.0.1:5000") == {
         "orchestrator": "sha256:b"
     }
-    assert deployed.recorded_image_digests(release, "elsewhere") == {}
+    assert deploy_records.recorded_image_digests(release, "elsewhere") == {}
     assert not release.dist_dir.exists()
-    assert deployed.deploy_dir(release).is_relative_to(paths.cache_dir())
+    assert deploy_records.records_dir(release).is_relative_to(paths.cache_dir())
 
 
 def test_a_damaged_record_counts_as_none(tmp_path, monkeypatch):
     release = _isolated(tmp_path, monkeypatch)
-    deployed.record_image_digests(release, "local", {"backend": "sha256:a"})
-    (deployed.deploy_dir(release) / deployed.DIGESTS).write_text("{not json")
-    assert deployed.recorded_image_digests(release, "local") == {}
+    deploy_records.record_image_digests(release, "local", {"backend": "sha256:a"})
+    (deploy_records.records_dir(release) / deploy_records.DIGESTS).write_text("{not json")
+    assert deploy_records.recorded_image_digests(release, "local") == {}
 
 
 def _digests(folder):

@@ -11,7 +11,7 @@ import yaml
 from build_scripts.cluster.image_digests import digest_from_listing, normalized
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import current_release
-from build_scripts.kube import backup, manifests, status, validate
+from build_scripts.kube import backup, manifests, release_deploy, status, validate
 from build_scripts.kube.wait import Snapshot
 
 
@@ -22,11 +22,11 @@ def rendered(tmp_path) -> Path:
     return path
 
 
-def _edit(path: Path, change) -> Path:
+def _edit(path: Path, change) -> manifests.RenderedManifests:
     docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
     change(docs)
     path.write_text(yaml.safe_dump_all(docs))
-    return path
+    return release_deploy.read_manifests(path)
 
 
 def _backend(docs):
@@ -52,6 +52,16 @@ def test_a_wrong_type_names_the_field(rendered):
     with pytest.raises(ConfigError) as caught:
         validate.raise_for(problems, "schema check")
     assert "spec.replicas" in caught.value.one_line()
+
+
+def test_manifests_that_are_not_yaml_fail_as_the_schema_check_does(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("kind: Namespace\nmetadata: {name: [unclosed\n")
+    with pytest.raises(ConfigError) as caught:
+        release_deploy.read_manifests(path)
+    line = caught.value.one_line()
+    assert line.startswith(f"schema check (Kubernetes {validate.KUBERNETES_VERSION}): {path}")
+    assert "(file): not valid YAML" in line
 
 
 def test_dry_run_output_is_turned_into_problems(tmp_path):

@@ -171,9 +171,8 @@ def test_the_admin_path_to_the_backend_is_set_per_environment(release):
 def test_rendered_manifests_pass_the_offline_schema_check(release, environment, tmp_path):
     from build_scripts.kube import validate
 
-    path = tmp_path / f"{environment}.yaml"
-    path.write_text(manifests.render(release, environment))
-    problems, version = validate.schema_problems(path)
+    rendered = manifests.write_rendered(release, environment, to=tmp_path / f"{environment}.yaml")
+    problems, version = validate.schema_problems(rendered)
     assert problems == [] and version == "1.34"
 
 

@@ -10,7 +10,9 @@ import yaml
 
 from build_scripts.core import metadata
 from build_scripts.core.errors import ConfigError
+from build_scripts.kube import manifests as kube_manifests
 from build_scripts.kube import release_deploy
+from build_scripts.kube.manifests import RenderedManifests
 from build_scripts.ship import images, sequence
 from build_scripts.ship import release as shipping
 from build_scripts.ship.images import PinnedImage, Preview
@@ -49,13 +51,13 @@ class FakeTarget:
 def events(monkeypatch) -> list[str]:
     found: list[str] = []
 
-    def ask_first(api, target, path, token_secrets, confirm, before=()):
+    def ask_first(api, target, rendered, token_secrets, confirm, before=()):
         found.append(f"ask ({'; '.join(before)})")
         if not confirm("apply these changes?"):
             raise ConfigError("deploy not confirmed: nothing was applied")
 
-    def deploy(api, target, path, *, token_secrets, release_version, options):
-        found.append(f"deploy {release_version} {path.name}")
+    def deploy(api, target, rendered, *, token_secrets, release_version, options):
+        found.append(f"deploy {release_version} {rendered.path.name}")
 
     monkeypatch.setattr(release_deploy, "ask_first", ask_first)
     monkeypatch.setattr(release_deploy, "deploy", deploy)
@@ -65,7 +67,7 @@ def events(monkeypatch) -> list[str]:
 def _shipment(events, tmp_path, pin_title=None) -> sequence.Shipment:
     def manifests(pinned, to):
         events.append(f"render {sorted(pinned)}")
-        return to or tmp_path / "deployed.yaml"
+        return RenderedManifests(to or tmp_path / "deployed.yaml", ())
 
     return sequence.Shipment(
         "1.2.3",
@@ -189,16 +191,25 @@ def test_pushed_images_need_a_recorded_push(release):
 
 
 def test_the_release_is_rendered_pinned_to_its_images_and_overrides_stay_as_given(
-    release, docker, events, tmp_path
+    release, docker, events, tmp_path, monkeypatch
 ):
     docker["ids"] = {"traderadmin/backend:1.2.3": "id-b"}
+    loads = []
+    load_values = kube_manifests.load_values
+    monkeypatch.setattr(kube_manifests, "load_values", lambda e: loads.append(e) or load_values(e))
     shipment = shipping.shipment(release, "local", ["orchestrator=example/orch:9"])
     assert shipment.source == images.LocalImages(release, ("backend",))
-    path = shipment.manifests(shipment.source.pin(), tmp_path / "out.yaml")
+    rendered = shipment.manifests(shipment.source.pin(), tmp_path / "out.yaml")
+    # The objects handed to the deploy are the file's, parsed once when rendered.
+    written = tuple(d for d in yaml.safe_load_all(rendered.path.read_text()) if d)
+    assert rendered.documents == written
     pods = [
         d["spec"]["template"]["spec"]["containers"][0]["image"]
-        for d in yaml.safe_load_all(path.read_text())
-        if d and d["kind"] == "Deployment"
+        for d in rendered.documents
+        if d["kind"] == "Deployment"
     ]
     assert sorted(pods) == ["example/orch:9", f"traderadmin/backend:1.2.3@{DIGEST}"]
+    assert rendered.namespace() == "traderadmin"
+    assert set(rendered.deployments()) == {"backend", "orchestrator"}
     assert set(shipment.token_secrets()) == {"admin", "orchestrator"}
+    assert loads == ["local"]  # the environment's values, loaded once for the whole deploy

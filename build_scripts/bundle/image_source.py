@@ -19,6 +19,7 @@ rollout, rollback.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +167,9 @@ def deploy_bundle(
         path = manifests_to_apply(
             folder, description, request.environment, request.registry, scratch
         )
+        # Parsed once, when first needed (the --confirm preview, or the deploy after the
+        # images are in place), as a rendered release's are parsed once when rendered.
+        read_once = functools.cache(lambda: release_deploy.read_manifests(path))
         source = BundleImages(folder, description["images"], request.registry, scratch, state_dir)
         pin_title = (
             f"push the bundle's images to {request.registry}"
@@ -176,7 +180,7 @@ def deploy_bundle(
             description["version"],
             source,
             lambda: dict(facts["token_secrets"]),
-            lambda pinned, to: path,
+            lambda pinned, to: read_once(),
             f"deploy {description['version']} from the bundle to {{target}}",
             pin_title,
         )

@@ -24,6 +24,7 @@ from build_scripts.core.progress import say, warn
 from build_scripts.kube import rollback, strategy, validate
 from build_scripts.kube import target as kube_target
 from build_scripts.kube.apply import server_side_apply, server_side_diff
+from build_scripts.kube.manifests import RenderedManifests
 from build_scripts.kube.rollout import Verdict
 from build_scripts.kube.wait import RolloutFailed, wait_for_release
 
@@ -43,49 +44,62 @@ class Options:
     confirm: Callable[[str], bool] | None = None
 
 
-def check_offline(path: Path) -> str:
-    problems, version = validate.schema_problems(path)
-    for problem in problems:
-        warn(problem.line())
-    validate.raise_for(problems, f"schema check (Kubernetes {version})")
+def read_manifests(path: Path) -> RenderedManifests:
+    """Manifests rendered elsewhere (a bundle's, pinned already), parsed once; a file that is
+    not YAML fails as the schema check does."""
+    try:
+        documents = tuple(d for d in yaml.safe_load_all(path.read_text()) if d)
+    except yaml.YAMLError as exc:
+        version = validate.KUBERNETES_VERSION
+        _refuse_problems([validate.unparsable(path, exc)], f"schema check (Kubernetes {version})")
+    return RenderedManifests(path, documents)
+
+
+def check_offline(manifests: RenderedManifests) -> str:
+    problems, version = validate.schema_problems(manifests)
+    _refuse_problems(problems, f"schema check (Kubernetes {version})")
     return version
 
 
-def dry_run(target: kube_target.Target, path: Path) -> None:
+def dry_run(target: kube_target.Target, manifests: RenderedManifests) -> None:
     result = server_side_apply(
-        path,
+        manifests.path,
         field_manager=kube_target.FIELD_MANAGER,
         kubectl_args=target.kubectl_args(),
         dry_run=True,
     )
-    problems = validate.dry_run_problems(path, result.output, result.returncode)
+    problems = validate.dry_run_problems(manifests.path, result.output, result.returncode)
+    _refuse_problems(problems, "server-side dry run")
+
+
+def _refuse_problems(problems: list[validate.Problem], what: str) -> None:
     for problem in problems:
         warn(problem.line())
-    validate.raise_for(problems, "server-side dry run")
+    validate.raise_for(problems, what)
 
 
 def namespace_exists(api: kr8s.Api, namespace: str) -> bool:
     return any(n.name == namespace for n in api.get("namespaces"))
 
 
-def diff(target: kube_target.Target, path: Path) -> str:
+def diff(target: kube_target.Target, manifests: RenderedManifests) -> str:
     return server_side_diff(
-        path, field_manager=kube_target.FIELD_MANAGER, kubectl_args=target.kubectl_args()
+        manifests.path, field_manager=kube_target.FIELD_MANAGER, kubectl_args=target.kubectl_args()
     )
 
 
 def preview(
     api: kr8s.Api,
     target: kube_target.Target,
-    path: Path,
+    manifests: RenderedManifests,
     token_secrets: dict[str, str],
     before: list[str] = (),
 ) -> list[str]:
-    """What a deploy of `path` would change, found without changing anything: `before` (what
-    the caller does first: images imported or pushed), the namespace and token Secrets it
-    would create, strategy switches, and the server-side diff of the objects."""
-    docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
-    namespace = next(d for d in docs if d["kind"] == "Namespace")["metadata"]["name"]
+    """What a deploy of the manifests would change, found without changing anything: `before`
+    (what the caller does first: images imported or pushed), the namespace and token Secrets
+    it would create, strategy switches, and the server-side diff of the objects."""
+    docs = manifests.documents
+    namespace = manifests.namespace()
     lines = list(before)
     if not namespace_exists(api, namespace):
         lines.append(f"create the namespace {namespace}")
@@ -111,21 +125,21 @@ def preview(
         # The API server refuses the manifests until the switch is made, so no diff yet.
         lines.append("then apply the manifests (their diff can only be computed after the switch)")
     else:
-        lines.append(diff(target, path) or "no changes to the objects")
+        lines.append(diff(target, manifests) or "no changes to the objects")
     return lines
 
 
 def ask_first(
     api: kr8s.Api,
     target: kube_target.Target,
-    path: Path,
+    manifests: RenderedManifests,
     token_secrets: dict[str, str],
     confirm: Callable[[str], bool],
     before: list[str] = (),
 ) -> None:
     """--confirm: show what the deploy would change and ask, before the first change."""
     say("deploy would:")
-    for line in preview(api, target, path, token_secrets, before):
+    for line in preview(api, target, manifests, token_secrets, before):
         say(f"  {line}" if "\n" not in line else line)
     if not confirm("apply these changes?"):
         raise ConfigError("deploy not confirmed: nothing was applied")
@@ -134,22 +148,22 @@ def ask_first(
 def deploy(
     api: kr8s.Api,
     target: kube_target.Target,
-    path: Path,
+    manifests: RenderedManifests,
     *,
     token_secrets: dict[str, str],
     release_version: str,
     options: Options,
 ) -> list[Verdict]:
-    check_offline(path)
-    namespace = kube_target.ensure_namespace(api, path)
+    check_offline(manifests)
+    namespace = kube_target.ensure_namespace(api, manifests)
     for role, secret in token_secrets.items():
         if kube_target.ensure_token_secret(api, namespace, secret):
             say(f"  created Secret {namespace}/{secret} with a new {role} token")
-    strategy.clear_rolling_update(api, namespace, path)
-    dry_run(target, path)
-    names = [name for _, name in kube_target.deployments_of(path)]
+    strategy.clear_rolling_update(api, namespace, manifests)
+    dry_run(target, manifests)
+    names = manifests.deployments()
     previous = rollback.record(api, namespace, names)
-    kube_target.apply_manifests(target, path)
+    kube_target.apply_manifests(target, manifests)
     try:
         return _wait_and_show_diagnostics(api, namespace, names, options)
     except RolloutFailed as failure:

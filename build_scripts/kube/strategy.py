@@ -10,16 +10,16 @@ deletes): type Recreate, no rollingUpdate. It changes no pod template, so nothin
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 
 import kr8s
-import yaml
 from kr8s.objects import Deployment
 
 from build_scripts.core.progress import say
+from build_scripts.kube.manifests import RenderedManifests
 
 
-def strategy_patches(wanted: list[dict], live: dict[str, dict]) -> dict[str, dict]:
+def strategy_patches(wanted: Sequence[dict], live: dict[str, dict]) -> dict[str, dict]:
     """{name: merge patch} for each Deployment the manifests want Recreate that is not yet."""
     patches = {}
     for doc in wanted:
@@ -33,10 +33,9 @@ def strategy_patches(wanted: list[dict], live: dict[str, dict]) -> dict[str, dic
     return patches
 
 
-def clear_rolling_update(api: kr8s.Api, namespace: str, manifests: Path) -> list[str]:
-    docs = [d for d in yaml.safe_load_all(manifests.read_text()) if d]
+def clear_rolling_update(api: kr8s.Api, namespace: str, manifests: RenderedManifests) -> list[str]:
     live = {d.name: d.raw for d in api.get("deployments", namespace=namespace)}
-    patches = strategy_patches(docs, live)
+    patches = strategy_patches(manifests.documents, live)
     for name, patch in patches.items():
         Deployment.get(name, namespace=namespace, api=api).patch(patch)
         say(f"  {name}: strategy switched to Recreate (its rollingUpdate settings cleared)")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 import kr8s
-import yaml
 from kr8s.objects import Namespace, Secret
 
 from build_scripts.core.errors import ReleaseError
 from build_scripts.kube.apply import server_side_apply
+from build_scripts.kube.manifests import RenderedManifests
 
 FIELD_MANAGER = "traderadmin-release"
 
@@ -51,16 +50,14 @@ class Target:
         return f"context {self.context or '(current)'} in {self.kubeconfig or '~/.kube/config'}"
 
 
-def ensure_namespace(api: kr8s.Api, manifests: Path) -> str:
+def ensure_namespace(api: kr8s.Api, manifests: RenderedManifests) -> str:
     """Create the namespace from the manifests if it does not exist yet; return its name."""
-    docs = [d for d in yaml.safe_load_all(manifests.read_text()) if d]
-    spec = next((d for d in docs if d["kind"] == "Namespace"), None)
-    if spec is None:
-        raise ReleaseError(f"{manifests} has no Namespace")
+    name = manifests.namespace()
+    spec = next(d for d in manifests.documents if d["kind"] == "Namespace")
     namespace = Namespace(spec, api=api)
     if not namespace.exists():
         namespace.create()
-    return spec["metadata"]["name"]
+    return name
 
 
 def ensure_token_secret(api: kr8s.Api, namespace: str, name: str) -> bool:
@@ -82,14 +79,7 @@ def ensure_token_secret(api: kr8s.Api, namespace: str, name: str) -> bool:
     return True
 
 
-def apply_manifests(target: Target, manifests: Path) -> None:
-    server_side_apply(manifests, field_manager=FIELD_MANAGER, kubectl_args=target.kubectl_args())
-
-
-def deployments_of(manifests: Path) -> list[tuple[str, str]]:
-    docs = [d for d in yaml.safe_load_all(manifests.read_text()) if d]
-    return [
-        (d["metadata"]["namespace"], d["metadata"]["name"])
-        for d in docs
-        if d["kind"] == "Deployment"
-    ]
+def apply_manifests(target: Target, manifests: RenderedManifests) -> None:
+    server_side_apply(
+        manifests.path, field_manager=FIELD_MANAGER, kubectl_args=target.kubectl_args()
+    )

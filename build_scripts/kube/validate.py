@@ -16,9 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from build_scripts.core.errors import ConfigError
+from build_scripts.kube.manifests import RenderedManifests
 
 # The local cluster's Kubernetes (cluster/build.py KUBERNETES_VERSION); the schemas used are
 # those of this minor version or the nearest older one the package ships.
@@ -42,18 +41,21 @@ def object_name(doc: dict) -> str:
     return f"{doc.get('kind', '?')}/{name}"
 
 
-def schema_problems(path: Path, version: str = KUBERNETES_VERSION) -> tuple[list[Problem], str]:
-    """Problems of every object in the file, and the schema version actually used."""
+def unparsable(path: Path, exc: Exception) -> Problem:
+    """A manifests file that is not YAML: one problem for the whole file."""
+    return Problem(path, "(file)", "", f"not valid YAML: {str(exc).splitlines()[0]}")
+
+
+def schema_problems(
+    manifests: RenderedManifests, version: str = KUBERNETES_VERSION
+) -> tuple[list[Problem], str]:
+    """Problems of every object of the manifests, and the schema version actually used."""
     from kubernetes_validate import utils as kv
 
-    try:
-        docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0]
-        return [Problem(path, "(file)", "", f"not valid YAML: {first}")], version
+    path = manifests.path
     problems: list[Problem] = []
     used = version
-    for doc in docs:
+    for doc in manifests.documents:
         try:
             used = kv.validate(doc, version, strict=True)
         except kv.ValidationError as exc:

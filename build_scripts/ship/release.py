@@ -5,27 +5,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from build_scripts.core import atomic
 from build_scripts.core.components import COMPONENTS
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.kube import deploy_records, manifests, release_deploy
 from build_scripts.kube import target as kube_target
+from build_scripts.kube.manifests import RenderedManifests
 from build_scripts.ship import images
 from build_scripts.ship.sequence import Shipment, ship
 
 
 def shipment(release: Release, environment: str, image_flags: list[str] | None) -> Shipment:
     """The release for an environment; --image COMPONENT=REFERENCE runs that image as given
-    (not imported, not pinned)."""
+    (not imported, not pinned). The environment's values are loaded here, once per deploy."""
     values = manifests.load_values(environment)
     overrides = manifests.parse_image_overrides(image_flags, COMPONENTS)
     wanted = tuple(c for c in COMPONENTS if c not in overrides)
 
-    def render(pinned: dict[str, images.PinnedImage], to: Path | None) -> Path:
+    def render(pinned: dict[str, images.PinnedImage], to: Path | None) -> RenderedManifests:
         destination = to or deploy_records.manifests_path(release, environment)
         digests = images.digests(pinned)
-        return manifests.write(release, environment, digests, overrides, to=destination)
+        return manifests.write_rendered(
+            release, environment, digests, overrides, to=destination, values=values
+        )
 
     return Shipment(
         release.version_text,
@@ -51,24 +53,34 @@ def deploy_release(
     ship(shipment(release, environment, image_flags), target, options)
 
 
+def _recorded_digests(release: Release, values: dict) -> dict[str, str] | None:
+    return deploy_records.recorded_image_digests(release, images.where(values)) or None
+
+
 def pinned_text(release: Release, environment: str) -> str:
     """The manifests pinned to the digests recorded so far (by tag if there are none)."""
     values = manifests.load_values(environment)
-    digests = deploy_records.recorded_image_digests(release, images.where(values)) or None
-    return manifests.render(release, environment, digests)
+    return manifests.render(release, environment, _recorded_digests(release, values), values=values)
 
 
-def write_pinned(release: Release, environment: str, to: Path | None = None) -> Path:
+def write_pinned(release: Release, environment: str, to: Path | None = None) -> RenderedManifests:
     """pinned_text, written beside the release (kube/deploy_records.py), never into its folder."""
-    path = to or deploy_records.manifests_path(release, environment)
-    return atomic.write_text(path, pinned_text(release, environment))
+    values = manifests.load_values(environment)
+    return manifests.write_rendered(
+        release,
+        environment,
+        _recorded_digests(release, values),
+        to=to or deploy_records.manifests_path(release, environment),
+        values=values,
+    )
 
 
 def validate(release: Release, environment: str, target: kube_target.Target | None) -> None:
     """The schema check of the pinned manifests, then (with a target that answers, and the
     environment's namespace there) the server-side dry run."""
-    path = write_pinned(release, environment)
-    schema = release_deploy.check_offline(path)
+    rendered = write_pinned(release, environment)
+    path = rendered.path
+    schema = release_deploy.check_offline(rendered)
     say(f"✓ {path}: every object matches the Kubernetes {schema} schema")
     if target is None:
         return
@@ -78,11 +90,11 @@ def validate(release: Release, environment: str, target: kube_target.Target | No
     except Exception as exc:  # unreachable cluster: the offline check is what we can do
         say(f"no server-side dry run: cluster not reachable ({str(exc).splitlines()[0]})")
         return
-    namespace = manifests.load_values(environment)["namespace"]
+    namespace = rendered.namespace()
     if namespace not in namespaces:
         say(f"no server-side dry run: namespace {namespace} does not exist yet (deploy makes it)")
         return
-    release_deploy.dry_run(target, path)
+    release_deploy.dry_run(target, rendered)
     say(f"✓ {path}: the API server admits every object (server-side dry run)")
 
 

@@ -84,7 +84,7 @@ def render(c, environment=None, version=None, output=None):
     if output == "-":
         sys.stdout.write(shipping.pinned_text(release, environment))
         return
-    print(shipping.write_pinned(release, environment, Path(output) if output else None))
+    print(shipping.write_pinned(release, environment, Path(output) if output else None).path)
 
 
 @release_task(help={**HELP, "offline": "only the schema check, even if a cluster is reachable"})

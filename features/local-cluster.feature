@@ -110,7 +110,7 @@ Feature: A local Kubernetes cluster for validating deployments
 
   Scenario: The cluster goes down clean, and leaves another cluster's pods and rules alone
     Given a process of another cluster runs in the pod cgroup "/kubepods.slice"
-    And another cluster's kube-proxy chains and a rule for its pod in the CNI plugin's chain
+    And a rule for another cluster's pod in the CNI plugin's chain
     When I run "invoke cluster.down"
     Then it exits with status 0
     And no process of the local cluster is left
@@ -121,7 +121,8 @@ Feature: A local Kubernetes cluster for validating deployments
     And no iptables chain or ipset of the NetworkPolicy engine is left
 
   Scenario: Down with --wipe also removes the cluster's state, and only what the cluster made
-    Given a process of another cluster runs in the pod cgroup "/kubepods.slice"
+    Given the local cluster is stopped
+    And a process of another cluster runs in the pod cgroup "/kubepods.slice"
     And another cluster's kube-proxy chains and a rule for its pod in the CNI plugin's chain
     When I run "invoke cluster.down --wipe"
     Then it exits with status 0

@@ -10,7 +10,7 @@ import contextlib
 import subprocess
 from pathlib import Path
 
-from _support import background, run
+from _support import background, cluster_layout, run
 from behave import given, then
 
 CGROUP_FS = Path("/sys/fs/cgroup")
@@ -56,15 +56,7 @@ def _chain_exists(table: str, chain: str) -> bool:
     return _iptables("-t", table, "-S", chain, check=False).returncode == 0
 
 
-@given("another cluster's kube-proxy chains and a rule for its pod in the CNI plugin's chain")
-def step_foreign_chains(context):
-    # Named as kube-proxy names a Service's chains: `kube-proxy --cleanup` deletes these.
-    chains = [("nat", "KUBE-SVC-TESTFOREIGN00001"), ("nat", "KUBE-SEP-TESTFOREIGN00001")]
-    for table, chain in chains:
-        _iptables("-t", table, "-N", chain)
-        context.add_cleanup(_iptables, "-t", table, "-X", chain, check=False)
-        context.add_cleanup(_iptables, "-t", table, "-F", chain, check=False)
-    _iptables("-t", "nat", "-A", chains[0][1], "-j", chains[1][1])
+def _foreign_cni_rule(context) -> None:
     made_cni_chain = not _chain_exists("filter", "CNI-FORWARD")
     if made_cni_chain:
         _iptables("-N", "CNI-FORWARD")
@@ -72,8 +64,45 @@ def step_foreign_chains(context):
     rule = ["CNI-FORWARD", "-s", FOREIGN_POD_IP, "-j", "ACCEPT"]
     _iptables("-A", *rule)
     context.add_cleanup(_iptables, "-D", *rule, check=False)
-    context.foreign_chains = chains
     context.foreign_rule = rule
+    context.foreign_chains = []
+
+
+@given("a rule for another cluster's pod in the CNI plugin's chain")
+def step_foreign_cni_rule(context):
+    _foreign_cni_rule(context)
+
+
+@given("another cluster's kube-proxy chains and a rule for its pod in the CNI plugin's chain")
+def step_foreign_chains(context):
+    # Named as kube-proxy names a Service's chains: `kube-proxy --cleanup` deletes these. Put
+    # there while our kube-proxy is stopped: a running one deletes, on its next sync, every
+    # KUBE-SVC-*/KUBE-SEP-* chain it does not know (two kube-proxies fight over these names,
+    # which is why cluster.up refuses to start beside another cluster).
+    assert not _kube_proxy_running(), "the cluster's kube-proxy runs: stop the cluster first"
+    _foreign_cni_rule(context)
+    chains = [("nat", "KUBE-SVC-TESTFOREIGN00001"), ("nat", "KUBE-SEP-TESTFOREIGN00001")]
+    for table, chain in chains:
+        _iptables("-t", table, "-N", chain)
+        context.add_cleanup(_iptables, "-t", table, "-X", chain, check=False)
+    # Cleanups run last first: every chain is flushed before any is deleted (a chain another
+    # one jumps to cannot be deleted).
+    for table, chain in chains:
+        context.add_cleanup(_iptables, "-t", table, "-F", chain, check=False)
+    _iptables("-t", "nat", "-A", chains[0][1], "-j", chains[1][1])
+    context.foreign_chains = chains
+
+
+def _kube_proxy_running() -> bool:
+    from build_scripts.cluster import supervise
+
+    return supervise.running_pid(cluster_layout(), "kube-proxy") is not None
+
+
+@given("the local cluster is stopped")
+def step_cluster_stopped(context):
+    run(context, "invoke cluster.down")
+    assert context.result.returncode == 0, context.result.stderr[-2000:]
 
 
 @then("the other cluster's process still runs")

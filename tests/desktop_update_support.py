@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core import metadata
+from build_scripts.core.artifacts import sha256_of
 from build_scripts.desktop import build as desktop
 from build_scripts.updates import feed as release_feed
 from build_scripts.updates import keys, publish, serve
@@ -69,8 +70,7 @@ def build_versions(root: Path, key: UpdateKey) -> dict[str, Version]:
     return built
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+sha256 = sha256_of  # the engine's one file digest
 
 
 def folder_digest(folder: Path) -> str:

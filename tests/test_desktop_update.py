@@ -62,6 +62,11 @@ def reported_version(binary: Path) -> str:
     return result.stdout.split()[1]
 
 
+def goes_on(version: str) -> str:
+    """The supervisor's log line once `version` passed its checked start: (seconds, pid)."""
+    return rf"{re.escape(version)} passed its start checks in (\S+)s and goes on as pid (\d+)"
+
+
 def test_v1_updates_to_v2_and_keeps_v1_as_previous(versions, feed, tmp_path, display):
     feed.publish(V1, V2)
     app, config = installed(versions, feed, tmp_path, V1)
@@ -122,10 +127,9 @@ def test_after_install_and_restart_a_failing_version_is_undone_and_the_previous_
 
     log = (config.parent / "update.log").read_text()
     assert result.returncode == 5, f"{result}\n{log}"
-    going_on = rf"{re.escape(V2)} passed its start checks in \S+ and goes on as pid (\d+)"
-    match = re.search(going_on, log)
+    match = re.search(goes_on(V2), log)
     assert match, log
-    pid = int(match.group(1))
+    pid = int(match.group(2))
     try:
         assert daemon.alive(pid), "the restored version is not running"
         assert "TraderAdmin" in x11.window_titles(display)
@@ -253,10 +257,9 @@ def test_the_install_and_restart_button_restarts_into_the_new_version(
         if window.poll() is None:
             window.kill()
     update_log = config.parent / "update.log"
-    going_on = rf"{re.escape(V2)} passed its start checks in (\S+)s and goes on as pid (\d+)"
     match = _wait_for(
         "the new version's checked start",
-        lambda: update_log.exists() and re.search(going_on, update_log.read_text()),
+        lambda: update_log.exists() and re.search(goes_on(V2), update_log.read_text()),
     )
     pid = int(match.group(2))
     try:
@@ -290,12 +293,11 @@ def test_a_trial_whose_supervisor_died_is_judged_at_the_next_start(
 
     assert result.returncode == 0 and "resuming" in result.stderr, result
     update_log = config.parent / "update.log"
-    going_on = rf"{re.escape(V2)} passed its start checks in \S+ and goes on as pid (\d+)"
     match = _wait_for(
         "the restored version's checked start",
-        lambda: update_log.exists() and re.search(going_on, update_log.read_text()),
+        lambda: update_log.exists() and re.search(goes_on(V2), update_log.read_text()),
     )
-    pid = int(match.group(1))
+    pid = int(match.group(2))
     try:
         assert support.sha256(app) == support.sha256(versions[V2].binary)
         state = _wait_for(

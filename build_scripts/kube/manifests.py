@@ -249,18 +249,6 @@ def manifests_path(release: Release, environment: str) -> Path:
     return release.dist_dir / "deploy" / f"{environment}.yaml"
 
 
-def write(
-    release: Release,
-    environment: str,
-    digests: dict[str, str] | None = None,
-    overrides: dict[str, str] | None = None,
-    image_ids: dict[str, str] | None = None,
-    to: Path | None = None,
-) -> Path:
-    """Write the rendered manifests to `to`, or into the release folder (the release step)."""
-    return write_rendered(release, environment, digests, overrides, image_ids, to).path
-
-
 def write_rendered(
     release: Release,
     environment: str,
@@ -271,7 +259,8 @@ def write_rendered(
     *,
     values: dict | None = None,
 ) -> RenderedManifests:
-    """write, and the objects written as they were parsed when rendered (a deploy's input)."""
+    """The manifests of one environment written to `to`, or into the release folder (the release
+    step), with the objects as they were parsed when rendered (a deploy's input)."""
     text, documents = _render(release, environment, digests, overrides, image_ids, values)
     path = atomic.write_text(to or manifests_path(release, environment), text)
     return RenderedManifests(path, tuple(documents))

@@ -166,7 +166,7 @@ def _manifests(release: Release) -> list[Artifact]:
     ids = _image_ids(release)
     return [
         Artifact(
-            manifests.write(release, environment, image_ids=ids),
+            manifests.write_rendered(release, environment, image_ids=ids).path,
             f"kubectl apply -f; {environment}",
             Kind.MANIFEST,
             environment,

@@ -13,12 +13,13 @@ from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import current_release
 from build_scripts.kube import backup, manifests, release_deploy, status, validate
 from build_scripts.kube.wait import Snapshot
+from build_scripts.ship.environment import load_values
 
 
 @pytest.fixture
 def rendered(tmp_path) -> Path:
     path = tmp_path / "local.yaml"
-    path.write_text(manifests.render(current_release("1.2.3"), "local"))
+    path.write_text(manifests.render(current_release("1.2.3"), "local", load_values("local")))
     return path
 
 

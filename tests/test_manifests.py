@@ -4,6 +4,7 @@ import yaml
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.metadata import current_release
 from build_scripts.kube import manifests
+from build_scripts.ship.environment import load_values
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +14,11 @@ def release():
 
 @pytest.fixture(scope="module", params=["local", "production"])
 def documents(request, release):
-    return manifests.validate(manifests.render(release, request.param))
+    return manifests.validate(_render(release, request.param))
+
+
+def _render(release, environment, *args, **kwargs):
+    return manifests.render(release, environment, load_values(environment), *args, **kwargs)
 
 
 def _kind(documents, kind):
@@ -73,7 +78,7 @@ def test_backend_data_is_on_a_claim_it_mounts(documents):
 
 
 def test_images_carry_the_release_tag(release):
-    local = manifests.validate(manifests.render(release, "local"))
+    local = manifests.validate(_render(release, "local"))
     images = [
         c["image"]
         for d in _kind(local, "Deployment")
@@ -84,7 +89,7 @@ def test_images_carry_the_release_tag(release):
 
 def test_unknown_environment_names_the_choices(release):
     with pytest.raises(ConfigError) as caught:
-        manifests.render(release, "staging")
+        _render(release, "staging")
     assert "local" in caught.value.hint and "production" in caught.value.hint
 
 
@@ -97,7 +102,7 @@ def test_missing_value_names_the_key(release, tmp_path, monkeypatch):
     (deploy / "environments" / "broken.yaml").write_text(yaml.safe_dump(values))
     monkeypatch.setattr(manifests, "deploy_dir", lambda: deploy)
     with pytest.raises(ConfigError) as caught:
-        manifests.render(release, "broken")
+        _render(release, "broken")
     assert "storage" in caught.value.one_line()
 
 
@@ -118,7 +123,7 @@ def test_every_deployment_has_a_progress_deadline(documents):
 
 def test_images_are_pinned_to_the_digests_given(release):
     digests = {"backend": "sha256:" + "a" * 64, "orchestrator": "sha256:" + "b" * 64}
-    pinned = manifests.validate(manifests.render(release, "production", digests))
+    pinned = manifests.validate(_render(release, "production", digests))
     images = [
         c["image"]
         for d in _kind(pinned, "Deployment")
@@ -153,8 +158,8 @@ def test_network_policies_deny_by_default_and_open_only_the_named_paths(document
 
 
 def test_the_admin_path_to_the_backend_is_set_per_environment(release):
-    local = manifests.validate(manifests.render(release, "local"))
-    production = manifests.validate(manifests.render(release, "production"))
+    local = manifests.validate(_render(release, "local"))
+    production = manifests.validate(_render(release, "production"))
 
     def ingress(docs):
         (policy,) = [
@@ -171,16 +176,16 @@ def test_the_admin_path_to_the_backend_is_set_per_environment(release):
 def test_rendered_manifests_pass_the_offline_schema_check(release, environment, tmp_path):
     from build_scripts.kube import validate
 
-    rendered = manifests.write_rendered(release, environment, to=tmp_path / f"{environment}.yaml")
+    rendered = manifests.write_rendered(
+        release, environment, load_values(environment), to=tmp_path / f"{environment}.yaml"
+    )
     problems, version = validate.schema_problems(rendered)
     assert problems == [] and version == "1.34"
 
 
 def test_image_overrides_are_used_as_given_and_bad_ones_refused(release):
     overrides = manifests.parse_image_overrides(["orchestrator=x/o:1"], ("backend", "orchestrator"))
-    docs = manifests.validate(
-        manifests.render(release, "local", {"backend": "sha256:1"}, overrides)
-    )
+    docs = manifests.validate(_render(release, "local", {"backend": "sha256:1"}, overrides))
     images = [
         c["image"]
         for d in _kind(docs, "Deployment")
@@ -221,18 +226,18 @@ def test_the_older_token_secret_value_names_the_admin_secret(tmp_path, monkeypat
     old = local.replace("admin_token_secret:", "token_secret:")
     (environments / "old.yaml").write_text(old)
     monkeypatch.setattr(manifests, "deploy_dir", lambda: tmp_path / "deploy")
-    values = manifests.load_values("old")
+    values = load_values("old")
     assert values["admin_token_secret"] == "traderadmin-api-token"
     assert "token_secret" not in values
 
 
 def test_the_release_annotates_each_pod_template_with_its_image_id(release):
     ids = {"backend": "sha256:" + "b" * 64, "orchestrator": "sha256:" + "c" * 64}
-    text = manifests.render(release, "local", image_ids=ids)
+    text = _render(release, "local", image_ids=ids)
     for deployment in _kind(manifests.validate(text), "Deployment"):
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations == {manifests.IMAGE_ID_ANNOTATION: ids[deployment["metadata"]["name"]]}
-    untouched = manifests.validate(manifests.render(release, "local"))
+    untouched = manifests.validate(_render(release, "local"))
     for deployment in _kind(untouched, "Deployment"):
         assert "annotations" not in deployment["spec"]["template"]["metadata"]
 
@@ -245,5 +250,5 @@ def test_an_environment_with_one_secret_for_both_token_roles_is_refused(tmp_path
     (environments / "same.yaml").write_text(yaml.safe_dump(local))
     monkeypatch.setattr(manifests, "deploy_dir", lambda: tmp_path / "deploy")
     with pytest.raises(ConfigError) as caught:
-        manifests.load_values("same")
+        load_values("same")
     assert "each role needs a Secret of its own" in caught.value.one_line()

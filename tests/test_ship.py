@@ -10,10 +10,9 @@ import yaml
 
 from build_scripts.core import metadata
 from build_scripts.core.errors import ConfigError
-from build_scripts.kube import manifests as kube_manifests
 from build_scripts.kube import release_deploy
 from build_scripts.kube.manifests import RenderedManifests
-from build_scripts.ship import images, sequence
+from build_scripts.ship import environment, images, sequence
 from build_scripts.ship import release as shipping
 from build_scripts.ship.images import PinnedImage, Preview
 
@@ -64,18 +63,25 @@ def events(monkeypatch) -> list[str]:
     return found
 
 
-def _shipment(events, tmp_path, pin_title=None) -> sequence.Shipment:
-    def manifests(pinned, to):
-        events.append(f"render {sorted(pinned)}")
-        return RenderedManifests(to or tmp_path / "deployed.yaml", ())
+class FakeManifests:
+    def __init__(self, events: list[str], folder) -> None:
+        self.events, self.folder = events, folder
 
-    return sequence.Shipment(
-        "1.2.3",
-        FakeSource(events),
-        lambda: {"admin": "s"},
-        manifests,
-        "deploy to {target}",
-        pin_title,
+    def pinned_to(self, pinned, to):
+        self.events.append(f"render {sorted(pinned)}")
+        return RenderedManifests(to or self.folder / "deployed.yaml", ())
+
+    def token_secrets(self):
+        return {"admin": "s"}
+
+
+def _shipment(events, tmp_path) -> sequence.Shipment:
+    return sequence.Shipment("1.2.3", FakeSource(events), FakeManifests(events, tmp_path))
+
+
+def _ship(shipment, events, answer, pin_title=None) -> None:
+    sequence.ship(
+        shipment, FakeTarget(events), _options(answer), title="deploy", pin_title=pin_title
     )
 
 
@@ -84,7 +90,7 @@ def _options(answer: bool | None) -> release_deploy.Options:
 
 
 def test_without_confirm_the_images_are_pinned_then_rendered_once_then_deployed(events, tmp_path):
-    sequence.ship(_shipment(events, tmp_path), FakeTarget(events), _options(None))
+    _ship(_shipment(events, tmp_path), events, None)
     assert events == [
         "api",
         "pin (the first change)",
@@ -95,16 +101,15 @@ def test_without_confirm_the_images_are_pinned_then_rendered_once_then_deployed(
 
 def test_confirm_asks_before_the_first_change_and_a_no_changes_nothing(events, tmp_path):
     with pytest.raises(ConfigError, match="not confirmed"):
-        sequence.ship(_shipment(events, tmp_path), FakeTarget(events), _options(False))
+        _ship(_shipment(events, tmp_path), events, False)
     assert events == [
         "api",
         "preview",
         "render []",  # the preview's manifests, with what is known so far
-        "api",
         "ask (import the image x into the local cluster)",
     ]
     events.clear()
-    sequence.ship(_shipment(events, tmp_path), FakeTarget(events), _options(True))
+    _ship(_shipment(events, tmp_path), events, True)
     assert events.index("ask (import the image x into the local cluster)") < events.index(
         "pin (the first change)"
     )
@@ -114,16 +119,15 @@ def test_confirm_asks_before_the_first_change_and_a_no_changes_nothing(events, t
 def test_a_source_with_a_step_of_its_own_pins_after_the_question_before_the_cluster(
     events, tmp_path
 ):
-    shipment = _shipment(events, tmp_path, pin_title="import the bundle's images")
-    sequence.ship(shipment, FakeTarget(events), _options(True))
+    _ship(_shipment(events, tmp_path), events, True, pin_title="import the bundle's images")
     assert events == [
         "preview",
         "render []",
         "api",
         "ask (import the image x into the local cluster)",
         "pin (the first change)",
-        "render ['backend']",
         "api",
+        "render ['backend']",
         "deploy 1.2.3 deployed.yaml",
     ]
 
@@ -195,11 +199,11 @@ def test_the_release_is_rendered_pinned_to_its_images_and_overrides_stay_as_give
 ):
     docker["ids"] = {"traderadmin/backend:1.2.3": "id-b"}
     loads = []
-    load_values = kube_manifests.load_values
-    monkeypatch.setattr(kube_manifests, "load_values", lambda e: loads.append(e) or load_values(e))
+    load_values = environment.load_values
+    monkeypatch.setattr(environment, "load_values", lambda e: loads.append(e) or load_values(e))
     shipment = shipping.shipment(release, "local", ["orchestrator=example/orch:9"])
     assert shipment.source == images.LocalImages(release, ("backend",))
-    rendered = shipment.manifests(shipment.source.pin(), tmp_path / "out.yaml")
+    rendered = shipment.manifests.pinned_to(shipment.source.pin(), tmp_path / "out.yaml")
     # The objects handed to the deploy are the file's, parsed once when rendered.
     written = tuple(d for d in yaml.safe_load_all(rendered.path.read_text()) if d)
     assert rendered.documents == written
@@ -211,5 +215,5 @@ def test_the_release_is_rendered_pinned_to_its_images_and_overrides_stay_as_give
     assert sorted(pods) == ["example/orch:9", f"traderadmin/backend:1.2.3@{DIGEST}"]
     assert rendered.namespace() == "traderadmin"
     assert set(rendered.deployments()) == {"backend", "orchestrator"}
-    assert set(shipment.token_secrets()) == {"admin", "orchestrator"}
+    assert set(shipment.manifests.token_secrets()) == {"admin", "orchestrator"}
     assert loads == ["local"]  # the environment's values, loaded once for the whole deploy

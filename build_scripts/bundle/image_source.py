@@ -35,6 +35,7 @@ from build_scripts.core.errors import ConfigError, ReleaseError, VerificationFai
 from build_scripts.core.progress import say, step
 from build_scripts.kube import release_deploy
 from build_scripts.kube import target as kube_target
+from build_scripts.kube.manifests import RenderedManifests
 from build_scripts.ship.images import PinnedImage, Preview
 from build_scripts.ship.sequence import Shipment, ship
 
@@ -114,6 +115,28 @@ def manifests_to_apply(
     return atomic.write_text(scratch / f"{environment}-{registry.replace(':', '_')}.yaml", text)
 
 
+class BundleManifests:
+    """The bundle's manifests (pinned already, repointed to --registry): no rendering; parsed
+    once, when first needed (the --confirm preview, or the deploy after the images are in
+    place), as a rendered release's are parsed once when rendered."""
+
+    def __init__(self, path: Path, facts: dict):
+        self._path = path
+        self._facts = facts
+
+    @functools.cached_property
+    def _read(self) -> RenderedManifests:
+        return release_deploy.read_manifests(self._path)
+
+    def pinned_to(self, images: dict[str, PinnedImage], to: Path | None) -> RenderedManifests:
+        return self._read
+
+    def token_secrets(self) -> dict[str, str]:
+        # Read when asked: the description is only trusted that far once the images are in
+        # place (a hostile bundle is refused by the import, before this is read).
+        return dict(self._facts["token_secrets"])
+
+
 @dataclass(frozen=True)
 class BundleImages:
     """The bundle's images as a deploy's image source (ship/images.py): its OCI layouts,
@@ -167,22 +190,18 @@ def deploy_bundle(
         path = manifests_to_apply(
             folder, description, request.environment, request.registry, scratch
         )
-        # Parsed once, when first needed (the --confirm preview, or the deploy after the
-        # images are in place), as a rendered release's are parsed once when rendered.
-        read_once = functools.cache(lambda: release_deploy.read_manifests(path))
         source = BundleImages(folder, description["images"], request.registry, scratch, state_dir)
         pin_title = (
             f"push the bundle's images to {request.registry}"
             if request.registry
             else "import the bundle's images into the local cluster"
         )
-        shipment = Shipment(
-            description["version"],
-            source,
-            lambda: dict(facts["token_secrets"]),
-            lambda pinned, to: read_once(),
-            f"deploy {description['version']} from the bundle to {{target}}",
-            pin_title,
+        shipment = Shipment(description["version"], source, BundleManifests(path, facts))
+        ship(
+            shipment,
+            target,
+            options,
+            title=f"deploy {description['version']} from the bundle to {target.describe()}",
+            pin_title=pin_title,
         )
-        ship(shipment, target, options)
     return report

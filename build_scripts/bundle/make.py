@@ -26,6 +26,7 @@ from build_scripts.core.artifacts import Artifact, Kind, human_size
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
 from build_scripts.kube import manifests
+from build_scripts.ship import environment as environment_values
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,11 @@ class _Writer:
 
 def environment_facts(environment: str) -> dict:
     """What deploying one environment from the bundle needs besides its manifests."""
-    values = manifests.load_values(environment)
+    values = environment_values.load_values(environment)
     return {
         "manifests": names.manifests_file(environment),
         "namespace": values["namespace"],
-        "token_secrets": {role: values[key] for role, key in manifests.TOKEN_SECRET_VALUES.items()},
+        "token_secrets": environment_values.token_secrets(values),
         "local_cluster": bool(values.get("load_images_into_local_cluster")),
         "registry": values.get("image_registry") or "",
     }
@@ -168,7 +169,8 @@ def make_bundle(
                         relative = file.relative_to(layout).as_posix()
                         writer.add_file(f"{names.layout_dir(component)}/{relative}", file)
                 for environment in plan.environments:
-                    text = manifests.render(release, environment, pinned)
+                    values = environment_values.load_values(environment)
+                    text = manifests.render(release, environment, values, pinned)
                     writer.add_bytes(names.manifests_file(environment), text.encode())
                 statement = provenance(sorted(writer.digests.items()))
                 writer.add_bytes(names.PROVENANCE, _json(statement))

@@ -1,5 +1,6 @@
-"""Kubernetes manifests: Jinja2 templates in deploy/templates, values per environment in
-deploy/environments/<name>.yaml, rendered for one release into dist/<version>/deploy/<name>.yaml.
+"""Kubernetes manifests: Jinja2 templates in deploy/templates, rendered for one release with
+an environment's values (deploy/environments/<name>.yaml, loaded by ship/environment.py and
+handed in) into dist/<version>/deploy/<name>.yaml.
 
 Values that must agree across manifests (namespace, the non-root uid, labels, the image
 reference with the release's tag) are computed here once, so templates stay declarative.
@@ -87,42 +88,6 @@ def deploy_dir() -> Path:
     return paths.repo_root() / "deploy"
 
 
-def environments() -> list[str]:
-    return sorted(p.stem for p in (deploy_dir() / "environments").glob("*.yaml"))
-
-
-def load_values(environment: str) -> dict:
-    path = deploy_dir() / "environments" / f"{environment}.yaml"
-    if not path.exists():
-        raise ConfigError(
-            f"unknown environment {environment!r}",
-            f"choose one of: {', '.join(environments())} "
-            f"(or add deploy/environments/{environment}.yaml)",
-        )
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}".splitlines()[0]) from exc
-    # `token_secret` named the one token shared by both services; it is the admin's now.
-    if "token_secret" in values:
-        values.setdefault("admin_token_secret", values.pop("token_secret"))
-    missing = [key for key in REQUIRED_VALUES if key not in values]
-    if missing:
-        raise ConfigError(
-            f"{path} lacks {', '.join(missing)}", "compare it with deploy/environments/local.yaml"
-        )
-    secrets = {role: values.get(key) for role, key in TOKEN_SECRET_VALUES.items()}
-    if len(set(secrets.values())) < len(secrets):
-        # One Secret for both roles puts one token in both, which the backend refuses at start:
-        # it would crash-loop.
-        raise ConfigError(
-            f"{path}: {' and '.join(TOKEN_SECRET_VALUES.values())} are both "
-            f"{next(iter(secrets.values()))!r}; each role needs a Secret of its own",
-            "give orchestrator_token_secret another name (e.g. traderadmin-orchestrator-token)",
-        )
-    return values
-
-
 def _flow(value: object) -> str:
     """A value as a one-line YAML flow mapping (JSON is YAML)."""
     return json.dumps(value, sort_keys=False)
@@ -149,31 +114,29 @@ def pinned_image(
 def render(
     release: Release,
     environment: str,
+    values: dict,
     digests: dict[str, str] | None = None,
     overrides: dict[str, str] | None = None,
     image_ids: dict[str, str] | None = None,
-    *,
-    values: dict | None = None,
 ) -> str:
     """All manifests of one environment as one multi-document YAML text, validated.
 
     digests (component -> sha256:…) pin the images; without them images are named by tag.
     image_ids (component -> Docker image id) go into each pod template's annotation.
-    values: the environment's, when the caller loaded them already (read once per deploy).
+    values: the environment's (ship/environment.py loads them, once per deploy).
     """
-    return _render(release, environment, digests, overrides, image_ids, values)[0]
+    return _render(release, environment, values, digests, overrides, image_ids)[0]
 
 
 def _render(
     release: Release,
     environment: str,
+    values: dict,
     digests: dict[str, str] | None,
     overrides: dict[str, str] | None,
     image_ids: dict[str, str] | None,
-    values: dict | None,
 ) -> tuple[str, list[dict]]:
     """The text and its objects (parsed once, by validate)."""
-    values = load_values(environment) if values is None else values
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(deploy_dir() / "templates"),
         undefined=jinja2.StrictUndefined,
@@ -252,16 +215,15 @@ def manifests_path(release: Release, environment: str) -> Path:
 def write_rendered(
     release: Release,
     environment: str,
+    values: dict,
     digests: dict[str, str] | None = None,
     overrides: dict[str, str] | None = None,
     image_ids: dict[str, str] | None = None,
     to: Path | None = None,
-    *,
-    values: dict | None = None,
 ) -> RenderedManifests:
     """The manifests of one environment written to `to`, or into the release folder (the release
     step), with the objects as they were parsed when rendered (a deploy's input)."""
-    text, documents = _render(release, environment, digests, overrides, image_ids, values)
+    text, documents = _render(release, environment, values, digests, overrides, image_ids)
     path = atomic.write_text(to or manifests_path(release, environment), text)
     return RenderedManifests(path, tuple(documents))
 

@@ -14,8 +14,8 @@ from build_scripts.core import paths
 from build_scripts.core.artifacts import Artifact, Kind, select, sha256_of
 from build_scripts.core.components import image_name
 from build_scripts.core.metadata import Release
-from build_scripts.kube import manifests
 from build_scripts.release import folder, made, provenance, state
+from build_scripts.ship import environment as environment_values
 
 facts = bundle.facts
 
@@ -37,7 +37,7 @@ def plan(release: Release, needs: Iterable[str]) -> bundle.Plan:
         bundle.Image(a.of, image_name(release, a.of), release.image_tag, a.path)
         for a in sorted(select(made_there, Kind.IMAGE_ARCHIVE), key=lambda a: a.of)
     ]
-    return bundle.Plan(dict(sorted(files.items())), images_in, manifests.environments())
+    return bundle.Plan(dict(sorted(files.items())), images_in, environment_values.environments())
 
 
 def recorded_tools(release: Release, step_names: list[str]) -> dict[str, str]:

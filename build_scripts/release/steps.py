@@ -40,6 +40,7 @@ from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.release.options import BuildOptions
 from build_scripts.services import build as services
+from build_scripts.ship import environment as environment_values
 from build_scripts.updates import keys as update_keys
 from build_scripts.windows import installer, webview2
 from build_scripts.windows.signing import SigningConfig
@@ -166,12 +167,14 @@ def _manifests(release: Release) -> list[Artifact]:
     ids = _image_ids(release)
     return [
         Artifact(
-            manifests.write_rendered(release, environment, image_ids=ids).path,
+            manifests.write_rendered(
+                release, environment, environment_values.load_values(environment), image_ids=ids
+            ).path,
             f"kubectl apply -f; {environment}",
             Kind.MANIFEST,
             environment,
         )
-        for environment in manifests.environments()
+        for environment in environment_values.environments()
     ]
 
 
@@ -325,7 +328,7 @@ def _declared_steps(options: BuildOptions) -> list[Step]:
                 },
             ),
             outputs=lambda r: [
-                manifests.manifests_path(r, env) for env in manifests.environments()
+                manifests.manifests_path(r, env) for env in environment_values.environments()
             ],
         ),
         Step(

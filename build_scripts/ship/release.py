@@ -3,6 +3,7 @@ engine or the environment's registry, its manifests rendered from deploy/templat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from build_scripts.core.components import COMPONENTS
@@ -11,36 +12,46 @@ from build_scripts.core.progress import say
 from build_scripts.kube import deploy_records, manifests, release_deploy
 from build_scripts.kube import target as kube_target
 from build_scripts.kube.manifests import RenderedManifests
+from build_scripts.ship import environment as environment_values
 from build_scripts.ship import images
 from build_scripts.ship.sequence import Shipment, ship
+
+
+@dataclass(frozen=True)
+class ReleaseManifests:
+    """The release's manifests for one environment: deploy/templates rendered with its values,
+    pinned to the images the source pinned; --image overrides stay as given."""
+
+    release: Release
+    environment: str
+    values: dict
+    overrides: dict[str, str]
+
+    def pinned_to(self, pinned: dict[str, images.PinnedImage], to: Path | None):
+        return manifests.write_rendered(
+            self.release,
+            self.environment,
+            self.values,
+            images.digests(pinned),
+            self.overrides,
+            to=to or deploy_records.manifests_path(self.release, self.environment),
+        )
+
+    def token_secrets(self) -> dict[str, str]:
+        return environment_values.token_secrets(self.values)
 
 
 def shipment(release: Release, environment: str, image_flags: list[str] | None) -> Shipment:
     """The release for an environment; --image COMPONENT=REFERENCE runs that image as given
     (not imported, not pinned). The environment's values are loaded here, once per deploy."""
-    values = manifests.load_values(environment)
+    values = environment_values.load_values(environment)
     overrides = manifests.parse_image_overrides(image_flags, COMPONENTS)
     wanted = tuple(c for c in COMPONENTS if c not in overrides)
-
-    def render(pinned: dict[str, images.PinnedImage], to: Path | None) -> RenderedManifests:
-        destination = to or deploy_records.manifests_path(release, environment)
-        digests = images.digests(pinned)
-        return manifests.write_rendered(
-            release, environment, digests, overrides, to=destination, values=values
-        )
-
     return Shipment(
         release.version_text,
         images.source_for(release, values, environment, wanted),
-        lambda: token_secrets(values),
-        render,
-        f"deploy {release.version_text} to {{target}}",
+        ReleaseManifests(release, environment, values, overrides),
     )
-
-
-def token_secrets(values: dict) -> dict[str, str]:
-    """API role -> the name of its token Secret."""
-    return {role: values[key] for role, key in manifests.TOKEN_SECRET_VALUES.items()}
 
 
 def deploy_release(
@@ -50,7 +61,8 @@ def deploy_release(
     target: kube_target.Target,
     options: release_deploy.Options,
 ) -> None:
-    ship(shipment(release, environment, image_flags), target, options)
+    planned = shipment(release, environment, image_flags)
+    ship(planned, target, options, title=f"deploy {release.version_text} to {target.describe()}")
 
 
 def _recorded_digests(release: Release, values: dict) -> dict[str, str] | None:
@@ -59,19 +71,19 @@ def _recorded_digests(release: Release, values: dict) -> dict[str, str] | None:
 
 def pinned_text(release: Release, environment: str) -> str:
     """The manifests pinned to the digests recorded so far (by tag if there are none)."""
-    values = manifests.load_values(environment)
-    return manifests.render(release, environment, _recorded_digests(release, values), values=values)
+    values = environment_values.load_values(environment)
+    return manifests.render(release, environment, values, _recorded_digests(release, values))
 
 
 def write_pinned(release: Release, environment: str, to: Path | None = None) -> RenderedManifests:
     """pinned_text, written beside the release (kube/deploy_records.py), never into its folder."""
-    values = manifests.load_values(environment)
+    values = environment_values.load_values(environment)
     return manifests.write_rendered(
         release,
         environment,
+        values,
         _recorded_digests(release, values),
         to=to or deploy_records.manifests_path(release, environment),
-        values=values,
     )
 
 

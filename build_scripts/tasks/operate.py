@@ -12,10 +12,10 @@ from build_scripts.core.errors import ConfigError
 from build_scripts.core.progress import say, step
 from build_scripts.kube import backup as backups
 from build_scripts.kube import logs as pod_logs
-from build_scripts.kube import manifests
 from build_scripts.kube import status as release_status
 from build_scripts.kube import target as kube_target
 from build_scripts.kube import undeploy as undeploying
+from build_scripts.ship import environment as environment_values
 from build_scripts.tasks._base import release_task
 
 HELP = {
@@ -44,7 +44,7 @@ def ask(question: str) -> bool:
 
 
 def _values(environment: str | None, c) -> dict:
-    return manifests.load_values(environment or c.config.deploy.environment)
+    return environment_values.load_values(environment or c.config.deploy.environment)
 
 
 @release_task(help=TARGET_HELP)

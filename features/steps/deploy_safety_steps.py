@@ -22,6 +22,7 @@ from build_scripts.core.metadata import current_release
 from build_scripts.kube import manifests
 from build_scripts.kube.rollout import judge, version_of
 from build_scripts.kube.wait import snapshot
+from build_scripts.ship.environment import load_values, token_secrets
 
 # The orchestrator's own entrypoint replaced by one that exits 1 at once.
 CRASHING_DOCKERFILE = """\
@@ -150,7 +151,7 @@ def _etag(context) -> str:
 
 def _auth(context) -> dict[str, str]:
     """The admin token (reads are authenticated too), read afresh: a wipe makes a new one."""
-    values = manifests.load_values("local")
+    values = load_values("local")
     secret = Secret.get(values["admin_token_secret"], namespace=NAMESPACE, api=cluster_api(context))
     token = base64.b64decode(secret.raw["data"]["token"]).decode().split()[0]
     return {"Authorization": f"Bearer {token}"}
@@ -215,10 +216,9 @@ def step_kept(context, claim):
     assert not list(api.get("deployments", namespace=NAMESPACE))
     claims = [c.name for c in api.get("persistentvolumeclaims", namespace=NAMESPACE)]
     assert claims == [claim], claims
-    values = manifests.load_values("local")
     secrets = [s.name for s in api.get("secrets", namespace=NAMESPACE)]
-    for key in manifests.TOKEN_SECRET_VALUES.values():
-        assert values[key] in secrets, (values[key], secrets)
+    for name in token_secrets(load_values("local")).values():
+        assert name in secrets, (name, secrets)
 
 
 # --- NetworkPolicy ---------------------------------------------------------------------------
@@ -261,7 +261,9 @@ def step_dry_run_pods(context, environment):
     # The namespace enforces "restricted" (every namespace but kube-system does), and
     # PodSecurity enforces on pods only (on Deployments it merely warns): so each Deployment's
     # pod template is sent as a Pod. A dry run: admission runs in full, nothing is stored.
-    documents = manifests.validate(manifests.render(current_release(), environment))
+    documents = manifests.validate(
+        manifests.render(current_release(), environment, load_values(environment))
+    )
     context.dry_runs = {}
     for document in documents:
         if document["kind"] != "Deployment":

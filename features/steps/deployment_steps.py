@@ -16,6 +16,7 @@ from build_scripts.core.components import COMPONENTS
 from build_scripts.core.metadata import current_release
 from build_scripts.kube import manifests
 from build_scripts.kube.status import pod_states
+from build_scripts.ship.environment import load_values, token_secrets
 
 NAMESPACE = "traderadmin"
 
@@ -48,7 +49,7 @@ def step_images(context):
 @given('Kubernetes manifests in "deploy/" are finalized')
 def step_manifests(context):
     release = current_release()
-    documents = manifests.validate(manifests.render(release, "local"))
+    documents = manifests.validate(manifests.render(release, "local", load_values("local")))
     kinds = sorted({d["kind"] for d in documents})
     assert kinds == [
         "Deployment",
@@ -143,8 +144,7 @@ def step_cluster_ip(context, service, path, code):
 
 
 def _role_token(context, role: str) -> str:
-    values = manifests.load_values("local")
-    name = values[manifests.TOKEN_SECRET_VALUES[role]]
+    name = token_secrets(load_values("local"))[role]
     secret = Secret.get(name, namespace=NAMESPACE, api=cluster_api(context))
     return base64.b64decode(secret.raw["data"]["token"]).decode().splitlines()[0].strip()
 
@@ -181,7 +181,7 @@ def step_orchestrator_token_scoped(context):
 
 @then("the orchestrator's pod mounts only its own token Secret")
 def step_orchestrator_secrets(context):
-    values = manifests.load_values("local")
+    values = load_values("local")
     deployment = Deployment.get("orchestrator", namespace=NAMESPACE, api=cluster_api(context))
     volumes = deployment.raw["spec"]["template"]["spec"]["volumes"]
     secrets = {v["secret"]["secretName"] for v in volumes if "secret" in v}

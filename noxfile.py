@@ -56,22 +56,49 @@ def app(session: nox.Session) -> None:
     session.run("pytest", "orchestrator/tests", *session.posargs)
 
 
-@nox.session(python=PYTHON)
-def validate(session: nox.Session) -> None:
-    """Behave scenarios that run the release for real; JUnit XML goes to reports/junit."""
+def _scenarios(session: nox.Session, part: str) -> None:
+    """Behave on one part of the features (build_scripts/validation/feature_order.py), then the
+    ten slowest of its scenarios, pass or fail: where the time went, every run."""
     _install_engine(session)
     started = time.time()
     # Cluster-free features first: on a fresh machine they run while the cluster still builds.
     ordered = session.run(
-        "python", "-m", "build_scripts.validation.feature_order", silent=True
+        "python", "-m", "build_scripts.validation.feature_order", "--part", part, silent=True
     ).split()
+    chosen = session.posargs or ordered
     try:
-        session.run("behave", *(session.posargs or ordered))
+        session.run("behave", *chosen)
     finally:
-        # Where the time went, pass or fail: the ten slowest scenarios of this run.
         session.run(
-            "python", "-m", "build_scripts.validation.slowest", "--since", f"{started - 1:.0f}"
+            "python",
+            "-m",
+            "build_scripts.validation.slowest",
+            "--since",
+            f"{started - 1:.0f}",
+            *(["--part", part, *chosen] if part != "all" else []),
         )
+
+
+@nox.session(python=PYTHON)
+def validate(session: nox.Session) -> None:
+    """Behave scenarios that run the release for real; JUnit XML goes to reports/junit."""
+    _scenarios(session, "all")
+
+
+@nox.session(python=PYTHON, name="validate-daemons")
+def validate_daemons(session: nox.Session) -> None:
+    """Validate's scenarios that use the Docker engine or the local cluster, one at a time.
+
+    CI runs them beside validate-standalone."""
+    _scenarios(session, "daemons")
+
+
+@nox.session(python=PYTHON, name="validate-standalone")
+def validate_standalone(session: nox.Session) -> None:
+    """Validate's scenarios that share no daemon with validate-daemons.
+
+    The builds, the desktop app, Wine, Chromium, the tooling's refusals."""
+    _scenarios(session, "standalone")
 
 
 @nox.session(python=PYTHON)

@@ -24,7 +24,8 @@ Feature: Building Production Application Package (Wails)
     And a screenshot of the TraderAdmin window is saved under reports/
 
   Scenario: A macOS build on Linux stops at once and says why
-    Given the release output folder as it is now
+    Given a release output folder of the scenario's own
+    And the release output folder as it is now
     When I run "invoke desktop.build --platform linux/amd64,darwin/arm64"
     Then it exits with status 2
     And stderr is one line that contains "must run on macOS"

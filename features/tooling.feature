@@ -25,7 +25,8 @@ Feature: The release tooling says clearly what is wrong and how to fix it
     And stderr is one line that contains "git"
 
   Scenario Outline: An invalid version is rejected before anything is built
-    Given the release output folder as it is now
+    Given a release output folder of the scenario's own
+    And the release output folder as it is now
     When I run "invoke release --version <version>"
     Then it exits with status 2
     And stderr is one line that contains "not SemVer"

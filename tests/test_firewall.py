@@ -124,3 +124,12 @@ def test_the_slowest_scenarios_come_from_this_run_only(tmp_path):
     text = slowest.report(tmp_path, tmp_path / "out.json", since=2000, count=1)
     assert "1 slowest of 2 scenarios" in text and "cluster: slow" in text
     assert '"scenario": "slow"' in (tmp_path / "out.json").read_text()
+
+
+def test_a_part_of_the_scenarios_counts_only_its_own_features(tmp_path):
+    for name, seconds in (("images", 5), ("desktop", 9)):
+        (tmp_path / f"TESTS-{name}.xml").write_text(
+            f'<testsuite><testcase classname="{name}" name="s" time="{seconds}"/></testsuite>'
+        )
+    times = slowest.scenario_times(tmp_path, features=["features/images.feature"])
+    assert [t.feature for t in times] == ["images"]

@@ -25,12 +25,17 @@ class ScenarioTime:
     status: str
 
 
-def scenario_times(junit_dir: Path, *, since: float = 0.0) -> list[ScenarioTime]:
+def scenario_times(
+    junit_dir: Path, *, since: float = 0.0, features: list[str] | None = None
+) -> list[ScenarioTime]:
     """Every scenario of the JUnit files written at or after `since` (a Unix time), so that the
-    files of an earlier run's features that this run left out do not count."""
+    files of an earlier run's features that this run left out do not count; with `features`
+    (feature files, as behave was given them) only theirs, so that a part of the scenarios run
+    beside another part counts its own."""
+    wanted = {f"TESTS-{Path(f).stem}.xml" for f in features} if features else None
     times = []
     for path in sorted(junit_dir.glob("*.xml")):
-        if path.stat().st_mtime < since:
+        if path.stat().st_mtime < since or (wanted is not None and path.name not in wanted):
             continue
         try:
             root = ElementTree.parse(path).getroot()
@@ -58,9 +63,16 @@ def slowest(times: list[ScenarioTime], count: int = 10) -> list[ScenarioTime]:
     return sorted(times, key=lambda t: t.seconds, reverse=True)[:count]
 
 
-def report(junit_dir: Path, output: Path, *, since: float = 0.0, count: int = 10) -> str:
+def report(
+    junit_dir: Path,
+    output: Path,
+    *,
+    since: float = 0.0,
+    count: int = 10,
+    features: list[str] | None = None,
+) -> str:
     """The table of the `count` slowest scenarios; the same figures are written to `output`."""
-    times = scenario_times(junit_dir, since=since)
+    times = scenario_times(junit_dir, since=since, features=features)
     top = slowest(times, count)
     atomic.write_text(
         output,
@@ -87,16 +99,26 @@ def report(junit_dir: Path, output: Path, *, since: float = 0.0, count: int = 10
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--junit-dir", type=Path, default=paths.reports_dir() / "junit")
+    parser.add_argument("--output", type=Path, help="default: reports/slowest-scenarios.json")
     parser.add_argument(
-        "--output", type=Path, default=paths.reports_dir() / "slowest-scenarios.json"
+        "--part",
+        help="a part of the features run beside another (validate-PART): its own report, "
+        "reports/slowest-scenarios-PART.json",
     )
     parser.add_argument("--since", type=float, default=0.0, help="Unix time the run started")
     parser.add_argument("--count", type=int, default=10)
+    parser.add_argument("features", nargs="*", help="only these feature files' scenarios")
     args = parser.parse_args(argv)
+    name = f"slowest-scenarios-{args.part}.json" if args.part else "slowest-scenarios.json"
+    args.output = args.output or paths.reports_dir() / name
     if not args.junit_dir.is_dir():
         print(f"error: no JUnit folder {args.junit_dir}: did behave run?", file=sys.stderr)
         return 2
-    print(report(args.junit_dir, args.output, since=args.since, count=args.count))
+    print(
+        report(
+            args.junit_dir, args.output, since=args.since, count=args.count, features=args.features
+        )
+    )
     return 0
 
 

@@ -122,23 +122,6 @@ def programs_root_runs(
     ]
 
 
-def build_in_background(options: ClusterOptions) -> tuple[int, Path]:
-    """`invoke cluster.build` detached: the compile (minutes on a fresh machine) runs beside
-    work that does not need the cluster. Returns its pid and log."""
-    logs = options.layout.root.parent
-    log, pid_path = logs / "cluster-build.log", logs / "cluster-build.pid"
-    # Ahead of the other work: on a fresh machine this compile is the test command's critical
-    # path (every cluster scenario waits for it). The Kubernetes compile takes 6.5 min of both
-    # cores alone; niced by 10 it took 13 min 40 s beside the test groups, at nice 0 beside
-    # three groups 17 min 18 s. Raising a priority needs root (the test command runs as root);
-    # without it, nice says so on the log and the build runs at the normal priority.
-    argv = ["nice", "-n", "-5", sys.executable, "-m", "invoke", "cluster.build"]
-    pid = cmd.start_background(
-        argv, name="cluster build", log_path=log, pid_path=pid_path, cwd=paths.repo_root()
-    )
-    return pid, log
-
-
 def _up(options: ClusterOptions) -> UpResult:
     started_at = time.monotonic()
     layout = options.layout

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from invoke import Collection
 
+from build_scripts.cluster import background_build
 from build_scripts.cluster import build as cluster_build
 from build_scripts.cluster import lifecycle as cluster
 from build_scripts.cluster import options as cluster_options
@@ -57,7 +58,7 @@ def build(c, background=False):
     """Build every program the local cluster runs (once per version), without starting it."""
     options = _options(c)
     if background:
-        pid, log = cluster.build_in_background(options)
+        pid, log = background_build.build_in_background(options)
         say(f"building the cluster's programs in the background: pid {pid}, log {log}")
         return
     toolset, _, _ = cluster.build_programs(options)

@@ -40,7 +40,7 @@ from build_scripts.release.graph import Step
 from build_scripts.release.inputs import Inputs
 from build_scripts.release.options import BuildOptions
 from build_scripts.services import build as services
-from build_scripts.ship import environment as environment_values
+from build_scripts.ship.environment import environments, load_values
 from build_scripts.updates import keys as update_keys
 from build_scripts.windows import installer, webview2
 from build_scripts.windows.signing import SigningConfig
@@ -167,14 +167,12 @@ def _manifests(release: Release) -> list[Artifact]:
     ids = _image_ids(release)
     return [
         Artifact(
-            manifests.write_rendered(
-                release, environment, environment_values.load_values(environment), image_ids=ids
-            ).path,
-            f"kubectl apply -f; {environment}",
+            manifests.write_rendered(release, env, load_values(env), image_ids=ids).path,
+            f"kubectl apply -f; {env}",
             Kind.MANIFEST,
-            environment,
+            env,
         )
-        for environment in environment_values.environments()
+        for env in environments()
     ]
 
 
@@ -327,9 +325,7 @@ def _declared_steps(options: BuildOptions) -> list[Step]:
                     "image_ids": ",".join(f"{k}={v}" for k, v in _image_ids(r).items()),
                 },
             ),
-            outputs=lambda r: [
-                manifests.manifests_path(r, env) for env in environment_values.environments()
-            ],
+            outputs=lambda r: [manifests.manifests_path(r, env) for env in environments()],
         ),
         Step(
             "frontend",

@@ -132,8 +132,8 @@ class BundleManifests:
         return self._read
 
     def token_secrets(self) -> dict[str, str]:
-        # Read when asked: the description is only trusted that far once the images are in
-        # place (a hostile bundle is refused by the import, before this is read).
+        # Read when asked (the --confirm preview, or the deploy), not when the shipment is
+        # made: a bundle whose description lacks it is refused on the way there first.
         return dict(self._facts["token_secrets"])
 
 

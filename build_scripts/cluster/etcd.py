@@ -14,10 +14,11 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from build_scripts.cluster import pki as cluster_pki
 from build_scripts.cluster.config import Layout, Settings
+from build_scripts.core import on_first_use
+
+httpx = on_first_use.module("httpx")
 
 ETCD_CA_NAME = "traderadmin-local-etcd-ca"
 MEMBER_NAME = "traderadmin-local"

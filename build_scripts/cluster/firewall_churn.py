@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from python_on_whales import docker
-
 from build_scripts.cluster import firewall, render
 from build_scripts.cluster.config import CONTEXT, PAUSE_IMAGE, Layout
 from build_scripts.cluster.network_policy import COMPONENT as ENGINE
 from build_scripts.cluster.supervise import wait_for
-from build_scripts.core import cmd
+from build_scripts.core import cmd, on_first_use
 from build_scripts.core.errors import ReleaseError
+
+whales = on_first_use.module("python_on_whales")
 
 NAMESPACE = "traderadmin-firewall-churn"
 NETWORK_PREFIX = "traderadmin-churn-"
@@ -103,15 +103,15 @@ def _churn_pods(layout: Layout, number: int, count: int, result: RoundResult) ->
 
 def _churn_networks(number: int, count: int, made: list[str], result: RoundResult) -> None:
     for i in range(count):
-        network = docker.network.create(f"{NETWORK_PREFIX}{number}-{i}", driver="bridge")
+        network = whales.docker.network.create(f"{NETWORK_PREFIX}{number}-{i}", driver="bridge")
         made.append(network.name)
         result.networks_made += 1
         if len(made) > 2:
-            docker.network.remove(made.pop(0))
+            whales.docker.network.remove(made.pop(0))
 
 
 def _bridge_of(network_name: str) -> str:
-    network = docker.network.inspect(network_name)
+    network = whales.docker.network.inspect(network_name)
     return network.options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
 
 
@@ -198,7 +198,7 @@ class Churn:
             self.layout, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--timeout=120s"
         )
         for name in self.networks:
-            docker.network.remove(name)
+            whales.docker.network.remove(name)
         self.networks.clear()
 
 

@@ -9,19 +9,22 @@ import socket
 import ssl
 from pathlib import Path
 
-import httpx
-import kr8s
-import kr8s.asyncio
-
 from build_scripts.cluster.config import (
     CONTEXT,
     NODE_NAME,
     Layout,
     Settings,
 )
+from build_scripts.core import on_first_use
 
-# What a probe of a cluster that is not (yet) there raises: refused, TLS not ready, 5xx.
-PROBE_ERRORS = (OSError, httpx.HTTPError, ssl.SSLError, kr8s.ServerError, kr8s.APITimeoutError)
+httpx = on_first_use.module("httpx")
+kr8s = on_first_use.module("kr8s")
+
+
+def probe_errors() -> tuple[type[BaseException], ...]:
+    """What a probe of a cluster that is not (yet) there raises: refused, TLS not ready, 5xx.
+    A function, so that naming them does not import httpx and kr8s (core/on_first_use.py)."""
+    return (OSError, httpx.HTTPError, ssl.SSLError, kr8s.ServerError, kr8s.APITimeoutError)
 
 
 def _api_client(layout: Layout, timeout: float = 5.0) -> httpx.Client:

@@ -14,7 +14,7 @@ from build_scripts.cluster.config import (
     Settings,
 )
 from build_scripts.cluster.options import ClusterOptions
-from build_scripts.cluster.probes import PROBE_ERRORS, api_ready, dns_available, node_ready
+from build_scripts.cluster.probes import api_ready, dns_available, node_ready, probe_errors
 from build_scripts.cluster.supervise import recorded_argv, running_pid
 from build_scripts.core.daemon import log_tail, read_pid
 from build_scripts.core.errors import ReleaseError, VerificationFailed
@@ -80,7 +80,7 @@ def status(options: ClusterOptions) -> ClusterStatus:
         c.state == "running" for c in components if c.name == "kube-apiserver"
     ):
         settings = current_settings(layout)
-        with contextlib.suppress(*PROBE_ERRORS):
+        with contextlib.suppress(*probe_errors()):
             api = api_ready(layout, settings)
             node = api and node_ready(layout)
             dns = api and dns_available(layout, settings)

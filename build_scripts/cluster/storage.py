@@ -21,10 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-import kr8s
-from kr8s.objects import PersistentVolume
-
 from build_scripts.cluster.config import NODE_NAME, PROVISIONER_NAME
+from build_scripts.core import on_first_use
+
+kr8s = on_first_use.module("kr8s")
+kr8s_objects = on_first_use.module("kr8s.objects")
 
 log = logging.getLogger("storage-provisioner")
 POLL_SECONDS = 2.0
@@ -126,7 +127,7 @@ def reconcile(api, root: Path) -> None:
         # Any uid must be able to write: restricted pods run as arbitrary non-root users.
         os.chmod(directory, 0o777)
         body = persistent_volume(claim, classes[claim["spec"]["storageClassName"]], directory)
-        volume = PersistentVolume(body, api=api)
+        volume = kr8s_objects.PersistentVolume(body, api=api)
         if volume.exists():
             continue
         volume.create()
@@ -142,7 +143,7 @@ def reconcile(api, root: Path) -> None:
         path = Path(volume["spec"].get("hostPath", {}).get("path", ""))
         if _within(root, path):
             shutil.rmtree(path, ignore_errors=True)
-        PersistentVolume(volume, api=api).delete()
+        kr8s_objects.PersistentVolume(volume, api=api).delete()
         log.info("deleted %s and %s", volume["metadata"]["name"], path)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from build_scripts.cluster.config import (
     Layout,
 )
-from build_scripts.cluster.probes import PROBE_ERRORS
+from build_scripts.cluster.probes import probe_errors
 from build_scripts.core import atomic, cmd, jsonfile, poll
 from build_scripts.core.daemon import cmdline, died, read_pid, terminate
 from build_scripts.core.progress import format_seconds
@@ -123,7 +123,7 @@ def wait_for(
         what=what,
         timeout=timeout,
         interval=interval,
-        ignore=PROBE_ERRORS,
+        ignore=probe_errors(),
         watch=all_alive,
         hint=f"see the logs in {layout.logs}",
     )

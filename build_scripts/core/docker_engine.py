@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
-from build_scripts.core import cmd, daemon, paths, tools
+from build_scripts.core import cmd, daemon, on_first_use, paths, tools
 from build_scripts.core.progress import say
+
+httpx = on_first_use.module("httpx")
 
 SOCKET = Path("/var/run/docker.sock")
 

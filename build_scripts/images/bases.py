@@ -25,15 +25,15 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from python_on_whales import DockerException, docker
-
-from build_scripts.core import atomic, cmd, paths, tools
+from build_scripts.core import atomic, cmd, on_first_use, paths, tools
 from build_scripts.core.artifacts import human_size
 from build_scripts.core.errors import CommandFailed, ReleaseError
 from build_scripts.core.progress import say
 from build_scripts.images.mirror import AptSource, resolve_mirror
 from build_scripts.images.recipe import KINDS, Recipe, load_recipe
 from build_scripts.images.rootfs import derive
+
+whales = on_first_use.module("python_on_whales")
 
 # Every local base carries it, and so does every image built on one (labels are inherited).
 RECIPE_LABEL = "org.traderadmin.base-recipe"
@@ -127,7 +127,7 @@ def docker_errors(step: str, hint: str | None = None) -> Iterator[None]:
     """Turn python-on-whales' DockerException into the engine's one-line errors."""
     try:
         yield
-    except DockerException as exc:
+    except whales.DockerException as exc:
         text = "\n".join(part for part in (exc.stdout, exc.stderr) if part)
         if "Cannot connect to the Docker daemon" in text or "docker daemon running" in text:
             raise ReleaseError(
@@ -179,7 +179,7 @@ def ensure_bases(
         reference = image_ref(prefix, kind, recipe)
         references[kind] = reference
         with docker_errors("base images"):
-            if not refresh and docker.image.exists(reference):
+            if not refresh and whales.docker.image.exists(reference):
                 continue
             tarball = derived_tarball(kind, recipe)
             if not tarball.exists():
@@ -189,11 +189,11 @@ def ensure_bases(
                 say(f"deriving {reference} from {rootfs.name}")
                 derive(kind, recipe, rootfs, tarball)
             say(f"+ docker image import {tarball} {reference}")
-            docker.image.import_(
+            whales.docker.image.import_(
                 tarball, tag=reference, changes=image_changes(prefix, kind, recipe)
             )
     with docker_errors("base images"):
         for kind, reference in references.items():
-            size = docker.image.inspect(reference).size
+            size = whales.docker.image.inspect(reference).size
             say(f"  {reference:40} {size / 1e6:6.1f} MB  {KIND_DESCRIPTIONS[kind]}")
     return references

@@ -20,9 +20,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from python_on_whales import Image, docker
-
-from build_scripts.core import docker_engine, locks, paths, progress
+from build_scripts.core import docker_engine, locks, on_first_use, paths, progress
 from build_scripts.core.artifacts import MB
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.metadata import Release, python_version
@@ -38,6 +36,8 @@ from build_scripts.images.specs import (
     component,
     image_tags,
 )
+
+whales = on_first_use.module("python_on_whales")
 
 # --- names and labels ---------------------------------------------------------------------
 
@@ -83,9 +83,13 @@ def is_numeric_non_root(user: str) -> bool:
 # --- building -----------------------------------------------------------------------------
 
 
-def inspect_image(reference: str) -> Image | None:
+def inspect_image(reference: str) -> whales.Image | None:
     with docker_errors("images"):
-        return docker.image.inspect(reference) if docker.image.exists(reference) else None
+        return (
+            whales.docker.image.inspect(reference)
+            if whales.docker.image.exists(reference)
+            else None
+        )
 
 
 def resolve_bases(release: Release, items: Iterable[Component], settings: Settings) -> dict:
@@ -110,7 +114,7 @@ def _base_ids(bases: Mapping[str, str]) -> dict[str, str]:
 def smoke_version(release: Release, item: Component, image_id: str) -> str:
     """Run `--version` locked down and offline: the binary / interpreter really works there."""
     with docker_errors(f"image {item.name}"):
-        output = docker.run(
+        output = whales.docker.run(
             image_id,
             ["--version"],
             remove=True,
@@ -261,7 +265,7 @@ def prune_build_stages() -> None:
     """Remove the untagged images the classic builder keeps of build stages (about 150 MB each)
     and images whose tags moved to a rebuild: only those made from the local bases."""
     with docker_errors("images"):
-        output = docker.image.prune(filters=[("label", base_images.RECIPE_LABEL)])
+        output = whales.docker.image.prune(filters=[("label", base_images.RECIPE_LABEL)])
     reclaimed = [line for line in output.splitlines() if line.startswith("Total reclaimed")]
     if reclaimed:
         say(f"pruned untagged build-stage images: {reclaimed[0]}")

@@ -12,17 +12,18 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from python_on_whales import DockerException, Image, docker
-
+from build_scripts.core import on_first_use
 from build_scripts.core.errors import CommandFailed, ConfigError, ToolMissing
 from build_scripts.core.progress import format_seconds, say
 from build_scripts.images.specs import BUILDERS
 
+whales = on_first_use.module("python_on_whales")
+
 
 def buildx_available() -> bool:
     try:
-        docker.buildx.version()
-    except DockerException:
+        whales.docker.buildx.version()
+    except whales.DockerException:
         return False
     return True
 
@@ -108,17 +109,17 @@ def docker_build(
     try:
         with contextlib.redirect_stdout(prefixer):
             if builder == "buildx":
-                image = docker.buildx.build(context, load=True, progress="plain", **common)
+                image = whales.docker.buildx.build(context, load=True, progress="plain", **common)
             else:
                 # The classic builder: the client would otherwise insist on BuildKit when
                 # DOCKER_BUILDKIT=1 is set in the environment.
                 with _environment(DOCKER_BUILDKIT="0"):
-                    image = docker.legacy_build(context, pull=False, quiet=False, **common)
-    except DockerException as exc:
+                    image = whales.docker.legacy_build(context, pull=False, quiet=False, **common)
+    except whales.DockerException as exc:
         if prefixer.last_container:
             # The classic builder keeps the container of a failed RUN step (no --force-rm).
-            with contextlib.suppress(DockerException):
-                docker.container.remove(prefixer.last_container, force=True)
+            with contextlib.suppress(whales.DockerException):
+                whales.docker.container.remove(prefixer.last_container, force=True)
         tail = list(prefixer.tail) or (exc.stderr or "").splitlines()
         raise CommandFailed(
             step,
@@ -129,5 +130,5 @@ def docker_build(
             "the build context and the base images",
         ) from exc
     say(f"✓ {step} {format_seconds(time.monotonic() - started)}")
-    assert isinstance(image, Image)
+    assert isinstance(image, whales.Image)
     return image.id

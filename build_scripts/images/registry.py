@@ -12,11 +12,12 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import yaml
 
-from build_scripts.core import atomic, cmd, daemon, paths, tools
+from build_scripts.core import atomic, cmd, daemon, on_first_use, paths, tools
 from build_scripts.core.progress import say
+
+httpx = on_first_use.module("httpx")
 
 VERSION = tools.REGISTRY_VERSION
 MODULE = tools.REGISTRY_MODULE

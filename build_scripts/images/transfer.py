@@ -11,9 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_on_whales import DockerException, Image, docker
-
-from build_scripts.core import docker_engine
+from build_scripts.core import docker_engine, on_first_use
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.metadata import Release
 from build_scripts.core.progress import say
@@ -21,6 +19,8 @@ from build_scripts.images import normalize
 from build_scripts.images.bases import docker_errors
 from build_scripts.images.build import inspect_image, smoke_version
 from build_scripts.images.specs import component, image_tags
+
+whales = on_first_use.module("python_on_whales")
 
 
 def images_dir(release: Release) -> Path:
@@ -46,7 +46,7 @@ def saved_image_ids(archive: Path) -> set[str]:
     return ids
 
 
-def _existing(release: Release, name: str) -> tuple[tuple[str, ...], Image]:
+def _existing(release: Release, name: str) -> tuple[tuple[str, ...], whales.Image]:
     tags = image_tags(release, name)
     image = inspect_image(tags[0])
     if image is None:
@@ -74,7 +74,7 @@ def save_images(release: Release, names: Iterable[str]) -> list[Path]:
     return written
 
 
-def base_layers(image: Image) -> list[str]:
+def base_layers(image: whales.Image) -> list[str]:
     """The diff_ids of the image's runtime base (named by its OCI label) when present here and
     the image starts with its layers; [] otherwise (then every layer is rewritten)."""
     base_name = (image.config.labels or {}).get("org.opencontainers.image.base.name", "")
@@ -86,7 +86,7 @@ def base_layers(image: Image) -> list[str]:
 
 
 def save_reproducible(
-    release: Release, name: str, tags: tuple[str, ...], image: Image, archive: Path
+    release: Release, name: str, tags: tuple[str, ...], image: whales.Image, archive: Path
 ) -> normalize.Normalized:
     """docker save, rewritten in the normal form at SOURCE_DATE_EPOCH, then `docker load`ed
     so the tags name the image the archive holds; the image as built is removed."""
@@ -97,7 +97,7 @@ def save_reproducible(
         docker_errors(f"save {name}"),
     ):
         saved = Path(scratch) / "saved.tar"
-        docker.image.save(tags[0], output=saved)
+        whales.docker.image.save(tags[0], output=saved)
         result = normalize.normalize_archive(
             saved,
             archive,
@@ -107,16 +107,16 @@ def save_reproducible(
         )
     say(f"+ docker load --input {archive}")
     with docker_errors(f"load {name}"):
-        docker.image.load(archive, quiet=True)
-        loaded = docker.image.inspect(tags[0]).id
+        whales.docker.image.load(archive, quiet=True)
+        loaded = whales.docker.image.inspect(tags[0]).id
     if loaded != result.image_id:
         raise VerificationFailed(
             f"docker load of {archive} gave {loaded}, not its config digest {result.image_id}"
         )
     if result.image_id != image.id:
         # Built here a moment ago and untagged now; a tag elsewhere keeps it.
-        with contextlib.suppress(DockerException):
-            docker.image.remove(image.id)
+        with contextlib.suppress(whales.DockerException):
+            whales.docker.image.remove(image.id)
     printed = smoke_version(release, component(name), result.image_id)
     say(
         f"{name}: {result.image_id[:19]} ({result.rewritten} layer(s) normalized), "
@@ -156,21 +156,21 @@ def push_images(release: Release, names: Iterable[str], registry: str) -> list[P
         hint = f"is a registry answering at {registry}? (a local one: invoke images.registry)"
         with docker_errors(f"push {name}", hint):
             for local, target in zip(tags, remote, strict=True):
-                docker.image.tag(local, target)
+                whales.docker.image.tag(local, target)
             try:
                 for target in remote:
                     say(f"+ docker push {target}")
-                    docker.image.push(target, quiet=True)
+                    whales.docker.image.push(target, quiet=True)
                 repository = remote[0].rsplit(":", 1)[0]
                 digests = [
                     d.split("@", 1)[1]
-                    for d in docker.image.inspect(remote[0]).repo_digests
+                    for d in whales.docker.image.inspect(remote[0]).repo_digests
                     if d.startswith(repository + "@")
                 ]
             finally:
                 # The registry copy is what counts; the local registry-named tags are clutter.
-                with contextlib.suppress(DockerException):
-                    docker.image.remove(list(remote))
+                with contextlib.suppress(whales.DockerException):
+                    whales.docker.image.remove(list(remote))
         if not digests:
             raise VerificationFailed(f"{registry} returned no digest for {remote[0]}")
         say(f"{name}: pushed {', '.join(remote)} as {digests[0]}")

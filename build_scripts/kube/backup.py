@@ -23,13 +23,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-import kr8s
-from kr8s.objects import Secret, Service
-
-from build_scripts.core import atomic, poll
+from build_scripts.core import atomic, on_first_use, poll
 from build_scripts.core.errors import ConfigError, ReleaseError, VerificationFailed
 from build_scripts.core.progress import say
+
+httpx = on_first_use.module("httpx")
+kr8s = on_first_use.module("kr8s")
+kr8s_objects = on_first_use.module("kr8s.objects")
 
 BACKEND_PORT = 8080
 AUDIT_LIMIT = 1000  # the backend's audit.MaxLimit
@@ -49,7 +49,7 @@ def backend_api(
     """An HTTP client for the backend with the admin token, through a port forward to its
     Service (the backend authenticates reads as well as changes)."""
     try:
-        service = Service.get("backend", namespace=namespace, api=api)
+        service = kr8s_objects.Service.get("backend", namespace=namespace, api=api)
     except kr8s.NotFoundError as exc:
         raise ReleaseError(
             f"no backend Service in namespace {namespace}", "deploy first: invoke deploy"
@@ -155,7 +155,7 @@ def backup(api: kr8s.Api, namespace: str, directory: Path, token_secret: str) ->
 
 def api_token(api: kr8s.Api, namespace: str, secret: str) -> str:
     try:
-        data = Secret.get(secret, namespace=namespace, api=api).raw.get("data", {})
+        data = kr8s_objects.Secret.get(secret, namespace=namespace, api=api).raw.get("data", {})
     except kr8s.NotFoundError as exc:
         raise ReleaseError(f"no Secret {namespace}/{secret}: cannot authorise the restore") from exc
     # One token per line while a token is being rotated: any of them is valid.

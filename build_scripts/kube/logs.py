@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-import kr8s
-
+from build_scripts.core import on_first_use
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.progress import say
+
+kr8s = on_first_use.module("kr8s")
 
 
 def pods_of(api: kr8s.Api, namespace: str, components: list[str]) -> list:

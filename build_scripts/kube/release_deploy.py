@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import kr8s
 import yaml
 
+from build_scripts.core import on_first_use
 from build_scripts.core.errors import ConfigError, VerificationFailed
 from build_scripts.core.progress import say, warn
 from build_scripts.kube import rollback, strategy, validate
@@ -27,6 +27,8 @@ from build_scripts.kube.apply import server_side_apply, server_side_diff
 from build_scripts.kube.manifests import RenderedManifests
 from build_scripts.kube.rollout import Verdict
 from build_scripts.kube.wait import RolloutFailed, wait_for_release
+
+kr8s = on_first_use.module("kr8s")
 
 # A container running this long without once passing its readiness probe fails the rollout.
 READINESS_BOUND_SECONDS = 60.0

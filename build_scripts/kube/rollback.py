@@ -15,10 +15,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-import kr8s
-from kr8s.objects import Deployment
-
+from build_scripts.core import on_first_use
 from build_scripts.kube.rollout import REVISION_ANNOTATION, version_of
+
+kr8s = on_first_use.module("kr8s")
+kr8s_objects = on_first_use.module("kr8s.objects")
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def restore(api: kr8s.Api, namespace: str, actions: list[Restore]) -> None:
     --force-conflicts.
     """
     for action in actions:
-        deployment = Deployment.get(action.name, namespace=namespace, api=api)
+        deployment = kr8s_objects.Deployment.get(action.name, namespace=namespace, api=api)
         deployment.patch(
             [{"op": "replace", "path": "/spec/template", "value": action.template}], type="json"
         )

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import kr8s
-
+from build_scripts.core import on_first_use
 from build_scripts.kube.rollout import judge, split_pods, version_of
 from build_scripts.kube.wait import Snapshot, snapshot
+
+kr8s = on_first_use.module("kr8s")
 
 
 @dataclass(frozen=True)

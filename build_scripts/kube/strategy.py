@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import kr8s
-from kr8s.objects import Deployment
-
+from build_scripts.core import on_first_use
 from build_scripts.core.progress import say
 from build_scripts.kube.manifests import RenderedManifests
+
+kr8s = on_first_use.module("kr8s")
+kr8s_objects = on_first_use.module("kr8s.objects")
 
 
 def strategy_patches(wanted: Sequence[dict], live: dict[str, dict]) -> dict[str, dict]:
@@ -37,6 +38,6 @@ def clear_rolling_update(api: kr8s.Api, namespace: str, manifests: RenderedManif
     live = {d.name: d.raw for d in api.get("deployments", namespace=namespace)}
     patches = strategy_patches(manifests.documents, live)
     for name, patch in patches.items():
-        Deployment.get(name, namespace=namespace, api=api).patch(patch)
+        kr8s_objects.Deployment.get(name, namespace=namespace, api=api).patch(patch)
         say(f"  {name}: strategy switched to Recreate (its rollingUpdate settings cleared)")
     return list(patches)

@@ -12,12 +12,13 @@ import base64
 import secrets
 from dataclasses import dataclass
 
-import kr8s
-from kr8s.objects import Namespace, Secret
-
+from build_scripts.core import on_first_use
 from build_scripts.core.errors import ReleaseError
 from build_scripts.kube.apply import server_side_apply
 from build_scripts.kube.manifests import RenderedManifests
+
+kr8s = on_first_use.module("kr8s")
+kr8s_objects = on_first_use.module("kr8s.objects")
 
 FIELD_MANAGER = "traderadmin-release"
 
@@ -54,7 +55,7 @@ def ensure_namespace(api: kr8s.Api, manifests: RenderedManifests) -> str:
     """Create the namespace from the manifests if it does not exist yet; return its name."""
     name = manifests.namespace()
     spec = next(d for d in manifests.documents if d["kind"] == "Namespace")
-    namespace = Namespace(spec, api=api)
+    namespace = kr8s_objects.Namespace(spec, api=api)
     if not namespace.exists():
         namespace.create()
     return name
@@ -63,7 +64,7 @@ def ensure_namespace(api: kr8s.Api, manifests: RenderedManifests) -> str:
 def ensure_token_secret(api: kr8s.Api, namespace: str, name: str) -> bool:
     """One API role's token Secret (key `token`); generated once, never overwritten, so a
     token an operator set or rotated stays. Returns whether it was created."""
-    secret = Secret(
+    secret = kr8s_objects.Secret(
         {
             "apiVersion": "v1",
             "kind": "Secret",

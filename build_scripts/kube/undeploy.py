@@ -7,11 +7,11 @@ With delete_data the whole namespace goes, and with it the claim, its volume and
 
 from __future__ import annotations
 
-import kr8s
-
-from build_scripts.core import poll
+from build_scripts.core import on_first_use, poll
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.progress import say
+
+kr8s = on_first_use.module("kr8s")
 
 # What undeploy removes; everything else in the namespace stays.
 WORKLOAD_KINDS = ("deployments", "services", "networkpolicies")

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import kr8s
-from kr8s.objects import Pod
-
-from build_scripts.core import poll
+from build_scripts.core import on_first_use, poll
 from build_scripts.core.errors import VerificationFailed
 from build_scripts.core.progress import format_seconds, say
 from build_scripts.kube.rollout import FAILED, Verdict, judge
+
+kr8s = on_first_use.module("kr8s")
+kr8s_objects = on_first_use.module("kr8s.objects")
 
 EVENT_LINES = 8
 LOG_LINES = 20
@@ -141,7 +141,7 @@ def diagnose(api: kr8s.Api, namespace: str, verdict: Verdict) -> list[str]:
     if verdict.pod:
         lines.append(f"last log lines of {verdict.pod}:")
         try:
-            pod = Pod.get(verdict.pod, namespace=namespace, api=api)
+            pod = kr8s_objects.Pod.get(verdict.pod, namespace=namespace, api=api)
             logs = list(
                 pod.logs(
                     container=verdict.container,

@@ -11,13 +11,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from python_on_whales import DockerException, docker
-
-from build_scripts.core import docker_engine, paths
+from build_scripts.core import docker_engine, on_first_use, paths
 from build_scripts.core.components import COMPONENTS, image_name
 from build_scripts.core.errors import ConfigError, InvalidVersion
 from build_scripts.core.metadata import Release, parse_version
 from build_scripts.release import state
+
+whales = on_first_use.module("python_on_whales")
 
 
 @dataclass
@@ -70,7 +70,7 @@ def _snapshot_images(release: Release) -> list[tuple[str, float, list[str]]]:
     """(version label, creation time, tags) of every image of our components."""
     found = []
     for name in COMPONENTS:
-        for image in docker.image.list(image_name(release, name)):
+        for image in whales.docker.image.list(image_name(release, name)):
             version = (image.config.labels or {}).get("org.opencontainers.image.version")
             if version:
                 found.append((version, image.created.timestamp(), list(image.repo_tags)))
@@ -81,8 +81,8 @@ def _remove_tags(tags: list[str]) -> list[str]:
     removed = []
     for tag in tags:
         try:
-            docker.image.remove(tag)
+            whales.docker.image.remove(tag)
             removed.append(tag)
-        except DockerException:
+        except whales.DockerException:
             pass  # in use by a container: keep it
     return removed

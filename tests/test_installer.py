@@ -148,3 +148,28 @@ def test_reg_query_output_is_parsed_with_dwords_as_numbers():
         "Empty": "",
         "UninstallString": '"C:\\Program Files\\X\\uninstall.exe"',
     }
+
+
+@pytest.mark.parametrize(
+    ("returncode", "printed", "expected"),
+    [
+        (1, "reg: Unable to find the specified registry key\n", None),
+        (1, "wine: chdir to /gone : No such file or directory\n", "exited 1: wine: chdir to /gone"),
+        (139, "", "exited 139: no output"),
+    ],
+    ids=["key missing", "wine could not start", "reg crashed"],
+)
+def test_reg_query_says_missing_only_when_reg_says_so(monkeypatch, returncode, printed, expected):
+    """A `reg` that failed is not a missing key: the check would blame the installer."""
+    prefix = wine.Prefix(Path("/nonexistent/prefix"))
+    monkeypatch.setattr(
+        wine.Prefix,
+        "run",
+        lambda self, args, **_: cmd.Completed(["wine64", *args], returncode, printed, 0.1),
+    )
+    if expected is None:
+        assert prefix.reg_query(r"HKLM\Software\X") is None
+        return
+    with pytest.raises(ReleaseError) as caught:
+        prefix.reg_query(r"HKLM\Software\X")
+    assert expected in caught.value.message and "\n" not in caught.value.message

@@ -47,6 +47,23 @@ PER_USER_PROFILE = r"C:\users\{user}"
 PER_USER_START_MENU_DIR = r"AppData\Roaming\Microsoft\Windows\Start Menu\Programs"
 
 
+def _registered_elsewhere(prefix: wine.Prefix, key: str) -> str:
+    """Where else the uninstall key is, for the message: the other scope, or the 32-bit view
+    (a 32-bit installer that forgot its 64-bit registry view writes there)."""
+    other_scope = (
+        key.replace("HKLM\\", "HKCU\\", 1)
+        if key.startswith("HKLM")
+        else key.replace("HKCU\\", "HKLM\\", 1)
+    )
+    view_32 = key.replace("\\Software\\", "\\Software\\WOW6432Node\\", 1)
+    found = [where for where in (other_scope, view_32) if prefix.reg_query(where) is not None]
+    return (
+        f"; it is at {' and '.join(found)}"
+        if found
+        else "; not in the other scope or the 32-bit view"
+    )
+
+
 def uninstall_key(release: Release, *, per_user: bool = False) -> str:
     root = PER_USER_UNINSTALL_ROOT if per_user else UNINSTALL_ROOT
     return f"{root}\\{release.windows_uninstall_key}"
@@ -153,7 +170,7 @@ def installation_problems(
     key = uninstall_key(release, per_user=per_user)
     values = prefix.reg_query(key)
     if values is None:
-        return [*problems, f"no uninstall registration ({key})"]
+        return [*problems, f"no uninstall registration ({key}){_registered_elsewhere(prefix, key)}"]
     expected = {
         "DisplayName": release.product,
         "DisplayVersion": release.version_text,

@@ -37,6 +37,10 @@ WINE_ENV = {
 }
 
 
+# What Wine 8's reg prints (exit code 1) for a key that is not there.
+REG_KEY_MISSING = "reg: Unable to find the specified registry key"
+
+
 # --- Prefixes -------------------------------------------------------------------------------------
 
 
@@ -117,11 +121,20 @@ class Prefix:
         return match.group(1) if match else output.strip()
 
     def reg_query(self, key: str) -> dict[str, str | int] | None:
-        """The values of a registry key (DWORDs as int), or None when the key does not exist."""
+        """The values of a registry key (DWORDs as int), or None when the key does not exist.
+
+        Only reg's own "not found" means None: a `reg` that failed otherwise raises with what it
+        printed, so a check never reports a missing key for a Wine that could not answer."""
         result = self.run(["reg", "query", key], step="wine", check=False, quiet=True)
-        if result.returncode != 0:
+        if result.returncode == 0:
+            return parse_reg_query(result.output)
+        if REG_KEY_MISSING in result.output:
             return None
-        return parse_reg_query(result.output)
+        printed = " / ".join(line.strip() for line in result.output.splitlines() if line.strip())
+        raise ReleaseError(
+            f"wine reg query {key} exited {result.returncode}: {printed[-300:] or 'no output'}",
+            f"run it yourself: WINEPREFIX={self.path} wine64 reg query '{key}'",
+        )
 
     def processes(self, image_name: str) -> list[int]:
         """Host pids of the prefix's running programs whose executable is named image_name."""

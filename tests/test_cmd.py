@@ -1,5 +1,9 @@
+import contextlib
+import os
+import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +53,23 @@ def test_timeout_kills_the_command():
         )
     assert time.monotonic() - started < 10
     assert "time limit" in caught.value.tail[-1]
+
+
+def test_a_child_left_running_with_the_output_pipe_neither_holds_up_nor_dies_with_the_run():
+    # As Wine's desktop process does when an installer opened the prefix's first window.
+    script = "sleep 60 & echo $!; echo installed; exit 12"
+    result = cmd.run(["sh", "-c", script], step="install", capture=True, check=False, timeout=30)
+    child = int(result.output.splitlines()[0])
+    try:
+        assert result.returncode == 12
+        assert result.output.splitlines()[1] == "installed"
+        # Still running (a killed one lingers as a zombie until reaped): run() returned without
+        # waiting for it or killing it.
+        state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        assert state != "Z"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_env_overlay_can_remove_a_variable(monkeypatch):

@@ -23,6 +23,12 @@ from build_scripts.core.errors import CommandFailed, ReleaseError
 from build_scripts.core.progress import format_seconds, say
 
 TAIL_LINES = 30
+# How long run() keeps reading after the program exited. Output written before the exit is read
+# in far less; the pipe stays open longer only when the program left a child running that holds
+# it (Wine starts its desktop process from whichever program first opens a window, and that
+# process lives on while any window of the prefix does). Waiting for such a child's end instead
+# made a 1-second installer run take its whole 5-minute time limit, then killed the child.
+OUTPUT_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ def run(
     env is an overlay on the current environment (a None value removes a variable).
     capture keeps the whole output in the result; quiet suppresses echo and streaming (for
     probes whose output is parsed, not shown). hint is added to the error on failure.
+    timeout limits the program itself: run() returns when it exits, even if a child it left
+    running still holds its output open (that child is neither waited for nor killed).
     """
     args = [str(a) for a in argv]
     args[0] = tools.resolve_program(args[0])
@@ -87,6 +95,7 @@ def run(
         data = input.encode() if isinstance(input, str) else input
         threading.Thread(target=_feed, args=(process, data), daemon=True).start()
 
+    output = _OutputReader(process, step, tail, captured if capture else None, quiet)
     timer = None
     timed_out = threading.Event()
     if timeout is not None:
@@ -98,14 +107,6 @@ def run(
         timer = threading.Timer(timeout, kill)
         timer.start()
     try:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            line = raw.decode(errors="replace").rstrip("\n")
-            tail.append(line)
-            if capture:
-                captured.append(line)
-            if not quiet:
-                say(f"[{step}] {line}")
         returncode = process.wait()
     except KeyboardInterrupt:
         _kill_group(process)
@@ -113,6 +114,7 @@ def run(
     finally:
         if timer:
             timer.cancel()
+    output.finish()
     seconds = time.monotonic() - started
     if timed_out.is_set():
         tail.append(f"(killed after the {format_seconds(timeout or 0)} time limit)")
@@ -200,6 +202,41 @@ def _feed(process: subprocess.Popen, data: bytes) -> None:
         process.stdin.close()
     except BrokenPipeError:
         pass
+
+
+class _OutputReader:
+    """Streams a program's output on a thread, so that run() waits for the program, not for
+    the end of its output."""
+
+    def __init__(self, process, step, tail, captured, quiet) -> None:
+        self._process = process
+        self._step = step
+        self._tail = tail
+        self._captured = captured
+        self._quiet = quiet
+        self._detached = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for raw in self._process.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            with self._lock:
+                if self._detached:
+                    continue  # drained, so a child left running never blocks on a full pipe
+                self._tail.append(line)
+                if self._captured is not None:
+                    self._captured.append(line)
+                if not self._quiet:
+                    say(f"[{self._step}] {line}")
+
+    def finish(self) -> None:
+        """After the program exited: take what it wrote, and stop following its children."""
+        self._thread.join(OUTPUT_GRACE_SECONDS)
+        with self._lock:
+            self._detached = True
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -11,7 +11,13 @@ import time
 import httpx
 from _support import cluster_api, run, shown, wait_until
 from behave import given, then, when
-from deployment_steps import NAMESPACE, PORTS, _cli, _cluster_ip, python_in_orchestrator_pod
+from deployment_steps import (
+    NAMESPACE,
+    _cli,
+    cluster_ip_request,
+    cluster_ip_url,
+    python_in_orchestrator_pod,
+)
 from kr8s.objects import Secret
 from pod_network_steps import refused_at_once
 from python_on_whales import docker
@@ -42,9 +48,8 @@ def step_current_release(context):
 
 
 def _orchestrator_version(context) -> dict:
-    url = f"http://{_cluster_ip(context, 'orchestrator')}:{PORTS['orchestrator']}/version"
-    response = httpx.get(url, timeout=5)
-    assert response.status_code == 200, f"{url}: {response.status_code} {response.text}"
+    response = cluster_ip_request(context, "orchestrator", "/version")
+    assert response.status_code == 200, f"{response.url}: {response.status_code} {response.text}"
     return response.json()
 
 
@@ -132,17 +137,15 @@ def step_orchestrator_version(context):
 # --- the configuration -----------------------------------------------------------------------
 
 
-def _backend_url(context, path: str) -> str:
-    return f"http://{_cluster_ip(context, 'backend')}:{PORTS['backend']}{path}"
-
-
 def _etag(context) -> str:
     def answer():
         try:
             response = httpx.get(
-                _backend_url(context, "/api/v1/config"), headers=_auth(context), timeout=5
+                cluster_ip_url(context, "backend", "/api/v1/config"),
+                headers=_auth(context),
+                timeout=5,
             )
-        except httpx.HTTPError:
+        except httpx.HTTPError:  # also while kube-proxy routes the new pod's endpoint
             return None
         return response.headers.get("etag") if response.status_code == 200 else None
 
@@ -159,15 +162,17 @@ def _auth(context) -> dict[str, str]:
 
 @given("the configuration was changed through the backend's API")
 def step_change_configuration(context):
-    response = httpx.get(_backend_url(context, "/api/v1/config"), headers=_auth(context), timeout=5)
+    response = cluster_ip_request(context, "backend", "/api/v1/config", headers=_auth(context))
     assert response.status_code == 200, response.text
     config = response.json()
     strategy = config["strategies"][0]
-    changed = httpx.patch(
-        _backend_url(context, f"/api/v1/strategies/{strategy['name']}"),
+    changed = cluster_ip_request(
+        context,
+        "backend",
+        f"/api/v1/strategies/{strategy['name']}",
+        "PATCH",
         json={"enabled": not strategy.get("enabled", False)},
         headers={**_auth(context), "If-Match": response.headers["etag"]},
-        timeout=5,
     )
     assert changed.status_code == 200, changed.text
     context.changed_etag = changed.headers["etag"]

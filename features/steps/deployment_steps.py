@@ -123,24 +123,34 @@ def _cluster_ip(context, service: str) -> str:
     return svc.raw["spec"]["clusterIP"]
 
 
+def cluster_ip_url(context, service: str, path: str) -> str:
+    return f"http://{_cluster_ip(context, service)}:{PORTS[service]}{path}"
+
+
+# A Service's new endpoints reach kube-proxy's rules a moment after the pods turn Ready, so
+# a request right after a rollout can be refused (no rule yet) or sent to a pod that is gone
+# (its connection times out). Nothing else is retried: a request that got through stands.
+NOT_ROUTED_YET = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def cluster_ip_request(
+    context, service: str, path: str, method: str = "GET", timeout: float = 30, **kwargs
+) -> httpx.Response:
+    """One request to a TraderAdmin Service on its ClusterIP (kube-proxy's rules also route
+    this host's own traffic there), once kube-proxy routes it."""
+    url = cluster_ip_url(context, service, path)
+    return wait_until(
+        f"{method} {url} to reach a pod",
+        lambda: httpx.request(method, url, timeout=5, **kwargs),
+        timeout,
+        ignore=NOT_ROUTED_YET,
+    )
+
+
 @then('the {service} answers "{path}" with {code:d} on its ClusterIP')
 def step_cluster_ip(context, service, path, code):
-    # kube-proxy's iptables rules also route this host's own traffic to ClusterIPs.
-    url = f"http://{_cluster_ip(context, service)}:{PORTS[service]}{path}"
-    errors: list[str] = []
-
-    def connected():
-        # kube-proxy programs a new endpoint asynchronously: until then the host is refused.
-        try:
-            return httpx.get(url, timeout=5)
-        except httpx.ConnectError as error:
-            errors.append(str(error))
-            return None
-
-    response = wait_until(
-        f"{url} to accept a connection", connected, 30, lambda: f"last: {errors[-1:]}"
-    )
-    assert response.status_code == code, f"{url}: {response.status_code} {response.text}"
+    response = cluster_ip_request(context, service, path)
+    assert response.status_code == code, f"{response.url}: {response.status_code} {response.text}"
 
 
 def _role_token(context, role: str) -> str:
@@ -151,31 +161,31 @@ def _role_token(context, role: str) -> str:
 
 @then("the backend on its ClusterIP closes its API to requests without a token")
 def step_api_needs_token(context):
-    base = f"http://{_cluster_ip(context, 'backend')}:{PORTS['backend']}"
     for path in ("/api/v1/config", "/api/v1/audit", "/api/v1/status"):
-        response = httpx.get(base + path, timeout=5)
+        response = cluster_ip_request(context, "backend", path)
         assert response.status_code == 401, f"GET {path}: {response.status_code} {response.text}"
 
 
 @then("the orchestrator's token reads the configuration but cannot change it")
 def step_orchestrator_token_scoped(context):
-    base = f"http://{_cluster_ip(context, 'backend')}:{PORTS['backend']}"
     orchestrator = {"Authorization": f"Bearer {_role_token(context, 'orchestrator')}"}
     admin = {"Authorization": f"Bearer {_role_token(context, 'admin')}"}
-    got = httpx.get(f"{base}/api/v1/config", headers=orchestrator, timeout=5)
+    got = cluster_ip_request(context, "backend", "/api/v1/config", headers=orchestrator)
     assert got.status_code == 200, (
         f"GET with the orchestrator's token: {got.status_code} {got.text}"
     )
-    put = httpx.put(
-        f"{base}/api/v1/config",
+    put = cluster_ip_request(
+        context,
+        "backend",
+        "/api/v1/config",
+        "PUT",
         headers={**orchestrator, "If-Match": got.headers["ETag"]},
         content=got.content,
-        timeout=5,
     )
     assert put.status_code == 403, (
         f"PUT with the orchestrator's token: {put.status_code} {put.text}"
     )
-    audit = httpx.get(f"{base}/api/v1/audit", headers=admin, timeout=5)
+    audit = cluster_ip_request(context, "backend", "/api/v1/audit", headers=admin)
     assert audit.status_code == 200, f"GET audit with the admin token: {audit.status_code}"
 
 

@@ -17,6 +17,9 @@ sessions = sys.argv[sys.argv.index("-s") + 1:]
 for name in sessions:
     print(f"running {name}", flush=True)
     time.sleep(0.5)
+if "bad" in sessions:
+    print("FAILED tests/test_x.py::test_y - AssertionError: why", flush=True)
+    print("  more lines", flush=True)
 sys.exit(3 if "bad" in sessions else 0)
 """
 
@@ -38,7 +41,14 @@ def test_groups_run_at_once_and_a_failure_is_reported(tmp_path, capsys):
     # Each group's own time: the one-session groups end before the two-session one.
     assert runs[1].seconds < runs[0].seconds and runs[2].seconds < runs[0].seconds
     assert together.exit_status(runs) == 3
-    assert "failed (exit 3)" in together.summary(runs)
+    shown = together.summary(runs)
+    assert "failed (exit 3)" in shown
+    # The failed group's failures and last lines come again at the end, the others' do not.
+    assert (
+        "bad failed:\nFAILED tests/test_x.py::test_y - AssertionError: why\n"
+        "── its last lines:\nrunning bad\n  more lines"
+    ) in shown
+    assert "running lint" not in shown
 
 
 def test_no_group_is_a_usage_error():

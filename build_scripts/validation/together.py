@@ -5,20 +5,30 @@ Why: measured on a fresh 2-core machine, the test command kept the cores about h
 waits on its server, and the other session could use those gaps. The Wine installer session
 shares nothing with the scenarios (its own releases in a temporary folder, its own prefixes and
 X display), so it runs beside them. Every session runs to its end; the exit status is the
-first failing session's, and each session's time is printed at the end.
+first failing session's, and each session's time is printed at the end, after the last lines
+of every group that failed: a log read from its end (CI shows its tail) then still says why each
+group failed, not only the one that happened to finish last.
 """
 
 from __future__ import annotations
 
+import collections
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from build_scripts.core import cmd, paths
 from build_scripts.core.errors import ConfigError
 from build_scripts.core.progress import format_seconds, say, table
+
+# What a failed group's summary shows: the lines pytest and behave name failures with (pytest
+# -ra's "FAILED test - reason" and "ERROR test - reason", behave's "Failing scenarios:" list),
+# then the group's last lines, where nox says which session failed and anything else ended it.
+FAILURE_MARKS = ("FAILED ", "ERROR ", "Failing scenarios:", "Errored scenarios:", "  features/")
+FAILURE_LINES = 20
+LAST_LINES = 8
 
 
 @dataclass
@@ -26,6 +36,24 @@ class SessionRun:
     name: str
     returncode: int | None = None
     seconds: float = 0.0
+    failure_lines: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=FAILURE_LINES)
+    )
+    last_lines: collections.deque[str] = field(
+        default_factory=lambda: collections.deque(maxlen=LAST_LINES)
+    )
+
+    def keep(self, line: str) -> None:
+        if line.startswith(FAILURE_MARKS):
+            self.failure_lines.append(line)
+        self.last_lines.append(line)
+
+    def why_it_failed(self) -> str:
+        lines = [f"── {self.name} failed:", *self.failure_lines]
+        if self.failure_lines:
+            lines.append("── its last lines:")
+        lines += [line for line in self.last_lines if line not in self.failure_lines]
+        return "\n".join(lines)
 
 
 def _pump(
@@ -36,6 +64,7 @@ def _pump(
     assert process.stdout is not None
     for raw in iter(process.stdout.readline, b""):
         line = raw.decode(errors="replace").rstrip("\n")
+        run.keep(line)
         with lock:
             sys.stdout.write(f"{prefix} {line}\n")
             sys.stdout.flush()
@@ -70,6 +99,8 @@ def run_together(groups: list[list[str]], nox: list[str] | None = None) -> list[
 
 
 def summary(runs: list[SessionRun]) -> str:
+    """Why each failed group failed, then one row per group."""
+    tails = [r.why_it_failed() for r in runs if r.returncode != 0]
     rows = [("sessions", "result", "time")]
     rows += [
         (
@@ -79,7 +110,7 @@ def summary(runs: list[SessionRun]) -> str:
         )
         for r in runs
     ]
-    return table(rows, rule=True)
+    return "\n\n".join([*tails, table(rows, rule=True)])
 
 
 def exit_status(runs: list[SessionRun]) -> int:

@@ -208,6 +208,18 @@ def test_the_public_key_is_derived_from_the_secret_key_as_minisign_writes_it(upd
     assert update_key.public_key.startswith("RW")
 
 
+def test_a_key_id_with_a_leading_zero_is_written_as_minisign_writes_it(tmp_path):
+    # minisign prints the id without leading zeros (one key in 16): make keys until one has it.
+    for attempt in range(200):
+        key = keys.make_key_pair(tmp_path / str(attempt))
+        written = key.secret_file.with_name(keys.PUBLIC_KEY_NAME).read_text()
+        if len(written.splitlines()[0].rsplit(" ", 1)[1]) < 16:
+            break
+    else:
+        pytest.fail("200 keys from minisign, none with a leading zero in its id")
+    assert key.public_key_text == written
+
+
 def _bad_keys(folder: Path, good: Path) -> dict[str, Path]:
     folder.mkdir()
     lines = good.read_text().splitlines()

@@ -36,7 +36,9 @@ class UpdateKey:
     """A checked secret key file and its public half."""
 
     secret_file: Path
-    key_id: str  # as minisign prints it: 16 hex digits, upper case
+    # As minisign prints it: the little-endian number in upper-case hex, without leading zeros
+    # (`%" PRIX64`), so one key in 16 has fewer than 16 digits.
+    key_id: str
     public_key: str  # base64, starts with "RW": the public key file's second line
 
     @property
@@ -79,7 +81,7 @@ def read_secret_key(path: Path) -> UpdateKey:
         raise ConfigError(f"update key {path} is damaged: its two halves do not match", MAKE_ONE)
     return UpdateKey(
         path.resolve(),
-        key_id[::-1].hex().upper(),  # minisign prints the little-endian id
+        f"{int.from_bytes(key_id, 'little'):X}",
         base64.b64encode(b"Ed" + key_id + public).decode(),
     )
 

@@ -18,9 +18,9 @@ package update
 // swapped either.
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -100,7 +100,7 @@ func (k MinisignKey) Verify(data []byte, sigText string) (string, error) {
 		return "", err
 	}
 	if s.KeyID != k.ID {
-		return "", fmt.Errorf("%w: signed with key %X, this app trusts key %X", ErrBadSignature, reverse(s.KeyID), reverse(k.ID))
+		return "", fmt.Errorf("%w: signed with key %s, this app trusts key %s", ErrBadSignature, keyIDText(s.KeyID), keyIDText(k.ID))
 	}
 	message := data
 	if s.Algorithm == "ED" {
@@ -118,10 +118,8 @@ func (k MinisignKey) Verify(data []byte, sigText string) (string, error) {
 }
 
 // reverse gives the key id in the byte order minisign prints it.
-func reverse(id [8]byte) []byte {
-	out := bytes.Clone(id[:])
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out
+// keyIDText is a key id as minisign prints it: the little-endian number in upper-case hex,
+// without leading zeros (one key in 16 has a shorter id than 16 digits).
+func keyIDText(id [8]byte) string {
+	return fmt.Sprintf("%X", binary.LittleEndian.Uint64(id[:]))
 }

@@ -82,3 +82,11 @@ func TestParseMinisignKey(t *testing.T) {
 		t.Errorf("Verify() of other data = %v, want ErrBadSignature", err)
 	}
 }
+
+func TestKeyIDTextIsWhatMinisignPrints(t *testing.T) {
+	// Stored little-endian; minisign prints the number with %PRIX64: no leading zeros.
+	id := [8]byte{0x27, 0x4A, 0x12, 0x05, 0x81, 0xE4, 0xAF, 0x00}
+	if got := keyIDText(id); got != "AFE48105124A27" {
+		t.Fatalf("keyIDText = %q, want AFE48105124A27", got)
+	}
+}

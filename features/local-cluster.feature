@@ -94,6 +94,7 @@ Feature: A local Kubernetes cluster for validating deployments
     And a host outside the pod network, listening on port 8080
     Then the client pod's request to the Service "nobody" is refused at once
     And the client pod's request to that host is refused at once
+    And this machine's request to a Service address no Service has is refused at once
     And conntrack on the node shows no connection from the pod network to outside this machine
 
   @fixture.docker

@@ -679,6 +679,18 @@ def test_pod_isolation_hooks_forward_before_every_iptables_rule():
     assert isolation.PRIORITY < 0
 
 
+def test_this_machines_untranslated_service_requests_are_rejected_after_kube_proxys_nat():
+    # kube-proxy's nat OUTPUT (priority -100) translates first; what still carries a Service
+    # address after it would leave by the default route.
+    script = isolation.ruleset("10.96.0.0/16", "tacni0")
+    assert "type filter hook output priority -10; policy accept;" in script
+    assert -100 < isolation.PRIORITY < 0
+    (rule,) = isolation.host_rules("10.96.0.0/16")
+    assert rule.startswith("ip daddr 10.96.0.0/16 ")
+    assert "reject with icmpx type port-unreachable" in rule
+    assert "oifname" not in rule  # still the pre-DNAT route's interface at this hook
+
+
 def test_pod_isolation_ruleset_is_accepted_by_nft():
     # `nft --check` parses and validates against the kernel without changing the ruleset.
     result = subprocess.run(
@@ -716,6 +728,7 @@ def test_installed_chain_reads_hook_priority_and_comments_from_nft_json():
                 },
                 {"rule": {"chain": "forward", "comment": isolation.UNTRANSLATED_SERVICE_COMMENT}},
                 {"rule": {"chain": "forward", "comment": isolation.LEAVES_NODE_COMMENT}},
+                {"rule": {"chain": "output", "comment": isolation.HOST_UNTRANSLATED_COMMENT}},
             ]
         }
     )
@@ -725,6 +738,7 @@ def test_installed_chain_reads_hook_priority_and_comments_from_nft_json():
         isolation.UNTRANSLATED_SERVICE_COMMENT,
         isolation.LEAVES_NODE_COMMENT,
     ]
+    assert isolation.installed_chain(listing, "output") is None  # listed rule, no such chain
     assert isolation.installed_chain('{"nftables": []}') is None
     assert isolation.installed_chain("not json") is None
 

@@ -28,6 +28,15 @@ The chain rejects (icmp port-unreachable: the client gets "connection refused" a
      `kubernetes` Service: local delivery, the input hook), never another host. The inet family
      covers IPv6 as well, should a pod ever get an IPv6 address.
 A rejected packet is never confirmed by conntrack, so `conntrack -L` shows no entry for it.
+
+This machine's own requests need the same (a second base chain, on the output hook, after
+kube-proxy's nat OUTPUT at priority -100). A request from the host to a ClusterIP that kube-proxy
+has no translation for routes by the default route: measured right after `kubectl rollout
+status` said a restarted orchestrator was rolled out, 4 of 10 requests to its ClusterIP were
+answered "404, server: keryx" by a proxy off this machine, as was any unused Service address.
+Its chain rejects what still carries a Service address after nat. (Not the pod network's other
+addresses: at this hook `oifname` is still the interface of the route chosen before kube-proxy's
+DNAT, so a rule on it rejected every translated request; tried, and the node's probes failed.)
 `cluster.down` deletes the table.
 """
 
@@ -43,10 +52,16 @@ from build_scripts.core.errors import ReleaseError
 TABLE = "traderadmin_pods"
 FAMILY = "inet"
 CHAIN = "forward"
+OUTPUT_CHAIN = "output"
 # Below iptables' filter priority (0): our verdicts come before any iptables FORWARD rule.
 PRIORITY = -10
 UNTRANSLATED_SERVICE_COMMENT = "traderadmin: Service address kube-proxy did not translate"
 LEAVES_NODE_COMMENT = "traderadmin: pods reach only this machine"
+HOST_UNTRANSLATED_COMMENT = "traderadmin: host request to a Service address not translated"
+COMMENTS = {
+    CHAIN: [UNTRANSLATED_SERVICE_COMMENT, LEAVES_NODE_COMMENT],
+    OUTPUT_CHAIN: [HOST_UNTRANSLATED_COMMENT],
+}
 # The first version's iptables chain; removed where an older cluster.up left it.
 LEGACY_ISOLATION_CHAIN = "TRADERADMIN-PODS"
 LEGACY_JUMP_CHAIN = "CNI-ADMIN"
@@ -54,32 +69,45 @@ LEGACY_JUMP_CHAIN = "CNI-ADMIN"
 LINK_LOCAL_MULTICAST = ipaddress.ip_network("224.0.0.0/24")
 
 
+REJECT = "reject with icmpx type port-unreachable"
+
+
 def isolation_rules(service_cidr: str, bridge: str) -> list[str]:
     """The rules of the forward chain, in nft syntax."""
     ipaddress.ip_network(service_cidr)  # refuse anything that is not a CIDR before nft sees it
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,15}", bridge):
         raise ReleaseError(f"bad bridge interface name {bridge!r}", "use a Linux interface name")
-    reject = "reject with icmpx type port-unreachable"
     leaves_node = f'iifname "{bridge}" oifname != "{bridge}"'
     return [
-        f'ip daddr {service_cidr} counter {reject} comment "{UNTRANSLATED_SERVICE_COMMENT}"',
-        f'{leaves_node} counter {reject} comment "{LEAVES_NODE_COMMENT}"',
+        f'ip daddr {service_cidr} counter {REJECT} comment "{UNTRANSLATED_SERVICE_COMMENT}"',
+        f'{leaves_node} counter {REJECT} comment "{LEAVES_NODE_COMMENT}"',
     ]
+
+
+def host_rules(service_cidr: str) -> list[str]:
+    """The rules of the output chain (this machine's own packets), in nft syntax."""
+    ipaddress.ip_network(service_cidr)
+    return [f'ip daddr {service_cidr} counter {REJECT} comment "{HOST_UNTRANSLATED_COMMENT}"']
 
 
 def ruleset(service_cidr: str, bridge: str) -> str:
     """An nft script that replaces TABLE in one transaction (never a moment without rules)."""
-    rules = "\n".join(f"    {rule}" for rule in isolation_rules(service_cidr, bridge))
+    chains = [
+        (CHAIN, "forward", isolation_rules(service_cidr, bridge)),
+        (OUTPUT_CHAIN, "output", host_rules(service_cidr)),
+    ]
+    body = "".join(
+        f"  chain {name} {{\n"
+        f"    type filter hook {hook} priority {PRIORITY}; policy accept;\n"
+        + "".join(f"    {rule}\n" for rule in rules)
+        + "  }\n"
+        for name, hook, rules in chains
+    )
     return (
         # `table` then `delete table`: the delete never fails, whether the table existed or not.
         f"table {FAMILY} {TABLE}\n"
         f"delete table {FAMILY} {TABLE}\n"
-        f"table {FAMILY} {TABLE} {{\n"
-        f"  chain {CHAIN} {{\n"
-        f"    type filter hook forward priority {PRIORITY}; policy accept;\n"
-        f"{rules}\n"
-        "  }\n"
-        "}\n"
+        f"table {FAMILY} {TABLE} {{\n{body}}}\n"
     )
 
 
@@ -113,30 +141,34 @@ def remove_pod_isolation() -> None:
     _remove_legacy_chain()
 
 
-def installed_chain(listing: str) -> dict | None:
-    """From `nft -j list table`, the forward base chain and its rule comments, if present."""
+def installed_chain(listing: str, name: str = CHAIN) -> dict | None:
+    """From `nft -j list table`, the base chain `name` and its rule comments, if present."""
     try:
         objects = json.loads(listing).get("nftables", [])
     except json.JSONDecodeError:
         return None
     chain = next(
-        (o["chain"] for o in objects if o.get("chain", {}).get("name") == CHAIN),
+        (o["chain"] for o in objects if o.get("chain", {}).get("name") == name),
         None,
     )
     if chain is None:
         return None
-    comments = [o["rule"].get("comment") for o in objects if "rule" in o]
+    comments = [o["rule"].get("comment") for o in objects if o.get("rule", {}).get("chain") == name]
     return {**chain, "comments": comments}
 
 
 def pod_isolation_installed(service_cidr: str, bridge: str) -> bool:
-    """True when TABLE's forward chain hooks in before iptables and holds exactly our rules."""
+    """True when TABLE's forward and output chains hook in before iptables' filter rules
+    (after nat) and hold exactly our rules."""
     result = _nft("-j", "list", "table", FAMILY, TABLE, check=False)
-    chain = installed_chain(result.output) if result.returncode == 0 else None
-    if not chain or chain.get("hook") != "forward" or chain.get("prio", 0) >= 0:
+    if result.returncode != 0:
         return False
-    if chain["comments"] != [UNTRANSLATED_SERVICE_COMMENT, LEAVES_NODE_COMMENT]:
-        return False
+    for name, comments in COMMENTS.items():
+        chain = installed_chain(result.output, name)
+        if not chain or chain.get("hook") != name or chain.get("prio", 0) >= 0:
+            return False
+        if chain["comments"] != comments:
+            return False
     # The addresses too: a table from another service CIDR or bridge is not ours.
     text = _nft("list", "table", FAMILY, TABLE, check=False).output
     return f"ip daddr {service_cidr}" in text and f'iifname "{bridge}"' in text

@@ -14,6 +14,7 @@ import sys
 import time
 
 import httpx
+import kr8s
 from _support import background, cluster_api, run, wait_until
 from behave import given, then
 from kr8s.objects import Service
@@ -68,6 +69,7 @@ def step_outside_host(context, port):
         context, [*inside, sys.executable, "-m", "http.server", str(port), "--bind", host_address]
     )
     context.outside_url = f"http://{host_address}:{port}/"
+    context.outside_address = host_address
     # The host itself reaches it: a refusal from a pod is then the cluster's doing.
     wait_until(
         f"the outside host to answer on {context.outside_url}",
@@ -76,6 +78,44 @@ def step_outside_host(context, port):
         interval=0.2,
         ignore=(httpx.HTTPError,),
     )
+
+
+def _unused_service_address(context) -> str:
+    """The highest address of the Service range that no Service has."""
+    taken = {
+        service.raw["spec"].get("clusterIP")
+        for service in cluster_api(context).get("services", namespace=kr8s.ALL)
+    }
+    network = ipaddress.ip_network(Settings(node_ip="127.0.0.1").service_cidr)
+    return next(str(a) for a in reversed(list(network.hosts())) if str(a) not in taken)
+
+
+@then("this machine's request to a Service address no Service has is refused at once")
+def step_host_unused_service_refused(context):
+    # A trap on this machine: the outside host also listens on that address, and this machine
+    # routes it there. Were the request not refused, it would be answered there, not off the
+    # machine as it was (a proxy behind the default route answered "404, server: keryx").
+    address = _unused_service_address(context)
+    _sh(*INSIDE, "ip", "addr", "add", f"{address}/32", "dev", OUTSIDE_HOST_SIDE)
+    background(context, [*INSIDE, sys.executable, "-m", "http.server", "8080", "--bind", address])
+    _sh("ip", "route", "add", f"{address}/32", "via", context.outside_address)
+    context.add_cleanup(lambda: _sh("ip", "route", "del", f"{address}/32", check=False))
+    url = f"http://{address}:8080/"
+    probe = f"import urllib.request; urllib.request.urlopen({url!r}, timeout=2)"
+    wait_until(
+        f"the trap to answer on {url} inside its namespace",
+        lambda: _sh(*INSIDE, sys.executable, "-c", probe, check=False).returncode == 0,
+        15,
+        interval=0.2,
+    )
+    started = time.monotonic()
+    try:
+        response = httpx.get(url, timeout=3)
+    except httpx.ConnectError as error:
+        assert "refused" in str(error).lower(), f"{url}: {error}"
+    else:
+        raise AssertionError(f"{url} answered this machine: {response.status_code}")
+    assert time.monotonic() - started < 2, f"{url}: refused only after a while"
 
 
 @given('a Service "{name}" whose selector matches no pod')

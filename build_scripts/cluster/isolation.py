@@ -32,11 +32,11 @@ A rejected packet is never confirmed by conntrack, so `conntrack -L` shows no en
 This machine's own requests need the same (a second base chain, on the output hook, after
 kube-proxy's nat OUTPUT at priority -100). A request from the host to a ClusterIP that kube-proxy
 has no translation for routes by the default route: measured right after `kubectl rollout
-status` said a restarted orchestrator was rolled out, 4 of 10 requests to its ClusterIP were
+status` said a restarted orchestrator was rolled out, 7 of 28 requests to its ClusterIP were
 answered "404, server: keryx" by a proxy off this machine, as was any unused Service address.
 Its chain rejects what still carries a Service address after nat. (Not the pod network's other
 addresses: at this hook `oifname` is still the interface of the route chosen before kube-proxy's
-DNAT, so a rule on it rejected every translated request; tried, and the node's probes failed.)
+DNAT, so a rule on it rejected every translated request too; tried and removed.)
 `cluster.down` deletes the table.
 """
 
